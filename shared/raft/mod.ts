@@ -1,0 +1,21 @@
+/**
+ * The raft consensus module: a pure core ({@linkcode RawNode}), storages and
+ * the async driver ({@linkcode RaftNode}) that cassemdb runs.
+ *
+ * @module
+ */
+
+export * from "./types.ts";
+export * from "./errors.ts";
+export {
+  bootstrapEntries,
+  bootstrapHardState,
+  emptySnapshot,
+  type InitialState,
+  MemoryStorage,
+  type Storage,
+} from "./storage.ts";
+export { decodeConfChange, encodeConfChange } from "./conf_change.ts";
+export { CAMPAIGN_TRANSFER, type Config, Raft, type Status } from "./raft.ts";
+export { type RaftFactory, RawNode, type Ready } from "./raw_node.ts";
+export { ProgressState } from "./progress.ts";
