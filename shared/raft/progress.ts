@@ -99,6 +99,13 @@ export class Progress {
     return updated;
   }
 
+  /** Lowers `match` to `index` after the peer lost its log; probes from there. */
+  forgetMatch(index: number): void {
+    this.becomeProbe();
+    this.match = index;
+    this.next = index + 1;
+  }
+
   /** Accounts for an append of `count` entries ending at `lastIndex` with `bytes` of data. */
   sentEntries(count: number, lastIndex: number, bytes: number): void {
     if (this.state === ProgressState.Replicate) {

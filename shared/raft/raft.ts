@@ -66,6 +66,12 @@ export interface Config {
   checkQuorum?: boolean;
   /** Run a pre-vote round before bumping the term, so a rejoining node cannot disrupt. */
   preVote?: boolean;
+  /**
+   * The node starts from an empty disk without bootstrapping: it may have
+   * voted or acknowledged entries before it lost them. It neither votes nor
+   * campaigns until it holds every entry committed before the current term.
+   */
+  recovering?: boolean;
   /** Optional sink for diagnostic lines. */
   logger?: (line: string) => void;
 }
@@ -104,6 +110,8 @@ export class Raft {
   state = StateType.Follower;
   /** Whether this node is a learner (or not a member at all). */
   isLearner = false;
+  /** See {@linkcode Config.recovering}. Cleared for good once caught up. */
+  recovering: boolean;
   readonly raftLog: RaftLog;
   readonly trk: ProgressTracker;
   /** Messages to send once the Ready carrying them is persisted. */
@@ -156,6 +164,7 @@ export class Raft {
     this.snapshotChunkWindow = c.snapshotChunkWindow ?? 4;
     this.#prng = c.prng;
     this.#log = c.logger ?? (() => {});
+    this.recovering = c.recovering ?? false;
     this.raftLog = new RaftLog(c.storage, c.maxCommittedSizePerReady ?? 8 * 1024 * 1024);
     this.trk = new ProgressTracker(c.maxInflightMsgs ?? 256, c.maxInflightBytes ?? 0);
 
@@ -209,9 +218,22 @@ export class Raft {
     };
   }
 
-  /** Whether this node may campaign: a voter with no snapshot waiting to be persisted. */
+  /** Whether this node may campaign: a caught-up voter with no snapshot waiting to be persisted. */
   promotable(): boolean {
-    return this.trk.isVoter(this.id) && !this.raftLog.hasPendingSnapshot();
+    return this.trk.isVoter(this.id) && !this.raftLog.hasPendingSnapshot() && !this.recovering;
+  }
+
+  /**
+   * Ends recovery once our commit index points at an entry of the current
+   * leader's term: that leader holds every entry committed before its term,
+   * and our log now holds them too, so our votes are safe again.
+   */
+  #maybeFinishRecovery(): void {
+    if (!this.recovering || this.lead === NONE) return;
+    if (this.raftLog.term(this.raftLog.committed) === this.term) {
+      this.recovering = false;
+      this.#log(`${this.id} recovered at commit ${this.raftLog.committed}`);
+    }
   }
 
   // ---- sending -------------------------------------------------------------
@@ -541,6 +563,8 @@ export class Raft {
         return;
       case MessageType.Vote:
       case MessageType.PreVote: {
+        // A recovering node may have forgotten a vote or an entry: it stays silent.
+        if (this.recovering) return;
         const respType = m.type === MessageType.Vote
           ? MessageType.VoteResp
           : MessageType.PreVoteResp;
@@ -636,6 +660,7 @@ export class Raft {
     }
     const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
+      this.#maybeFinishRecovery();
       this.send(message({ type: MessageType.AppResp, to: m.from, index: lastNew }));
       return;
     }
@@ -653,7 +678,20 @@ export class Raft {
   }
 
   handleHeartbeat(m: Message): void {
-    this.raftLog.commitTo(Math.min(m.commit, this.raftLog.lastIndex()));
+    const last = this.raftLog.lastIndex();
+    if (m.commit > last) {
+      // The leader caps m.commit at what we acknowledged, and acknowledged
+      // entries are durable: our disk was lost. Tell the leader where we are.
+      this.send(message({
+        type: MessageType.AppResp,
+        to: m.from,
+        index: m.commit,
+        reject: true,
+        rejectHint: last,
+      }));
+    }
+    this.raftLog.commitTo(Math.min(m.commit, last));
+    this.#maybeFinishRecovery();
     this.send(message({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
   }
 
@@ -820,6 +858,14 @@ export class Raft {
   handleAppendResponse(m: Message, pr: Progress): void {
     pr.recentActive = true;
     if (m.reject) {
+      if (m.index >= pr.match && m.rejectHint < pr.match) {
+        // The follower's log is shorter than what it acknowledged: it lost its
+        // disk. Stop counting what it no longer has (commit never moves back).
+        this.#log(`${this.id} sees ${m.from} lost entries after ${m.rejectHint}`);
+        pr.forgetMatch(m.rejectHint);
+        this.sendAppend(m.from);
+        return;
+      }
       let nextProbe = m.rejectHint;
       if (m.logTerm > 0) nextProbe = this.raftLog.findConflictByTerm(m.rejectHint, m.logTerm)[0];
       if (pr.maybeDecrTo(m.index, nextProbe)) {

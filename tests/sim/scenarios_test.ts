@@ -1,0 +1,278 @@
+/**
+ * Targeted scenarios on the simulator, scripted step by step. Each also runs
+ * the safety checkers; the broken-core variants show that the checkers report
+ * the bug the scenario is built to expose.
+ */
+
+import assert from "node:assert/strict";
+import type { RaftFactory } from "../../shared/raft/raw_node.ts";
+import { ConfChangeType, MessageType, StateType } from "../../shared/raft/types.ts";
+import { CommitsOldTermRaft, VotesTwiceRaft } from "./broken_cores.ts";
+import { SafetyViolation } from "./checkers.ts";
+import { SimCluster, type SimOptions } from "./cluster.ts";
+import { encodeWrite } from "./state_machine.ts";
+
+const WORKLOAD = { clients: 3, keys: 3, opRate: 0.1, readShare: 0.3, timeout: 200 };
+
+function write(client: number, seq: number): Uint8Array {
+  return encodeWrite({ client, seq, key: "k", value: `v${client}.${seq}` });
+}
+
+/** A scripted cluster: perfect network, instant disk, no ticks unless asked. */
+function scripted(voters: number[], extra: Partial<SimOptions> = {}): SimCluster {
+  const sim = new SimCluster({
+    seed: 1,
+    voters,
+    ticking: false,
+    raft: { preVote: false, checkQuorum: false, maxSizePerMsg: 1 },
+    logCheckEvery: 1,
+    ...extra,
+  });
+  sim.runFor(3); // apply the bootstrap membership
+  return sim;
+}
+
+function campaign(sim: SimCluster, id: number): void {
+  sim.node(id).rn!.campaign();
+  sim.runFor(5);
+}
+
+/**
+ * Figure 8 of the Raft paper, on five nodes: an entry of an old term reaches
+ * a majority but must not be committed by counting, because a later leader
+ * may still overwrite it.
+ */
+function figure8(
+  factory?: (id: number) => RaftFactory | undefined,
+): { sim: SimCluster; xIndex: number; commitInC: number } {
+  const sim = scripted([1, 2, 3, 4, 5], { factory });
+  // (a) S1 leads term 2 and replicates entry X only to S2.
+  campaign(sim, 1);
+  assert.ok(sim.node(1).isLeader());
+  const xIndex = sim.node(1).rn!.raft.raftLog.lastIndex() + 1;
+  for (const to of [3, 4, 5]) sim.net.blockOneWay(1, to);
+  assert.ok(sim.propose(1, write(1, 1)));
+  sim.runFor(5);
+  assert.equal(sim.node(2).rn!.raft.raftLog.lastIndex(), xIndex);
+  // (b) S1 crashes; S5 wins term 3 with S3 and S4, appends at X's index, crashes.
+  sim.crash(1);
+  sim.net.heal();
+  sim.net.blockOneWay(5, 2);
+  sim.node(5).rn!.campaign();
+  assert.ok(sim.runUntil(() => sim.node(5).isLeader(), 20));
+  sim.net.isolate(5, [1, 2, 3, 4]);
+  sim.runFor(3);
+  assert.equal(sim.node(5).rn!.raft.raftLog.lastIndex(), xIndex);
+  sim.crash(5);
+  sim.net.heal();
+  // (c) S1 restarts, wins a later term, and gets X onto S3: a majority holds X.
+  // Its own no-op (after X) reaches S2 but not S3, so no entry of the current
+  // term is on a majority. (One entry per append: maxSizePerMsg is 1 byte.)
+  sim.restart(1);
+  for (const to of [4, 5]) sim.net.blockOneWay(1, to);
+  sim.net.filter = (m) =>
+    m.type === MessageType.App && m.from === 1 && m.to === 3 &&
+    m.entries.some((e) => e.index > xIndex) &&
+    sim.node(3).rn!.raft.raftLog.lastIndex() >= xIndex;
+  for (let i = 0; i < 3 && !sim.node(1).isLeader(); i++) campaign(sim, 1);
+  assert.ok(sim.node(1).isLeader(), "S1 leads again");
+  sim.runFor(10);
+  assert.equal(sim.node(3).rn!.raft.raftLog.lastIndex(), xIndex, "S3 holds X");
+  assert.equal(sim.node(2).rn!.raft.raftLog.lastIndex(), xIndex + 1, "S2 holds the no-op");
+  const commitInC = sim.node(1).rn!.raft.raftLog.committed;
+  // (d) S1 crashes; S5 restarts and, with S2, S3 and S4, overwrites X.
+  sim.crash(1);
+  sim.net.heal();
+  sim.net.filter = undefined;
+  sim.restart(5);
+  for (let i = 0; i < 3 && !sim.node(5).isLeader(); i++) campaign(sim, 5);
+  sim.runFor(10);
+  return { sim, xIndex, commitInC };
+}
+
+Deno.test("scenario: Figure 8 — an old-term entry on a majority is not committed by counting", () => {
+  const { sim, xIndex, commitInC } = figure8();
+  assert.ok(commitInC < xIndex, "S1 did not commit X by counting replicas");
+  assert.ok(sim.node(5).isLeader(), "S5 could legally win and overwrite X");
+  // X was never committed, so its loss is allowed; nothing diverged.
+  sim.checkLogs();
+  assert.ok(!sim.checker.applied.get(xIndex)?.digest.startsWith("2/"));
+});
+
+Deno.test("checkers: Figure 8 on a core that commits old-term entries reports a violation", () => {
+  const broken = (_id: number): RaftFactory => (c) => new CommitsOldTermRaft(c);
+  assert.throws(
+    () => figure8(broken),
+    (e) =>
+      e instanceof SafetyViolation &&
+      (e.kind === "state-machine-safety" || e.kind === "leader-completeness"),
+  );
+});
+
+function splitVote(factory?: (id: number) => RaftFactory | undefined): SimCluster {
+  const sim = scripted([1, 2, 3], { factory });
+  // Both candidates start term 2 at the same instant; node 3 hears node 1 first.
+  sim.node(1).rn!.campaign();
+  sim.node(2).rn!.campaign();
+  sim.runFor(10);
+  return sim;
+}
+
+Deno.test("scenario: two simultaneous candidates get at most one leader per term", () => {
+  const sim = splitVote();
+  assert.ok(sim.checker.leaderOfTerm.size <= 1);
+});
+
+Deno.test("checkers: a core that votes twice in a term is caught by election safety", () => {
+  const broken = (_id: number): RaftFactory => (c) => new VotesTwiceRaft(c);
+  assert.throws(
+    () => splitVote(broken),
+    (e) => e instanceof SafetyViolation && e.kind === "election-safety",
+  );
+});
+
+Deno.test("scenario: a leader isolated in a minority steps down and loses only unacknowledged work", () => {
+  const sim = new SimCluster({ seed: 11, voters: [1, 2, 3, 4, 5], workload: WORKLOAD });
+  assert.ok(sim.runUntil(() => sim.stableLeader() !== undefined, 2000));
+  sim.runFor(300);
+  const old = sim.stableLeader()!;
+  const buddy = old.id === 1 ? 2 : 1;
+  const minority = [old.id, buddy];
+  const majority = [1, 2, 3, 4, 5].filter((id) => !minority.includes(id));
+  sim.net.partition([minority, majority]);
+  const stale = old.rn!.raft.raftLog.lastIndex();
+  sim.propose(old.id, write(99, 1)); // can never commit
+  sim.runFor(600);
+  assert.notEqual(old.rn!.raft.state, StateType.Leader, "check-quorum made it step down");
+  const fresh = sim.leader()!;
+  assert.ok(majority.includes(fresh.id));
+  sim.net.heal();
+  sim.workload!.active = false;
+  assert.ok(
+    sim.runUntil(
+      () => sim.workload!.pendingWrites() === 0 && sim.stableLeader() !== undefined,
+      3000,
+    ),
+  );
+  sim.runFor(200);
+  sim.checkLogs();
+  assert.ok(!sim.node(old.id).sm.lastSeq.has(99), "the minority's proposal was discarded");
+  assert.ok(old.rn!.raft.raftLog.lastIndex() > stale);
+  assert.ok(sim.workload!.acked.size > 10);
+});
+
+Deno.test("scenario: a rejoining node is stopped by pre-vote from deposing the leader", () => {
+  const sim = new SimCluster({ seed: 5, voters: [1, 2, 3] });
+  assert.ok(sim.runUntil(() => sim.stableLeader() !== undefined, 2000));
+  const leader = sim.stableLeader()!;
+  const term = leader.rn!.raft.term;
+  const follower = leader.id === 3 ? 2 : 3;
+  sim.net.isolate(follower, [1, 2, 3]);
+  sim.runFor(3000); // many election timeouts
+  assert.equal(sim.node(follower).rn!.raft.term, term, "pre-votes failed, so the term stayed");
+  sim.net.heal();
+  sim.runFor(500);
+  assert.equal(sim.stableLeader()?.id, leader.id);
+  assert.equal(leader.rn!.raft.term, term);
+});
+
+/**
+ * Entry X commits on {1, 2} while 3 is cut off; then 2 loses its disk and 1
+ * crashes. Only 2's forgotten vote could elect 3, which lacks X.
+ */
+function wipedDisk(naive: boolean): SimCluster {
+  const sim = new SimCluster({ seed: 3, voters: [1, 2, 3] });
+  assert.ok(sim.runUntil(() => sim.stableLeader()?.id !== undefined, 2000));
+  const l = sim.stableLeader()!;
+  const [a, b] = [1, 2, 3].filter((id) => id !== l.id) as [number, number];
+  sim.net.isolate(b, [1, 2, 3]);
+  sim.propose(l.id, write(7, 1));
+  const x = l.rn!.raft.raftLog.lastIndex();
+  assert.ok(sim.runUntil(() => sim.node(a).sm.appliedIndex >= x, 200), "X committed on 2 nodes");
+  sim.wipe(a);
+  if (naive) {
+    // Control: restart it as if nothing had happened (no recovery guard).
+    sim.crash(a);
+    sim.node(a).disk.recovering = false;
+    sim.restart(a);
+  }
+  sim.crash(l.id);
+  sim.net.heal();
+  sim.runFor(1500);
+  sim.restart(l.id);
+  sim.runFor(1500);
+  sim.checkLogs();
+  return sim;
+}
+
+Deno.test("scenario: a node that restarts with an empty disk cannot vote away committed data", () => {
+  const sim = wipedDisk(false);
+  const leader = sim.stableLeader();
+  assert.ok(leader, "the cluster converged once the old leader returned");
+  for (const id of [1, 2, 3]) {
+    assert.equal(sim.node(id).sm.lastSeq.get(7)?.seq, 1, `X is applied on node ${id}`);
+    assert.equal(sim.node(id).rn!.raft.recovering, false);
+  }
+});
+
+Deno.test("checkers: the same disk loss without the recovery guard loses a committed write", () => {
+  assert.throws(
+    () => wipedDisk(true),
+    (e) =>
+      e instanceof SafetyViolation &&
+      (e.kind === "leader-completeness" || e.kind === "state-machine-safety"),
+  );
+});
+
+Deno.test("scenario: membership changes while the leader crashes stay safe and converge", () => {
+  for (let seed = 1; seed <= 12; seed++) {
+    const sim = new SimCluster({ seed, voters: [1, 2, 3], workload: WORKLOAD, snapshotEvery: 20 });
+    assert.ok(sim.runUntil(() => sim.stableLeader() !== undefined, 2000));
+    let l = sim.stableLeader()!;
+    sim.spawn(4);
+    assert.ok(
+      sim.proposeConfChange(l.id, { type: ConfChangeType.AddLearner, nodeId: 4, context: "" }),
+    );
+    sim.runFor(seed * 3); // crash at a different point each seed
+    sim.crash(l.id);
+    sim.runFor(800);
+    sim.restart(l.id);
+    assert.ok(sim.runUntil(() => sim.stableLeader() !== undefined, 3000), `seed ${seed}: leader`);
+    l = sim.stableLeader()!;
+    // Promote (or add) 4, then remove the founding node with the lowest id.
+    for (
+      const cc of [
+        { type: ConfChangeType.AddNode, nodeId: 4, context: "" },
+        { type: ConfChangeType.RemoveNode, nodeId: 1, context: "" },
+      ]
+    ) {
+      assert.ok(
+        sim.runUntil(() => sim.stableLeader() !== undefined, 3000),
+        `seed ${seed}: leader for ${cc.type}`,
+      );
+      l = sim.stableLeader()!;
+      const proposed = sim.runUntil(() => sim.proposeConfChange(sim.leader()!.id, cc), 2000);
+      assert.ok(proposed, `seed ${seed}: proposed ${cc.type}`);
+      sim.runFor(seed * 2);
+      const cur = sim.leader();
+      if (cur) sim.crash(cur.id);
+      sim.runFor(600);
+      for (const id of sim.nodes.keys()) sim.restart(id);
+      sim.runFor(1000);
+    }
+    sim.workload!.active = false;
+    const done = sim.runUntil(() => {
+      const ld = sim.stableLeader();
+      if (!ld || sim.workload!.pendingWrites() > 0) return false;
+      const cs = JSON.stringify(ld.confState);
+      return sim.memberIds().every((id) => JSON.stringify(sim.node(id).confState) === cs);
+    }, 5000);
+    assert.ok(done, `seed ${seed}: converged`);
+    sim.checkLogs();
+    assert.deepEqual(
+      sim.stableLeader()!.confState.voters.includes(4),
+      true,
+      `seed ${seed}: 4 is a voter`,
+    );
+  }
+});

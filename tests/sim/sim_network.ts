@@ -1,0 +1,192 @@
+/**
+ * A simulated network: messages wait in one queue ordered by delivery time
+ * and can be dropped, duplicated, delayed (and so reordered) or cut by
+ * partitions, symmetric or one-way. Everything is driven by a seeded PRNG.
+ *
+ * @module
+ */
+
+import type { SeededPrng } from "../../shared/prng.ts";
+import type { Message } from "../../shared/raft/types.ts";
+
+/** Fault rates of a {@linkcode SimNetwork}. */
+export interface NetworkOptions {
+  /** Minimum one-way delay in ms. */
+  minDelay: number;
+  /** Maximum one-way delay in ms; a spread reorders messages. */
+  maxDelay: number;
+  /** Probability that a message is lost. */
+  dropRate: number;
+  /** Probability that a message is delivered twice. */
+  dupRate: number;
+  /** Upper bound on messages in flight; beyond it new ones are dropped (a full socket buffer). */
+  maxInFlight: number;
+}
+
+/** A network that loses nothing and delivers after 1 ms. */
+export const PERFECT_NETWORK: NetworkOptions = {
+  minDelay: 1,
+  maxDelay: 1,
+  dropRate: 0,
+  dupRate: 0,
+  maxInFlight: 1_000_000,
+};
+
+interface Packet {
+  at: number;
+  seq: number;
+  msg: Message;
+}
+
+/** The simulated network between node ids. */
+export class SimNetwork {
+  opts: NetworkOptions;
+  readonly #prng: SeededPrng;
+  #heap: Packet[] = [];
+  #seq = 0;
+  /** Blocked directed links, as "from>to". */
+  readonly #blocked = new Set<string>();
+  /** Scripted scenarios drop the messages for which this returns true. */
+  filter: ((m: Message) => boolean) | undefined;
+  /** Counters for the run summary. */
+  readonly stats = { sent: 0, dropped: 0, duplicated: 0, delivered: 0 };
+
+  constructor(prng: SeededPrng, opts: NetworkOptions) {
+    this.#prng = prng;
+    this.opts = opts;
+  }
+
+  /** Queues `m` sent at time `now`. */
+  send(m: Message, now: number): void {
+    this.stats.sent++;
+    if (
+      this.isBlocked(m.from, m.to) || this.filter?.(m) || this.#prng.chance(this.opts.dropRate)
+    ) {
+      this.stats.dropped++;
+      return;
+    }
+    this.#enqueue(m, now);
+    if (this.#prng.chance(this.opts.dupRate)) {
+      this.stats.duplicated++;
+      this.#enqueue(m, now);
+    }
+  }
+
+  #enqueue(m: Message, now: number): void {
+    if (this.#heap.length >= this.opts.maxInFlight) {
+      this.stats.dropped++;
+      return;
+    }
+    const spread = this.opts.maxDelay - this.opts.minDelay;
+    const at = now + this.opts.minDelay + (spread > 0 ? this.#prng.intn(spread + 1) : 0);
+    push(this.#heap, { at, seq: this.#seq++, msg: cloneMessage(m) });
+  }
+
+  /**
+   * Removes and returns the messages due at or before `now`, in delivery order.
+   * A link blocked after a message was sent still drops it on arrival.
+   */
+  due(now: number): Message[] {
+    const out: Message[] = [];
+    while (this.#heap.length > 0 && this.#heap[0]!.at <= now) {
+      const p = pop(this.#heap);
+      if (this.isBlocked(p.msg.from, p.msg.to)) {
+        this.stats.dropped++;
+        continue;
+      }
+      this.stats.delivered++;
+      out.push(p.msg);
+    }
+    return out;
+  }
+
+  /** Number of messages in flight. */
+  inFlight(): number {
+    return this.#heap.length;
+  }
+
+  isBlocked(from: number, to: number): boolean {
+    return this.#blocked.size > 0 && this.#blocked.has(`${from}>${to}`);
+  }
+
+  /** Blocks `from` → `to` only. */
+  blockOneWay(from: number, to: number): void {
+    this.#blocked.add(`${from}>${to}`);
+  }
+
+  /** Splits `ids` into groups that cannot reach each other. */
+  partition(groups: number[][]): void {
+    for (const a of groups) {
+      for (const b of groups) {
+        if (a === b) continue;
+        for (const x of a) for (const y of b) this.blockOneWay(x, y);
+      }
+    }
+  }
+
+  /** Cuts `id` off from `others` in both directions. */
+  isolate(id: number, others: number[]): void {
+    for (const o of others) {
+      if (o === id) continue;
+      this.blockOneWay(id, o);
+      this.blockOneWay(o, id);
+    }
+  }
+
+  /** Restores every link. */
+  heal(): void {
+    this.#blocked.clear();
+  }
+
+  /** A human-readable list of blocked links. */
+  describeBlocked(): string {
+    return [...this.#blocked].sort().join(" ");
+  }
+}
+
+/**
+ * Copies a message so that no two deliveries share mutable objects; entry data
+ * and snapshot bytes are immutable by contract and shared.
+ */
+export function cloneMessage(m: Message): Message {
+  return {
+    ...m,
+    entries: m.entries.map((e) => ({ ...e })),
+    snapshot: m.snapshot ? { ...m.snapshot } : undefined,
+  };
+}
+
+function less(a: Packet, b: Packet): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+function push(h: Packet[], p: Packet): void {
+  h.push(p);
+  let i = h.length - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!less(h[i]!, h[parent]!)) break;
+    [h[i], h[parent]] = [h[parent]!, h[i]!];
+    i = parent;
+  }
+}
+
+function pop(h: Packet[]): Packet {
+  const top = h[0]!;
+  const last = h.pop()!;
+  if (h.length > 0) {
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && less(h[l]!, h[m]!)) m = l;
+      if (r < h.length && less(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+  return top;
+}

@@ -1,0 +1,43 @@
+/**
+ * The seeded cluster simulation in CI: SIM_SEEDS seeds (default 200) for each
+ * cluster size, starting at SIM_SEED (default 1). A failure names its seed and
+ * the one-line command that replays it.
+ */
+
+import assert from "node:assert/strict";
+import { BROKEN_CORES } from "./broken_cores.ts";
+import { runSeed } from "./swarm.ts";
+
+const BASE = Number(Deno.env.get("SIM_SEED") ?? 1);
+const SEEDS = Number(Deno.env.get("SIM_SEEDS") ?? 200);
+
+for (const size of [3, 5]) {
+  Deno.test(`simulation: ${SEEDS} seeds of a ${size}-node cluster keep every invariant`, () => {
+    const failures: string[] = [];
+    let acked = 0;
+    let terms = 0;
+    for (let i = 0; i < SEEDS; i++) {
+      const r = runSeed(BASE + i, size);
+      acked += r.stats.acked ?? 0;
+      terms += r.stats.terms ?? 0;
+      if (!r.ok) failures.push(`seed ${r.seed}: ${r.error}\nreproduce with: ${r.replay}`);
+    }
+    console.log(
+      `${size} nodes: ${SEEDS} seeds from ${BASE}, ${acked} acknowledged writes, ${terms} terms`,
+    );
+    assert.deepEqual(failures, [], failures.slice(0, 3).join("\n\n"));
+  });
+}
+
+Deno.test("simulation: the swarm itself catches a core that votes twice", () => {
+  let caught = 0;
+  for (let seed = 1; seed <= 40 && caught === 0; seed++) {
+    const r = runSeed(seed, 3, { factory: () => BROKEN_CORES["votes-twice"] });
+    if (!r.ok) {
+      assert.match(r.error ?? "", /election-safety/);
+      assert.match(r.replay, /--seed \d+/);
+      caught++;
+    }
+  }
+  assert.equal(caught, 1);
+});
