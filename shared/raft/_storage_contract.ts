@@ -276,6 +276,29 @@ const CASES: ContractCase[] = [
     },
   },
   {
+    name: "save() keeps the latest of overlapping writes",
+    async run(s) {
+      const hs = { term: 1, vote: 0, commit: 9 };
+      await s.save({ entries: [], snapshot: makeSnapshot(9, 1, CONF, "nine"), hardState: hs });
+      await s.save({ entries: makeEntries(10, 20, 1) });
+      await s.save({ entries: makeEntries(21, 30, 1) });
+      await s.save({
+        entries: makeEntries(15, 25, 2),
+        hardState: { term: 2, vote: 0, commit: 12 },
+      });
+    },
+    check(s) {
+      assert.equal(s.firstIndex(), 10);
+      assert.equal(s.lastIndex(), 25);
+      assert.deepEqual(s.entries(10, 26, ALL), [
+        ...makeEntries(10, 14, 1),
+        ...makeEntries(15, 25, 2),
+      ]);
+      assert.throws(() => s.term(26), UnavailableError);
+      assert.deepEqual(s.hardState(), { term: 2, vote: 0, commit: 12 });
+    },
+  },
+  {
     name: "save() skips compacted entries and rejects a gap without writing",
     async run(s) {
       await s.save({ entries: makeEntries(1, 6, 1), hardState: { term: 1, vote: 0, commit: 6 } });

@@ -6,25 +6,48 @@
  * writes go to disk first (group-committed, at most a few `atomic()` commits per
  * Ready) and reach memory only once they are durable.
  *
- * On-disk layout (keys are short on purpose; values use Deno KV's structured clone):
+ * On-disk layout (keys are short on purpose; records use Deno KV's structured clone):
  *
- * | key                   | value                                                    |
- * | --------------------- | -------------------------------------------------------- |
- * | `["hs"]`              | the hard state `{ term, vote, commit }`                  |
- * | `["log"]`             | log bounds `{ first, last, prevTerm }`                   |
- * | `["e", index]`        | an entry `{ t, y, d }`, or a chunked header `{ t, y, g, n, s }` |
- * | `["ec", index, g, k]` | chunk `k` of the data of a chunked entry of generation `g` |
- * | `["snap"]`            | snapshot meta `{ id, index, term, confState, size, chunks }` |
- * | `["sc", id, k]`       | chunk `k` of the data of snapshot `id`                   |
+ * | key                | value                                                        |
+ * | ------------------ | ------------------------------------------------------------ |
+ * | `["hs"]`           | the hard state `{ term, vote, commit }`                      |
+ * | `["log"]`          | log bounds `{ first, last, prevTerm }`                       |
+ * | `["b", gen, k]`    | part `k` (≤ {@linkcode CHUNK_BYTES}) of log block `gen`      |
+ * | `["snap"]`         | snapshot meta `{ id, index, term, confState, size, chunks }` |
+ * | `["sc", id, k]`    | chunk `k` of the data of snapshot `id`                       |
+ * | `["recovering"]`   | `true` while the node recovers from a lost disk              |
  *
- * Invariant: every entry in `[first, last]` of `["log"]` is on disk with all its
- * chunks; keys outside the bounds, chunks of another generation and snapshot
- * chunks of another id are garbage, ignored on load and deleted in bounded batches.
+ * The log is stored as packed blocks: each `save` writes its entries as one or
+ * more blocks, each a contiguous run of entries encoded into one buffer
+ * (`kv_block.ts`) and split into parts. Block generations `gen` grow with every
+ * block written (the next one is the largest found at open plus one). The log
+ * is what replaying the blocks in `gen` order gives, each block truncating the
+ * log at its first index and then appending its entries, cut to the bounds of
+ * `["log"]`: replacing a conflicting suffix deletes nothing, the newer block
+ * supersedes it.
+ *
+ * Invariants:
+ * - A block is normally written whole in one commit, and the commit that writes
+ *   its last part also moves `["log"]` over it. Only a block of a single entry
+ *   too large for one commit spans several, the bounds moving in the last one.
+ *   So an incomplete block on disk is either the newest one, left by an
+ *   interrupted write and never part of the log, or garbage.
+ * - Every entry of `[first, last]` comes from a complete block. A block that
+ *   provides none is garbage, as is everything else not reachable (orphan parts,
+ *   chunks of another snapshot); garbage is ignored on load and deleted in
+ *   bounded batches, the parts of a block in one commit when they fit.
  *
  * @module
  */
 
 import { SnapshotOutOfDateError, UnavailableError } from "./errors.ts";
+import {
+  type BlockHeader,
+  cutBlocks,
+  decodeBlock,
+  encodeBlock,
+  readBlockHeader,
+} from "./kv_block.ts";
 import {
   emptyConfState,
   emptySnapshot,
@@ -35,14 +58,18 @@ import {
 import {
   type ConfState,
   type Entry,
-  EntryType,
   type HardState,
   hardStateEqual,
   type Snapshot,
 } from "./types.ts";
 
-/** Entry data and snapshot data are stored in pieces of at most this many bytes. */
+/** Log blocks and snapshot data are stored in parts of at most this many bytes. */
 export const CHUNK_BYTES = 60 * 1024;
+/**
+ * Entries of one save are cut into blocks of at most this many bytes, so that a
+ * block fits one commit; a larger entry gets a block of its own.
+ */
+export const BLOCK_BYTES = 600 * 1024;
 
 /** Mutations per commit (Deno KV allows 1,000), records included. */
 const COMMIT_MUTATIONS = 900;
@@ -51,13 +78,13 @@ const COMMIT_BYTES = 700 * 1024;
 /** Room kept in every commit for the `hs`, `log` and `snap` records. */
 const RECORD_MUTATIONS = 3;
 const RECORD_BYTES = 16 * 1024;
-/** Generous estimates of an encoded key and of the structured-clone framing of a value. */
+/** A generous estimate of an encoded key. */
 const KEY_BYTES = 40;
-const VALUE_OVERHEAD = 64;
 
 const HS_KEY: Deno.KvKey = ["hs"];
 const LOG_KEY: Deno.KvKey = ["log"];
 const SNAP_KEY: Deno.KvKey = ["snap"];
+const RECOVERING_KEY: Deno.KvKey = ["recovering"];
 
 /** What one Ready asks to persist, applied in this order: snapshot, entries, hard state. */
 export interface StorageUpdate {
@@ -96,30 +123,20 @@ interface SnapMeta {
   chunks: number;
 }
 
-/** An entry stored whole under `["e", index]`. */
-interface InlineRecord {
-  t: number;
-  y: EntryType;
-  d: Uint8Array;
+/** The entries `[first, last]` a block holds. */
+interface BlockRange {
+  first: number;
+  last: number;
 }
 
-/** The header of an entry whose data is in `n` chunks `["ec", index, g, k]` of `s` bytes in total. */
-interface ChunkedRecord {
-  t: number;
-  y: EntryType;
-  g: number;
-  n: number;
-  s: number;
+/** A complete block on disk: entries `[first, last]` in `parts` keys `["b", gen, k]`. */
+interface BlockRef extends BlockRange {
+  gen: number;
+  parts: number;
 }
 
-/** Where the chunks of a chunked entry live. */
-interface ChunkRef {
-  g: number;
-  n: number;
-}
-
-/** A run of entry indexes whose header keys may be stale; checked against the bounds when deleted. */
-interface StaleRange {
+/** The part of the log a block provides when blocks are replayed. */
+interface Span {
   lo: number;
   hi: number;
 }
@@ -135,37 +152,41 @@ interface StaleRange {
 export class KvStorage implements Storage {
   readonly #kv: Deno.Kv;
   readonly #mem: MemoryStorage;
-  /** Chunked entries of the log. Invariant: keys are within `[firstIndex(), lastIndex()]`. */
-  readonly #chunked: Map<number, ChunkRef>;
+  /**
+   * The complete blocks on disk that are not queued as garbage, in `gen`
+   * order. Invariant: replaying them gives the log `[firstIndex(), lastIndex()]`.
+   */
+  #blocks: BlockRef[];
   #meta: SnapMeta | undefined;
   #nextGen: number;
   #nextSnapId: number;
-  /** Keys that are garbage whatever happens next. */
-  #garbage: Deno.KvKey[] = [];
-  /** Header ranges that were stale when queued; only indexes outside the bounds are deleted. */
-  #stale: StaleRange[] = [];
+  /** Groups of keys that are garbage whatever happens next; a group is deleted in one commit when it fits. */
+  #garbage: Deno.KvKey[][] = [];
   #faults: KvStorageOptions["faults"];
   #commits = 0;
   #failed: unknown = undefined;
   #closed = false;
+  #recovering: boolean;
   #tail: Promise<unknown> = Promise.resolve();
 
   private constructor(kv: Deno.Kv, loaded: Loaded) {
     this.#kv = kv;
     this.#mem = loaded.mem;
-    this.#chunked = loaded.chunked;
+    this.#blocks = loaded.blocks;
     this.#meta = loaded.meta;
     this.#nextGen = loaded.maxGen + 1;
     this.#nextSnapId = loaded.maxSnapId + 1;
     this.#garbage = loaded.garbage;
+    this.#recovering = loaded.recovering;
   }
 
   /**
    * Opens (or creates) the KV file at `path` and loads the whole log, the
    * snapshot and the hard state into memory. Garbage left by an interrupted
-   * write (keys outside the log bounds, orphan chunks) is deleted before it returns.
-   * @throws {Error} when the file holds keys that are not raft storage or a
-   * record is missing or malformed.
+   * write or collection (superseded blocks, incomplete blocks, orphan parts and
+   * chunks) is deleted before it returns.
+   * @throws {Error} when the file holds keys that are not raft storage, a
+   * record is missing or malformed, or an entry of the log is missing.
    */
   static async open(path: string, options: KvStorageOptions = {}): Promise<KvStorage> {
     const kv = await Deno.openKv(path);
@@ -225,11 +246,12 @@ export class KvStorage implements Storage {
    * Persists one Ready's worth, with {@linkcode MemoryStorage} semantics:
    * `snapshot` replaces the whole log, then `entries` are appended (replacing a
    * conflicting suffix, skipping entries at or before the snapshot), then
-   * `hardState` is set. Entries go in as few commits as the Deno KV limits
-   * allow; the hard state goes in the last one, so a crash midway leaves an
-   * older hard state and a valid prefix of the new log. Memory is updated only
-   * once everything is durable. A snapshot also moves the persisted commit
-   * index up to the snapshot index (the log below it is gone).
+   * `hardState` is set. Entries go in blocks of at most {@linkcode BLOCK_BYTES},
+   * in as few commits as the Deno KV limits allow; the hard state goes in the
+   * last one, so a crash midway leaves an older hard state and a valid prefix of
+   * the new log. Memory is updated only once everything is durable. A snapshot
+   * also moves the persisted commit index up to the snapshot index (the log
+   * below it is gone).
    * @throws {SnapshotOutOfDateError} when `snapshot` is not newer than the current one.
    * @throws {RangeError} when `entries` are not contiguous, leave a gap after the
    * log, or the resulting commit index would be outside the log.
@@ -257,12 +279,33 @@ export class KvStorage implements Storage {
    * current first index minus one is a no-op. Unlike
    * {@linkcode MemoryStorage.compact}, entries not covered by the snapshot
    * cannot be dropped: a restarted node could not rebuild its state machine
-   * without them.
+   * without them. Blocks entirely below the new first index are deleted; a
+   * block holding it stays until a later compaction passes it.
    * @throws {UnavailableError} when `index` is past the last entry.
    * @throws {RangeError} when `index` is past the snapshot index.
    */
   compact(index: number): Promise<void> {
     return this.#exclusive("compact the log", () => this.#compact(index));
+  }
+
+  /**
+   * Whether the node lost its disk and has not caught up since (see
+   * `Config.recovering`). Persisted so that a restart mid-recovery stays cautious.
+   */
+  recovering(): boolean {
+    return this.#recovering;
+  }
+
+  /** Persists the recovering flag. */
+  setRecovering(on: boolean): Promise<void> {
+    return this.#exclusive("record the recovering flag", async () => {
+      if (this.#recovering === on) return;
+      const op = this.#kv.atomic();
+      if (on) op.set(RECOVERING_KEY, true);
+      else op.delete(RECOVERING_KEY);
+      await this.#commit(op);
+      this.#recovering = on;
+    });
   }
 
   /** Closes the KV file. Call it once pending writes have settled; later writes throw. */
@@ -276,7 +319,6 @@ export class KvStorage implements Storage {
     const plan = this.#planSave(u);
     const { base, entries } = plan;
     const batch = this.#batch();
-    const old = this.#bounds();
     let meta: SnapMeta | undefined;
     if (u.snapshot) {
       meta = await this.#writeSnapshot(batch, u.snapshot);
@@ -284,17 +326,17 @@ export class KvStorage implements Storage {
       batch.record(LOG_KEY, base);
       batch.record(HS_KEY, { ...(u.hardState ?? this.#mem.hardState()), commit: base.last });
     }
-    const written = new Map<number, ChunkRef>();
-    for (const e of entries) {
-      const ref = await this.#writeEntry(batch, e);
-      if (ref) written.set(e.index, ref);
-      batch.record(LOG_KEY, { ...base, last: e.index });
+    const written: BlockRef[] = [];
+    for (const run of cutBlocks(entries, BLOCK_BYTES)) {
+      const block = await this.#writeBlock(batch, run);
+      written.push(block);
+      // Only now, with every part of the block pending: the bounds never cover an incomplete block.
+      batch.record(LOG_KEY, { ...base, last: block.last });
     }
     if (u.hardState) batch.record(HS_KEY, plan.hardState);
     await batch.flush();
 
-    // Durable: now memory, then garbage.
-    const firstWritten = entries[0]?.index ?? Infinity;
+    // Durable: now memory. Blocks this save superseded are collected by the next drain.
     if (u.snapshot && meta) {
       this.#mem.applySnapshot(u.snapshot);
       this.#retireSnapshot();
@@ -304,14 +346,7 @@ export class KvStorage implements Storage {
     if (!hardStateEqual(plan.hardState, this.#mem.hardState())) {
       this.#mem.setHardState(plan.hardState);
     }
-    for (const [i, ref] of this.#chunked) {
-      if (u.snapshot || i >= firstWritten) this.#retireChunks(i, ref);
-    }
-    for (const [i, ref] of written) this.#chunked.set(i, ref);
-    // Headers of the old log outside the new one: below a snapshot, or a truncated suffix.
-    const last = this.#mem.lastIndex();
-    if (u.snapshot) this.#stale.push({ lo: old.first, hi: Math.min(old.last, base.first - 1) });
-    if (old.last > last) this.#stale.push({ lo: Math.max(old.first, last + 1), hi: old.last });
+    for (const b of written) this.#blocks.push(b);
     if (u.snapshot) await this.#drainQuietly();
   }
 
@@ -399,8 +434,6 @@ export class KvStorage implements Storage {
     batch.record(LOG_KEY, { first: index + 1, last, prevTerm: this.#mem.term(index) });
     await batch.flush();
     this.#mem.compact(index);
-    for (const [i, ref] of this.#chunked) if (i <= index) this.#retireChunks(i, ref);
-    this.#stale.push({ lo: offset + 1, hi: index });
     await this.#drainQuietly();
   }
 
@@ -410,7 +443,7 @@ export class KvStorage implements Storage {
     const { data } = snap;
     const chunks = Math.ceil(data.byteLength / CHUNK_BYTES);
     for (let k = 0; k < chunks; k++) {
-      const piece = data.slice(k * CHUNK_BYTES, (k + 1) * CHUNK_BYTES);
+      const piece = data.subarray(k * CHUNK_BYTES, (k + 1) * CHUNK_BYTES);
       await batch.set(["sc", id, k], piece, KEY_BYTES + piece.byteLength);
     }
     const { index, term, confState } = snap.metadata;
@@ -424,53 +457,51 @@ export class KvStorage implements Storage {
     };
   }
 
-  /** Adds `e` to `batch`: its chunks first (under a fresh generation), then its header. */
-  async #writeEntry(batch: Batch, e: Entry): Promise<ChunkRef | undefined> {
-    const size = e.data.byteLength;
-    if (size <= CHUNK_BYTES) {
-      const rec: InlineRecord = { t: e.term, y: e.type, d: compactView(e.data) };
-      await batch.set(["e", e.index], rec, KEY_BYTES + VALUE_OVERHEAD + size);
-      return undefined;
+  /**
+   * Adds `run` to `batch` as one block under a fresh generation. Its parts go
+   * into one commit, a new one when the pending commit lacks room, unless the
+   * block is larger than any commit.
+   */
+  async #writeBlock(batch: Batch, run: readonly Entry[]): Promise<BlockRef> {
+    const gen = this.#nextGen++;
+    const parts = encodeBlock(run, CHUNK_BYTES);
+    let bytes = 0;
+    for (const p of parts) bytes += KEY_BYTES + p.byteLength;
+    await batch.makeRoom(parts.length, bytes);
+    for (let k = 0; k < parts.length; k++) {
+      const part = parts[k]!;
+      await batch.set(["b", gen, k], part, KEY_BYTES + part.byteLength);
     }
-    const g = this.#nextGen++;
-    const n = Math.ceil(size / CHUNK_BYTES);
-    for (let k = 0; k < n; k++) {
-      const piece = e.data.slice(k * CHUNK_BYTES, (k + 1) * CHUNK_BYTES);
-      await batch.set(["ec", e.index, g, k], piece, KEY_BYTES + piece.byteLength);
-    }
-    const rec: ChunkedRecord = { t: e.term, y: e.type, g, n, s: size };
-    await batch.set(["e", e.index], rec, KEY_BYTES + VALUE_OVERHEAD);
-    return { g, n };
+    return { gen, first: run[0]!.index, last: run[run.length - 1]!.index, parts: parts.length };
   }
 
   /** Queues the chunks of the current snapshot for deletion. */
   #retireSnapshot(): void {
     const m = this.#meta;
     if (!m) return;
-    for (let k = 0; k < m.chunks; k++) this.#garbage.push(["sc", m.id, k]);
+    const keys: Deno.KvKey[] = [];
+    for (let k = 0; k < m.chunks; k++) keys.push(["sc", m.id, k]);
+    this.#garbage.push(keys);
   }
 
-  /** Forgets chunked entry `index` and queues its chunks for deletion. */
-  #retireChunks(index: number, ref: ChunkRef): void {
-    this.#chunked.delete(index);
-    for (let k = 0; k < ref.n; k++) this.#garbage.push(["ec", index, ref.g, k]);
+  /** Moves the blocks that no longer provide any entry of the log to the garbage. */
+  #collectBlocks(): void {
+    const spans = replaySpans(this.#blocks, this.#mem.firstIndex(), this.#mem.lastIndex());
+    const keep: BlockRef[] = [];
+    this.#blocks.forEach((b, i) => {
+      if (spans[i]) keep.push(b);
+      else this.#garbage.push(blockKeys(b.gen, b.parts));
+    });
+    this.#blocks = keep;
   }
 
-  /** Deletes queued garbage in bounded batches. */
+  /** Deletes queued garbage and blocks no longer needed, in bounded batches. */
   async #drain(): Promise<void> {
-    const keys = this.#garbage;
-    const stale = this.#stale;
+    this.#collectBlocks();
+    const groups = this.#garbage;
     this.#garbage = [];
-    this.#stale = [];
-    const first = this.#mem.firstIndex();
-    const last = this.#mem.lastIndex();
     const batch = this.#batch();
-    for (const key of keys) await batch.delete(key);
-    for (const r of stale) {
-      for (let i = r.lo; i <= r.hi; i++) {
-        if (i < first || i > last) await batch.delete(["e", i]);
-      }
-    }
+    for (const keys of groups) await batch.deleteAll(keys);
     await batch.flush();
   }
 
@@ -549,11 +580,27 @@ class Batch {
   }
 
   async set(key: Deno.KvKey, value: unknown, bytes: number): Promise<void> {
-    (await this.#reserve(bytes)).op.set(key, value);
+    (await this.#reserve(1, bytes)).op.set(key, value);
   }
 
   async delete(key: Deno.KvKey): Promise<void> {
-    (await this.#reserve(KEY_BYTES)).op.delete(key);
+    (await this.#reserve(1, KEY_BYTES)).op.delete(key);
+  }
+
+  /** Deletes `keys` in one commit when they fit one, else in order over several. */
+  async deleteAll(keys: readonly Deno.KvKey[]): Promise<void> {
+    await this.makeRoom(keys.length, keys.length * KEY_BYTES);
+    for (const key of keys) await this.delete(key);
+  }
+
+  /**
+   * Commits what is pending when `mutations` more totalling `bytes` would not
+   * fit with it but would fit a commit of their own.
+   */
+  async makeRoom(mutations: number, bytes: number): Promise<void> {
+    if (this.#mutations > 0 && !this.#fits(mutations, bytes) && fitsEmpty(mutations, bytes)) {
+      await this.flush();
+    }
   }
 
   record(key: Deno.KvKey, value: unknown): void {
@@ -571,29 +618,44 @@ class Batch {
     await this.#commit(op);
   }
 
-  /** Makes room for one more mutation; the op comes wrapped as it is not awaitable. */
-  async #reserve(bytes: number): Promise<{ op: Deno.AtomicOperation }> {
-    if (
-      this.#mutations + 1 > COMMIT_MUTATIONS - RECORD_MUTATIONS ||
-      this.#bytes + bytes > COMMIT_BYTES - RECORD_BYTES
-    ) {
-      await this.flush();
-    }
+  #fits(mutations: number, bytes: number): boolean {
+    return fitsEmpty(this.#mutations + mutations, this.#bytes + bytes);
+  }
+
+  /** Makes room for more mutations; the op comes wrapped as it is not awaitable. */
+  async #reserve(mutations: number, bytes: number): Promise<{ op: Deno.AtomicOperation }> {
+    if (!this.#fits(mutations, bytes)) await this.flush();
     this.#op ??= this.#kv.atomic();
-    this.#mutations++;
+    this.#mutations += mutations;
     this.#bytes += bytes;
     return { op: this.#op };
   }
 }
 
+/** Whether `mutations` totalling `bytes` fit one commit beside the records. */
+function fitsEmpty(mutations: number, bytes: number): boolean {
+  return mutations <= COMMIT_MUTATIONS - RECORD_MUTATIONS && bytes <= COMMIT_BYTES - RECORD_BYTES;
+}
+
 /** What {@linkcode load} found in a KV file. */
 interface Loaded {
   mem: MemoryStorage;
-  chunked: Map<number, ChunkRef>;
+  blocks: BlockRef[];
   meta: SnapMeta | undefined;
   maxGen: number;
   maxSnapId: number;
-  garbage: Deno.KvKey[];
+  garbage: Deno.KvKey[][];
+  recovering: boolean;
+}
+
+/** A block found on disk by {@linkcode load}; `parts` is undefined when some are missing. */
+interface FoundBlock extends BlockRange {
+  gen: number;
+  /** Whether the block is too large for one commit, so that writing it may have been interrupted. */
+  spansCommits: boolean;
+  /** The part numbers on disk that belong to the block. */
+  present: number[];
+  parts: Uint8Array[] | undefined;
 }
 
 /** Reads the whole file and rebuilds the storage; everything not reachable is returned as garbage. */
@@ -601,41 +663,42 @@ async function load(kv: Deno.Kv, path: string): Promise<Loaded> {
   let hs: HardState | undefined;
   let bounds: LogBounds | undefined;
   let meta: SnapMeta | undefined;
-  const headers = new Map<number, InlineRecord | ChunkedRecord>();
-  const entryChunks = new Map<string, Map<number, Uint8Array>>();
+  const blockParts = new Map<number, Map<number, Uint8Array>>();
   const snapChunks = new Map<number, Map<number, Uint8Array>>();
-  const chunkKeys: [index: number, g: number, k: number][] = [];
   let maxGen = 0;
   let maxSnapId = 0;
-  const corrupt = (what: string) => new Error(`Cannot open ${path} as ${what}`);
+  let recovering = false;
+  const corrupt = (what: string, cause?: unknown) =>
+    new Error(`Cannot open ${path} as ${what}`, cause === undefined ? undefined : { cause });
 
   for await (const { key, value } of kv.list({ prefix: [] }, { batchSize: 500 })) {
-    const [kind, a, b, c] = key;
+    const [kind, a, b] = key;
     if (kind === "hs" && key.length === 1 && isHardState(value)) hs = value;
     else if (kind === "log" && key.length === 1 && isLogBounds(value)) bounds = value;
     else if (kind === "snap" && key.length === 1 && isSnapMeta(value)) meta = value;
-    else if (kind === "e" && key.length === 2 && typeof a === "number" && isEntryRecord(value)) {
-      headers.set(a, value);
-      if (!("d" in value)) maxGen = Math.max(maxGen, value.g);
-    } else if (
-      kind === "ec" && key.length === 4 && typeof a === "number" && typeof b === "number" &&
-      typeof c === "number" && value instanceof Uint8Array
+    else if (kind === "recovering" && key.length === 1 && value === true) recovering = true;
+    else if (
+      kind === "b" && key.length === 3 && typeof a === "number" && typeof b === "number" &&
+      value instanceof Uint8Array
     ) {
-      mapOf(entryChunks, `${a}/${b}`).set(c, value);
-      chunkKeys.push([a, b, c]);
-      maxGen = Math.max(maxGen, b);
+      mapOf(blockParts, a).set(b, value);
+      maxGen = Math.max(maxGen, a);
     } else if (
       kind === "sc" && key.length === 3 && typeof a === "number" && typeof b === "number" &&
       value instanceof Uint8Array
     ) {
       mapOf(snapChunks, a).set(b, value);
       maxSnapId = Math.max(maxSnapId, a);
+    } else if (kind === "e" || kind === "ec") {
+      throw corrupt(
+        "it holds a log in the one-key-per-entry layout, which this version does not read",
+      );
     } else {
       throw corrupt(`key ${JSON.stringify(key.map(String))} is not a raft storage record`);
     }
   }
 
-  const garbage: Deno.KvKey[] = [];
+  const garbage: Deno.KvKey[][] = [];
   let snapshot = emptySnapshot();
   if (meta) {
     const data = assemble(snapChunks.get(meta.id), meta.chunks, meta.size);
@@ -645,7 +708,9 @@ async function load(kv: Deno.Kv, path: string): Promise<Loaded> {
   }
   for (const [id, chunks] of snapChunks) {
     const keep = id === meta?.id ? meta.chunks : 0;
-    for (const k of chunks.keys()) if (k >= keep) garbage.push(["sc", id, k]);
+    const keys: Deno.KvKey[] = [];
+    for (const k of chunks.keys()) if (k >= keep) keys.push(["sc", id, k]);
+    if (keys.length > 0) garbage.push(keys);
   }
 
   const snapIndex = snapshot.metadata.index;
@@ -653,27 +718,9 @@ async function load(kv: Deno.Kv, path: string): Promise<Loaded> {
   if (b.first - 1 > snapIndex || (meta && snapIndex > b.last)) {
     throw corrupt(`the log [${b.first}, ${b.last}] does not cover snapshot ${snapIndex}`);
   }
-  const entries: Entry[] = [];
-  const chunked = new Map<number, ChunkRef>();
-  for (let i = b.first; i <= b.last; i++) {
-    const rec = headers.get(i);
-    if (!rec) throw corrupt(`entry ${i} is missing from the log [${b.first}, ${b.last}]`);
-    let data: Uint8Array;
-    if ("d" in rec) {
-      data = rec.d;
-    } else {
-      const assembled = assemble(entryChunks.get(`${i}/${rec.g}`), rec.n, rec.s);
-      if (!assembled) throw corrupt(`the data of entry ${i} is incomplete`);
-      data = assembled;
-      chunked.set(i, { g: rec.g, n: rec.n });
-    }
-    entries.push({ term: rec.t, index: i, type: rec.y, data });
-  }
-  for (const i of headers.keys()) if (i < b.first || i > b.last) garbage.push(["e", i]);
-  for (const [i, g, k] of chunkKeys) {
-    const ref = chunked.get(i);
-    if (!ref || ref.g !== g || k >= ref.n) garbage.push(["ec", i, g, k]);
-  }
+
+  const found = findBlocks(blockParts, garbage, corrupt);
+  const { entries, blocks } = replay(found, b, garbage, corrupt);
 
   let mem: MemoryStorage;
   if (b.first - 1 === snapIndex) {
@@ -694,7 +741,142 @@ async function load(kv: Deno.Kv, path: string): Promise<Loaded> {
     }
   }
   if (hs) mem.setHardState(hs);
-  return { mem, chunked, meta, maxGen, maxSnapId, garbage };
+  return { mem, blocks, meta, maxGen, maxSnapId, garbage, recovering };
+}
+
+/**
+ * The blocks in `parts` (by generation, then part number), in `gen` order.
+ * Parts without a part 0 and parts outside a block's part count are added to `garbage`.
+ */
+function findBlocks(
+  parts: Map<number, Map<number, Uint8Array>>,
+  garbage: Deno.KvKey[][],
+  corrupt: (what: string, cause?: unknown) => Error,
+): FoundBlock[] {
+  const found: FoundBlock[] = [];
+  for (const gen of [...parts.keys()].sort(byNumber)) {
+    const byPart = parts.get(gen)!;
+    const part0 = byPart.get(0);
+    if (!part0) {
+      garbage.push(blockKeys(gen, [...byPart.keys()]));
+      continue;
+    }
+    let h: BlockHeader;
+    try {
+      h = readBlockHeader(part0);
+    } catch (e) {
+      throw corrupt(`the header of block ${gen} is corrupt`, e);
+    }
+    const belongs = (k: number) => Number.isInteger(k) && k >= 0 && k < h.parts;
+    const extra = [...byPart.keys()].filter((k) => !belongs(k));
+    if (extra.length > 0) garbage.push(blockKeys(gen, extra));
+    const present = [...byPart.keys()].filter(belongs);
+    const ordered: Uint8Array[] = [];
+    for (let k = 0; k < h.parts; k++) {
+      const p = byPart.get(k);
+      if (p) ordered.push(p);
+    }
+    found.push({
+      gen,
+      first: h.first,
+      last: h.first + h.count - 1,
+      spansCommits: !fitsEmpty(h.parts, h.size + h.parts * KEY_BYTES),
+      present,
+      parts: ordered.length === h.parts ? ordered : undefined,
+    });
+  }
+  return found;
+}
+
+/**
+ * Replays `found` within `bounds`: returns the entries of the log and the
+ * blocks that provide them, and adds every other block to `garbage`.
+ *
+ * An incomplete block that spans commits and is the newest is an interrupted
+ * write: it is left out, as the bounds never moved over it. Any other
+ * incomplete block was written whole, so it is garbage whose collection was
+ * interrupted, or damage: it still truncates the log but provides no entry, so
+ * that damage to a block the log needs is reported as a hole instead of older
+ * entries showing through.
+ */
+function replay(
+  found: readonly FoundBlock[],
+  bounds: LogBounds,
+  garbage: Deno.KvKey[][],
+  corrupt: (what: string, cause?: unknown) => Error,
+): { entries: Entry[]; blocks: BlockRef[] } {
+  let replayed = found;
+  const newest = found[found.length - 1];
+  if (newest && !newest.parts && newest.spansCommits) {
+    replayed = found.slice(0, -1);
+    garbage.push(blockKeys(newest.gen, newest.present));
+  }
+  const spans = replaySpans(replayed, bounds.first, bounds.last);
+  const entries: Entry[] = [];
+  const blocks: BlockRef[] = [];
+  let next = bounds.first;
+  replayed.forEach((block, i) => {
+    const span = spans[i];
+    if (!span) {
+      garbage.push(blockKeys(block.gen, block.present));
+      return;
+    }
+    if (span.lo !== next) {
+      throw corrupt(`entry ${next} is missing from the log [${bounds.first}, ${bounds.last}]`);
+    }
+    if (!block.parts) {
+      throw corrupt(
+        `block ${block.gen}, which holds entries [${span.lo}, ${span.hi}] of the log, is missing parts`,
+      );
+    }
+    let decoded: Entry[];
+    try {
+      decoded = decodeBlock(block.parts);
+    } catch (e) {
+      throw corrupt(`block ${block.gen} is corrupt`, e);
+    }
+    for (let j = span.lo; j <= span.hi; j++) entries.push(decoded[j - block.first]!);
+    blocks.push({
+      gen: block.gen,
+      first: block.first,
+      last: block.last,
+      parts: block.parts.length,
+    });
+    next = span.hi + 1;
+  });
+  if (next !== bounds.last + 1) {
+    throw corrupt(`entry ${next} is missing from the log [${bounds.first}, ${bounds.last}]`);
+  }
+  return { entries, blocks };
+}
+
+/**
+ * What each of `blocks` (in `gen` order) provides of `[first, last]` when they
+ * are replayed, each truncating the log at its first index and appending its
+ * entries: walking from the newest, a block keeps what is below every newer
+ * block's first index. Undefined for a block that provides nothing (garbage).
+ */
+function replaySpans(
+  blocks: readonly BlockRange[],
+  first: number,
+  last: number,
+): (Span | undefined)[] {
+  const spans: (Span | undefined)[] = new Array(blocks.length);
+  let limit = last + 1;
+  for (let i = blocks.length - 1; i >= 0; i--) {
+    const b = blocks[i]!;
+    const lo = Math.max(b.first, first);
+    const hi = Math.min(b.last, limit - 1);
+    spans[i] = lo <= hi ? { lo, hi } : undefined;
+    limit = Math.min(limit, b.first);
+  }
+  return spans;
+}
+
+/** The keys of parts `ks` (or `0 .. ks-1`) of block `gen`, highest first, so that part 0 goes last. */
+function blockKeys(gen: number, ks: number | readonly number[]): Deno.KvKey[] {
+  const list = typeof ks === "number" ? Array.from({ length: ks }, (_, k) => k) : [...ks];
+  return list.sort(byNumber).reverse().map((k) => ["b", gen, k]);
 }
 
 /** Concatenates chunks `0..n-1` when all are there and add up to `size` bytes. */
@@ -714,18 +896,14 @@ function assemble(
   return at === size ? out : undefined;
 }
 
-/**
- * `data` itself when it spans its whole buffer, else a copy: structured clone
- * serializes a view's entire buffer, which could exceed the value limit.
- */
-function compactView(data: Uint8Array): Uint8Array {
-  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-}
-
 function mapOf<K, V>(outer: Map<K, Map<number, V>>, key: K): Map<number, V> {
   let inner = outer.get(key);
   if (!inner) outer.set(key, inner = new Map());
   return inner;
+}
+
+function byNumber(a: number, b: number): number {
+  return a - b;
 }
 
 function isZero(hs: HardState): boolean {
@@ -752,13 +930,6 @@ function isSnapMeta(v: unknown): v is SnapMeta {
   return isObject(v) && areNumbers(v, ["id", "index", "term", "size", "chunks"]) &&
     isObject(v.confState) && Array.isArray(v.confState.voters) &&
     Array.isArray(v.confState.learners);
-}
-
-function isEntryRecord(v: unknown): v is InlineRecord | ChunkedRecord {
-  if (!isObject(v) || !areNumbers(v, ["t", "y"]) || EntryType[v.y as number] === undefined) {
-    return false;
-  }
-  return v.d instanceof Uint8Array || areNumbers(v, ["g", "n", "s"]);
 }
 
 function noop(): void {}

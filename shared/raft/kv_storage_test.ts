@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { SeededPrng } from "../prng.ts";
 import { makeEntries, makeSnapshot, storageContract } from "./_storage_contract.ts";
-import { CHUNK_BYTES, KvStorage, type KvStorageOptions } from "./kv_storage.ts";
+import { encodeBlock } from "./kv_block.ts";
+import { BLOCK_BYTES, CHUNK_BYTES, KvStorage, type KvStorageOptions } from "./kv_storage.ts";
 import { RawNode } from "./raw_node.ts";
 import { bootstrapEntries, bootstrapHardState } from "./storage.ts";
 import { type ConfState, type Entry, EntryType, type HardState } from "./types.ts";
@@ -58,6 +59,29 @@ async function rawKeys(path: string, prefix: Deno.KvKey): Promise<Deno.KvKey[]> 
     const keys: Deno.KvKey[] = [];
     for await (const e of kv.list({ prefix })) keys.push(e.key);
     return keys;
+  } finally {
+    kv.close();
+  }
+}
+
+/** The parts of block `gen` numbered `from..to`, as keys. */
+function partKeys(gen: number, from: number, to: number): Deno.KvKey[] {
+  const keys: Deno.KvKey[] = [];
+  for (let k = from; k <= to; k++) keys.push(["b", gen, k]);
+  return keys;
+}
+
+/** The block generations present in the raw KV file, ascending (the storage must be closed). */
+async function gens(path: string): Promise<number[]> {
+  const found = new Set((await rawKeys(path, ["b"])).map((k) => k[1] as number));
+  return [...found].sort((a, b) => a - b);
+}
+
+/** Runs `fn` on the raw KV file at `path` (the storage must be closed). */
+async function raw(path: string, fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
+  const kv = await Deno.openKv(path);
+  try {
+    await fn(kv);
   } finally {
     kv.close();
   }
@@ -131,14 +155,15 @@ Deno.test("KvStorage.open() recovers exactly the hard state, entries and snapsho
   });
 });
 
-Deno.test("KvStorage.save() stores a 200 KiB entry in chunk keys and reassembles it", async () => {
+Deno.test("KvStorage.save() packs a 200 KiB entry with its neighbours into one block of parts", async () => {
   await withPath(async (path) => {
     const big = entry(2, 1, bytes(200 * 1024));
     await using(
       path,
       (s) => s.save({ entries: [...makeEntries(1, 1, 1), big, ...makeEntries(3, 3, 1)] }),
     );
-    assert.equal((await rawKeys(path, ["ec"])).length, Math.ceil(200 * 1024 / CHUNK_BYTES));
+    const parts = Math.ceil(200 * 1024 / CHUNK_BYTES);
+    assert.deepEqual(await rawKeys(path, ["b"]), partKeys(1, 0, parts - 1));
     await using(path, (s) => {
       assert.deepEqual(s.entries(2, 3, ALL), [big]);
       assert.equal(s.lastIndex(), 3);
@@ -150,10 +175,13 @@ Deno.test("KvStorage.save() stores a 200 KiB entry in chunk keys and reassembles
 Deno.test("KvStorage.save() of an entry over the per-commit limit spans commits", async () => {
   await withPath(async (path) => {
     const huge = entry(1, 1, bytes(1024 * 1024, 3));
-    await using(
-      path,
-      (s) => s.save({ entries: [huge], hardState: { term: 1, vote: 0, commit: 1 } }),
-    );
+    const hs: HardState = { term: 1, vote: 0, commit: 1 };
+    await using(path, async (s) => {
+      await assert.rejects(s.save({ entries: [huge], hardState: hs }), /fault hook/);
+    }, { faults: { failAfterCommits: 1 } });
+    await using(path, (s) => s.save({ entries: [huge], hardState: hs }), {
+      faults: { failAfterCommits: 2 },
+    });
     await using(path, (s) => {
       assert.deepEqual(s.entries(1, 2, ALL), [huge]);
       return Promise.resolve();
@@ -165,6 +193,10 @@ Deno.test("KvStorage.save() stores a data view into a larger buffer compactly", 
   await withPath(async (path) => {
     const data = bytes(1024 * 1024).subarray(100, 1100);
     await using(path, (s) => s.save({ entries: [entry(1, 1, data)] }));
+    const kv = await Deno.openKv(path);
+    const part = await kv.get<Uint8Array>(["b", 1, 0]);
+    kv.close();
+    assert.ok(part.value && part.value.byteLength < 1100 + 64, "only the view is stored");
     await using(path, (s) => {
       assert.deepEqual(s.entries(1, 2, ALL)[0]!.data, data.slice());
       return Promise.resolve();
@@ -172,16 +204,26 @@ Deno.test("KvStorage.save() stores a data view into a larger buffer compactly", 
   });
 });
 
-Deno.test("KvStorage.save() of 3,000 entries of 256 B takes 4 commits and round-trips", async () => {
+Deno.test("KvStorage.save() of 3,000 entries of 256 B writes 2 blocks in 2 commits and round-trips", async () => {
   await withPath(async (path) => {
     const ents = makeEntries(1, 3000, 1, 256);
     const hs: HardState = { term: 1, vote: 1, commit: 2000 };
     await using(path, async (s) => {
       await assert.rejects(s.save({ entries: ents, hardState: hs }), /fault hook/);
-    }, { faults: { failAfterCommits: 3 } });
+    }, { faults: { failAfterCommits: 1 } });
     await using(path, (s) => s.save({ entries: ents, hardState: hs }), {
-      faults: { failAfterCommits: 4 },
+      faults: { failAfterCommits: 2 },
     });
+    await using(path, () => Promise.resolve()); // collects the first attempt's block
+    const written = await gens(path);
+    assert.deepEqual(written, [2, 3]);
+    const kv = await Deno.openKv(path);
+    for (const gen of written) {
+      let size = 0;
+      for await (const e of kv.list<Uint8Array>({ prefix: ["b", gen] })) size += e.value.byteLength;
+      assert.ok(size <= BLOCK_BYTES, `block ${gen} is ${size} bytes`);
+    }
+    kv.close();
     await using(path, (s) => {
       assert.deepEqual(s.hardState(), hs);
       assert.deepEqual(s.entries(1, 3001, ALL), ents);
@@ -200,25 +242,28 @@ Deno.test("KvStorage.save() of 256 small entries with a hard state is one commit
   });
 });
 
-Deno.test("KvStorage.save() replaces 2,000 stale entries by 3 in one commit; open() ignores and deletes them", async () => {
+Deno.test("KvStorage.save() replaces 2,000 stale entries by 3 in one commit; open() replays and collects them", async () => {
   await withPath(async (path) => {
-    await using(
-      path,
-      (s) =>
-        s.save({ entries: makeEntries(1, 2001, 1), hardState: { term: 1, vote: 1, commit: 1 } }),
-    );
+    await using(path, async (s) => {
+      await s.save({ entries: makeEntries(1, 1, 1), hardState: { term: 1, vote: 1, commit: 1 } });
+      await s.save({ entries: makeEntries(2, 2001, 1) });
+    });
     await using(path, async (s) => {
       await s.save({ entries: makeEntries(2, 4, 2), hardState: { term: 2, vote: 2, commit: 1 } });
       assert.equal(s.lastIndex(), 4);
     }, { faults: { failAfterCommits: 1 } });
-    assert.equal((await rawKeys(path, ["e"])).length, 2001, "stale keys are left for later");
+    assert.deepEqual(await gens(path), [1, 2, 3], "the stale block is left for later");
     await using(path, (s) => {
       assert.equal(s.lastIndex(), 4);
       assert.deepEqual(s.entries(1, 5, ALL), [...makeEntries(1, 1, 1), ...makeEntries(2, 4, 2)]);
       assert.deepEqual(s.hardState(), { term: 2, vote: 2, commit: 1 });
       return Promise.resolve();
     });
-    assert.deepEqual(await rawKeys(path, ["e"]), [["e", 1], ["e", 2], ["e", 3], ["e", 4]]);
+    assert.deepEqual(await gens(path), [1, 3], "open() deleted the superseded block");
+    await using(path, (s) => {
+      assert.deepEqual(readAll(s), [...makeEntries(1, 1, 1), ...makeEntries(2, 4, 2)]);
+      return Promise.resolve();
+    });
   });
 });
 
@@ -230,7 +275,7 @@ Deno.test("KvStorage.save() of a 1 MiB snapshot round-trips and a newer one dele
       await s.save({ entries: [], snapshot: snap, hardState: { term: 4, vote: 0, commit: 50 } });
     });
     assert.equal((await rawKeys(path, ["sc"])).length, Math.ceil(1024 * 1024 / CHUNK_BYTES));
-    assert.equal((await rawKeys(path, ["e"])).length, 0, "the old log is deleted");
+    assert.equal((await rawKeys(path, ["b"])).length, 0, "the old log is deleted");
     await using(path, async (s) => {
       assert.deepEqual(s.snapshot(), snap);
       assert.equal(s.firstIndex(), 51);
@@ -257,19 +302,23 @@ Deno.test("KvStorage.open() deletes orphan chunks and keys outside the log bound
       await s.save({ entries: [], snapshot: snap, hardState: { term: 1, vote: 0, commit: 5 } });
       await s.save({ entries: makeEntries(6, 8, 1) });
     });
-    const kv = await Deno.openKv(path);
-    for (let k = 0; k < 3; k++) await kv.set(["sc", 999, k], new Uint8Array(10));
-    await kv.set(["e", 50], { t: 1, y: 0, d: new Uint8Array(1) });
-    await kv.set(["ec", 7, 99, 0], new Uint8Array(10));
-    kv.close();
+    await raw(path, async (kv) => {
+      for (let k = 0; k < 3; k++) await kv.set(["sc", 999, k], new Uint8Array(10));
+      // A part without its block's part 0, a part past its block's part count,
+      // and a whole block past the end of the log.
+      await kv.set(["b", 99, 3], new Uint8Array(10));
+      await kv.set(["b", 1, 7], new Uint8Array(10));
+      const beyond = encodeBlock(makeEntries(50, 51, 1), CHUNK_BYTES);
+      for (const [k, part] of beyond.entries()) await kv.set(["b", 98, k], part);
+    });
     await using(path, (s) => {
       assert.deepEqual(s.snapshot(), snap);
       assert.equal(s.lastIndex(), 8);
+      assert.deepEqual(readAll(s), makeEntries(6, 8, 1));
       return Promise.resolve();
     });
     assert.deepEqual(await rawKeys(path, ["sc", 999]), []);
-    assert.deepEqual(await rawKeys(path, ["ec"]), []);
-    assert.deepEqual(await rawKeys(path, ["e"]), [["e", 6], ["e", 7], ["e", 8]]);
+    assert.deepEqual(await rawKeys(path, ["b"]), [["b", 1, 0]]);
   });
 });
 
@@ -279,6 +328,16 @@ Deno.test("KvStorage.open() rejects a file that is not raft storage", async () =
     await kv.set(["users", "alice"], 1);
     kv.close();
     await assert.rejects(KvStorage.open(path), /is not a raft storage record/);
+  });
+});
+
+Deno.test("KvStorage.open() rejects a log in the one-key-per-entry layout", async () => {
+  await withPath(async (path) => {
+    await raw(path, async (kv) => {
+      await kv.set(["log"], { first: 1, last: 1, prevTerm: 0 });
+      await kv.set(["e", 1], { t: 1, y: 0, d: new Uint8Array(1) });
+    });
+    await assert.rejects(KvStorage.open(path), /one-key-per-entry layout/);
   });
 });
 
@@ -319,11 +378,12 @@ Deno.test("KvStorage.save() interrupted while writing a huge entry keeps the ent
     await using(path, async (s) => {
       await assert.rejects(s.save({ entries: [entry(3, 2, bytes(1024 * 1024, 6))] }), /fault hook/);
     }, { faults: { failAfterCommits: 1 } });
+    assert.deepEqual(await gens(path), [1, 2], "part of the new block was written");
     await using(path, (s) => {
       assert.deepEqual(s.entries(3, 4, ALL), [old]);
       return Promise.resolve();
     });
-    assert.equal((await rawKeys(path, ["ec"])).length, Math.ceil(200 * 1024 / CHUNK_BYTES));
+    assert.deepEqual(await gens(path), [1], "open() deleted the incomplete block");
   });
 });
 
@@ -502,5 +562,218 @@ Deno.test("KvStorage backs a RawNode across a restart", async () => {
       assert.equal(st.lastIndex, 7);
       return Promise.resolve();
     });
+  });
+});
+
+Deno.test("KvStorage persists the recovering flag across reopen", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/node.db`;
+  try {
+    let s = await KvStorage.open(path);
+    assert.equal(s.recovering(), false);
+    await s.setRecovering(true);
+    s.close();
+    s = await KvStorage.open(path);
+    assert.equal(s.recovering(), true);
+    await s.setRecovering(false);
+    s.close();
+    s = await KvStorage.open(path);
+    assert.equal(s.recovering(), false);
+    s.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KvStorage.open() replays blocks in generation order, truncating at each block's first index", async () => {
+  await withPath(async (path) => {
+    await using(path, async (s) => {
+      const hs: HardState = { term: 1, vote: 0, commit: 9 };
+      await s.save({ entries: [], snapshot: makeSnapshot(9, 1, CONF, "nine"), hardState: hs });
+      await s.save({ entries: makeEntries(10, 20, 1) });
+      await s.save({ entries: makeEntries(21, 30, 1) });
+      await s.save({
+        entries: makeEntries(15, 25, 2),
+        hardState: { term: 2, vote: 0, commit: 12 },
+      });
+    });
+    assert.deepEqual(await gens(path), [1, 2, 3], "truncation deletes nothing");
+    const want = [...makeEntries(10, 14, 1), ...makeEntries(15, 25, 2)];
+    await using(path, (s) => {
+      assert.equal(s.firstIndex(), 10);
+      assert.equal(s.lastIndex(), 25);
+      assert.deepEqual(readAll(s), want);
+      assert.deepEqual(s.hardState(), { term: 2, vote: 0, commit: 12 });
+      return Promise.resolve();
+    });
+    // [21, 30] provides nothing any more; [10, 20] still provides 10..14.
+    assert.deepEqual(await gens(path), [1, 3]);
+    await using(path, async (s) => {
+      assert.deepEqual(readAll(s), want);
+      await s.save({ entries: makeEntries(26, 27, 2) });
+    });
+    await using(path, (s) => {
+      assert.deepEqual(readAll(s), [...want, ...makeEntries(26, 27, 2)]);
+      return Promise.resolve();
+    });
+  });
+});
+
+Deno.test("KvStorage.compact() deletes blocks entirely below the first index and keeps the one holding it", async () => {
+  await withPath(async (path) => {
+    await using(path, async (s) => {
+      await s.save({ entries: makeEntries(1, 10, 1), hardState: { term: 1, vote: 1, commit: 0 } });
+      await s.save({ entries: makeEntries(11, 20, 1) });
+      await s.save({
+        entries: makeEntries(21, 30, 1),
+        hardState: { term: 1, vote: 1, commit: 30 },
+      });
+      await s.createSnapshot(25, CONF, new Uint8Array(0));
+      await s.compact(15);
+    });
+    assert.deepEqual(await gens(path), [2, 3]);
+    await using(path, async (s) => {
+      assert.deepEqual(readAll(s), makeEntries(16, 30, 1));
+      await s.compact(20);
+    });
+    assert.deepEqual(await gens(path), [3]);
+    await using(path, (s) => {
+      assert.equal(s.firstIndex(), 21);
+      assert.equal(s.term(20), 1);
+      assert.deepEqual(readAll(s), makeEntries(21, 30, 1));
+      return Promise.resolve();
+    });
+  });
+});
+
+Deno.test("KvStorage.save() interrupted between commits of a truncating save keeps a valid prefix of the new log", async () => {
+  await withPath(async (path) => {
+    const old: HardState = { term: 1, vote: 1, commit: 50 };
+    await using(path, (s) => s.save({ entries: makeEntries(1, 3000, 1, 256), hardState: old }));
+    await using(path, async (s) => {
+      await assert.rejects(
+        s.save({
+          entries: makeEntries(100, 3100, 2, 256),
+          hardState: { term: 2, vote: 2, commit: 3100 },
+        }),
+        /fault hook/,
+      );
+    }, { faults: { failAfterCommits: 1 } });
+    await using(path, (s) => {
+      assert.deepEqual(s.hardState(), old);
+      const last = s.lastIndex();
+      assert.ok(last > 100 && last < 3000, `last index ${last}`);
+      // The old term-1 suffix after the first new block is gone, not resurrected.
+      assert.deepEqual(readAll(s), [
+        ...makeEntries(1, 99, 1, 256),
+        ...makeEntries(100, last, 2, 256),
+      ]);
+      return Promise.resolve();
+    });
+  });
+});
+
+Deno.test("KvStorage.save() of a 200 KiB and a 590 KiB entry writes each in one commit and round-trips", async () => {
+  await withPath(async (path) => {
+    const medium = entry(2, 1, bytes(200 * 1024, 11));
+    const large = entry(3, 1, bytes(590 * 1024, 12));
+    const tail = makeEntries(4, 6, 1, 4096);
+    await using(path, async (s) => {
+      await s.save({ entries: [...makeEntries(1, 1, 1), medium] });
+      await s.save({ entries: [large], hardState: { term: 1, vote: 1, commit: 3 } });
+      assert.deepEqual(readAll(s), [...makeEntries(1, 1, 1), medium, large]);
+    }, { faults: { failAfterCommits: 2 } });
+    assert.deepEqual(await gens(path), [1, 2]);
+    await using(path, (s) => {
+      assert.deepEqual(readAll(s), [...makeEntries(1, 1, 1), medium, large]);
+      assert.deepEqual(s.hardState(), { term: 1, vote: 1, commit: 3 });
+      // Too large for one block with the 590 KiB entry, small enough to share its commit.
+      return s.save({ entries: [large, ...tail] });
+    }, { faults: { failAfterCommits: 1 } });
+    assert.deepEqual(await gens(path), [1, 2, 3, 4]);
+    await using(path, (s) => {
+      assert.deepEqual(readAll(s), [...makeEntries(1, 1, 1), medium, large, ...tail]);
+      return Promise.resolve();
+    });
+    assert.deepEqual(await gens(path), [1, 3, 4]);
+  });
+});
+
+Deno.test("KvStorage.open() treats an incomplete block the bounds never covered as not written", async () => {
+  await withPath(async (path) => {
+    const hs: HardState = { term: 1, vote: 1, commit: 5 };
+    await using(path, (s) => s.save({ entries: makeEntries(1, 5, 1), hardState: hs }));
+    // A 1 MiB entry is the only block that spans commits: interrupted after its first.
+    await using(path, async (s) => {
+      await assert.rejects(s.save({ entries: [entry(6, 1, bytes(1024 * 1024))] }), /fault hook/);
+    }, { faults: { failAfterCommits: 1 } });
+    assert.deepEqual(await gens(path), [1, 2]);
+    await using(path, (s) => {
+      assert.equal(s.lastIndex(), 5);
+      assert.deepEqual(readAll(s), makeEntries(1, 5, 1));
+      return Promise.resolve();
+    });
+    assert.deepEqual(await gens(path), [1], "open() deleted its parts");
+    // A block damaged beyond the end of the log (so the bounds never covered it) is garbage too.
+    await raw(path, async (kv) => {
+      const parts = encodeBlock([entry(6, 1, bytes(150 * 1024))], CHUNK_BYTES);
+      for (const [k, part] of parts.entries()) if (k !== 1) await kv.set(["b", 7, k], part);
+    });
+    await using(path, (s) => {
+      assert.deepEqual(readAll(s), makeEntries(1, 5, 1));
+      return Promise.resolve();
+    });
+    assert.deepEqual(await gens(path), [1]);
+  });
+});
+
+Deno.test("KvStorage.open() collects a superseded block whose collection was interrupted", async () => {
+  await withPath(async (path) => {
+    await using(path, async (s) => {
+      await s.save({ entries: [entry(1, 1, bytes(150 * 1024))] });
+      await s.save({ entries: makeEntries(1, 3, 2), hardState: { term: 2, vote: 1, commit: 3 } });
+    });
+    await raw(path, (kv) => kv.delete(["b", 1, 2]));
+    await using(path, (s) => {
+      assert.deepEqual(readAll(s), makeEntries(1, 3, 2));
+      return Promise.resolve();
+    });
+    assert.deepEqual(await gens(path), [2]);
+  });
+});
+
+Deno.test("KvStorage.open() refuses a log whose block lost a part", async () => {
+  // The bounds say these entries are durable (they may be committed and
+  // acknowledged): forgetting them, or letting older entries show through,
+  // could break raft safety, so open() stops instead.
+  await withPath(async (path) => {
+    await using(path, async (s) => {
+      await s.save({ entries: makeEntries(1, 3, 1), hardState: { term: 1, vote: 1, commit: 3 } });
+      await s.save({ entries: [entry(4, 1, bytes(150 * 1024))] });
+      await s.save({ entries: makeEntries(5, 6, 1) });
+    });
+    await raw(path, (kv) => kv.delete(["b", 2, 1]));
+    await assert.rejects(
+      KvStorage.open(path),
+      /block 2, which holds entries \[4, 4\] of the log, is missing parts/,
+    );
+  });
+  // The newest block, superseding part of an older one: those entries must not show through.
+  await withPath(async (path) => {
+    await using(path, async (s) => {
+      await s.save({ entries: makeEntries(1, 5, 1), hardState: { term: 1, vote: 1, commit: 2 } });
+      await s.save({ entries: [entry(3, 2, bytes(150 * 1024))] });
+    });
+    await raw(path, (kv) => kv.delete(["b", 2, 2]));
+    await assert.rejects(KvStorage.open(path), /block 2, .* is missing parts/);
+  });
+  // Part 0 lost: the block is unknown, and the hole it leaves is reported.
+  await withPath(async (path) => {
+    await using(path, async (s) => {
+      await s.save({ entries: makeEntries(1, 3, 1), hardState: { term: 1, vote: 1, commit: 3 } });
+      await s.save({ entries: makeEntries(4, 6, 1) });
+    });
+    await raw(path, (kv) => kv.delete(["b", 2, 0]));
+    await assert.rejects(KvStorage.open(path), /entry 4 is missing from the log \[1, 6\]/);
   });
 });
