@@ -180,7 +180,7 @@ export class TestCluster {
     if (rd.snapshot) n.storage.applySnapshot(rd.snapshot);
     n.storage.append(rd.entries);
     if (rd.hardState) n.storage.setHardState(rd.hardState);
-    for (const m of rd.messages) {
+    for (const m of [...rd.earlyMessages, ...rd.messages]) {
       this.wire.push(m);
       this.#queue.push(m);
     }

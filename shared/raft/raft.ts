@@ -122,7 +122,7 @@ export class Raft {
   /** Log index of the newest membership change proposed by this leader; another waits until it is applied. */
   pendingConfIndex = 0;
   uncommittedSize = 0;
-  readonly readOnly = new ReadOnly();
+  readOnly = new ReadOnly();
   /** ReadIndex requests that wait for this leader's first commit in its term. */
   pendingReadIndexMessages: Message[] = [];
 
@@ -364,6 +364,8 @@ export class Raft {
     }
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
+    // Reads confirmed by a former leadership would not be linearizable now.
+    this.readOnly = new ReadOnly();
     this.pendingReadIndexMessages = [];
   }
 

@@ -21,11 +21,13 @@ import {
   type ReadState,
   type Snapshot,
   type SoftState,
+  StateType,
 } from "./types.ts";
 
 /**
  * Everything the caller must do, in order:
- * 1. persist `hardState`, `snapshot` and `entries` (in one atomic write when possible);
+ * 1. persist `hardState`, `snapshot` and `entries` (in one atomic write when possible),
+ *    sending `earlyMessages` meanwhile if it likes;
  * 2. only then send `messages`;
  * 3. apply `snapshot` and `committedEntries` to the state machine, calling
  *    `applyConfChange` for membership entries;
@@ -46,6 +48,14 @@ export interface Ready {
   committedEntries: Entry[];
   /** Messages to send after the rest is persisted. */
   messages: Message[];
+  /**
+   * Messages that may be sent before the rest is persisted (or after, with the
+   * others): a leader's appends, heartbeats, snapshot chunks and TimeoutNow,
+   * when this Ready changes neither term nor vote. They assert nothing about
+   * this node's disk; the leader counts its own copy of an entry only once it
+   * is stable, so writing in parallel with followers is safe (Raft thesis §10.2.1).
+   */
+  earlyMessages: Message[];
   /** Whether the write must be synced to disk (new term, vote or entries). */
   mustSync: boolean;
 }
@@ -173,24 +183,28 @@ export class RawNode {
   ready(): Ready {
     if (this.#inFlight) throw new Error("Cannot take a Ready as the previous one is not advanced");
     const r = this.raft;
+    const hard = r.hardState();
+    const voteChanged = hard.term !== this.#prevHard.term || hard.vote !== this.#prevHard.vote;
     const rd: Ready = {
       readStates: r.readStates,
       entries: [...r.raftLog.unstableEntries()],
       committedEntries: r.raftLog.nextCommittedEntries(),
       messages: r.msgs,
+      earlyMessages: [],
       mustSync: false,
     };
+    if (r.state === StateType.Leader && !voteChanged) {
+      rd.earlyMessages = r.msgs.filter((m) => EARLY.has(m.type));
+      rd.messages = r.msgs.filter((m) => !EARLY.has(m.type));
+    }
     r.msgs = [];
     r.readStates = [];
     const soft = r.softState();
     if (!softStateEqual(soft, this.#prevSoft)) rd.softState = soft;
-    const hard = r.hardState();
     if (!hardStateEqual(hard, this.#prevHard)) rd.hardState = hard;
     const snap = r.raftLog.unstable.snapshot;
     if (snap) rd.snapshot = snap;
-    rd.mustSync = rd.entries.length > 0 || rd.snapshot !== undefined ||
-      (rd.hardState !== undefined &&
-        (rd.hardState.term !== this.#prevHard.term || rd.hardState.vote !== this.#prevHard.vote));
+    rd.mustSync = rd.entries.length > 0 || rd.snapshot !== undefined || voteChanged;
     this.#inFlight = true;
     return rd;
   }
@@ -212,6 +226,14 @@ export class RawNode {
     if (rd.snapshot || last) r.onStable();
   }
 }
+
+/** Message types a leader may send before its own write is durable. */
+const EARLY = new Set([
+  MessageType.App,
+  MessageType.Heartbeat,
+  MessageType.Snap,
+  MessageType.TimeoutNow,
+]);
 
 function softStateEqual(a: SoftState, b: SoftState): boolean {
   return a.lead === b.lead && a.raftState === b.raftState;

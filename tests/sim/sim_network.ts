@@ -7,6 +7,7 @@
  */
 
 import type { SeededPrng } from "../../shared/prng.ts";
+import { copyMessage } from "../../shared/raft/transport.ts";
 import type { Message } from "../../shared/raft/types.ts";
 
 /** Fault rates of a {@linkcode SimNetwork}. */
@@ -79,7 +80,7 @@ export class SimNetwork {
     }
     const spread = this.opts.maxDelay - this.opts.minDelay;
     const at = now + this.opts.minDelay + (spread > 0 ? this.#prng.intn(spread + 1) : 0);
-    push(this.#heap, { at, seq: this.#seq++, msg: cloneMessage(m) });
+    push(this.#heap, { at, seq: this.#seq++, msg: copyMessage(m) });
   }
 
   /**
@@ -142,18 +143,6 @@ export class SimNetwork {
   describeBlocked(): string {
     return [...this.#blocked].sort().join(" ");
   }
-}
-
-/**
- * Copies a message so that no two deliveries share mutable objects; entry data
- * and snapshot bytes are immutable by contract and shared.
- */
-export function cloneMessage(m: Message): Message {
-  return {
-    ...m,
-    entries: m.entries.map((e) => ({ ...e })),
-    snapshot: m.snapshot ? { ...m.snapshot } : undefined,
-  };
 }
 
 function less(a: Packet, b: Packet): boolean {

@@ -72,6 +72,7 @@ export class SimNode {
       id: this.id,
       storage: this.disk.storage,
       prng,
+      applied: snap.metadata.index,
       recovering: this.disk.recovering,
     }, factory);
   }
@@ -108,6 +109,7 @@ export class SimNode {
       }
       if (!rn.hasReady()) return busy;
       const rd = rn.ready();
+      for (const m of rd.earlyMessages) ev.send(m);
       this.inflight = { rd, doneAt: now + this.disk.latency(rd) };
       busy = true;
     }
@@ -125,7 +127,6 @@ export class SimNode {
       ev.restored(this, rd.snapshot.metadata.index);
     }
     for (const e of rd.committedEntries) {
-      if (e.index <= this.sm.appliedIndex) continue;
       const { op, firstIndex } = this.sm.apply(e);
       this.sinceSnapshot++;
       if (e.type === EntryType.ConfChange) {
