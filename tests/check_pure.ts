@@ -7,6 +7,7 @@
  */
 
 const CORE = [
+  "shared/bytes.ts",
   "shared/prng.ts",
   "shared/raft/conf_change.ts",
   "shared/raft/errors.ts",

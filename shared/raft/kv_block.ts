@@ -24,6 +24,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import { type Entry, EntryType } from "./types.ts";
 
 /** Bytes of the fixed header at the start of every block. */
@@ -187,7 +188,7 @@ export function decodeBlock(parts: readonly Uint8Array[]): Entry[] {
       `Cannot decode the block as it must have ${h.parts} parts: current value is ${parts.length}`,
     );
   }
-  const buf = join(parts);
+  const buf = concatBytes(parts);
   if (buf.byteLength !== h.size) {
     throw new RangeError(
       `Cannot decode the block as its parts must add up to ${h.size} bytes: current value is ${buf.byteLength}`,
@@ -253,20 +254,6 @@ function checkEntry(e: Entry, index: number): void {
       `Cannot encode entry ${e.index} as its type must be an EntryType: current value is ${e.type}`,
     );
   }
-}
-
-/** The parts as one buffer: the only part itself, or a new buffer holding them all. */
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
 
 function hex(n: number): string {

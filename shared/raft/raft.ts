@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import type { Prng } from "../prng.ts";
 import { CompactedError, ProposalDroppedError } from "./errors.ts";
 import { RaftLog } from "./log.ts";
@@ -655,6 +656,13 @@ export class Raft {
 
   // ---- handlers shared by roles --------------------------------------------
 
+  /** Handles an append, heartbeat or snapshot chunk from the leader. */
+  handleFromLeader(m: Message): void {
+    if (m.type === MessageType.App) this.handleAppendEntries(m);
+    else if (m.type === MessageType.Heartbeat) this.handleHeartbeat(m);
+    else this.handleSnapshotChunk(m);
+  }
+
   handleAppendEntries(m: Message): void {
     if (m.index < this.raftLog.committed) {
       this.send(message({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
@@ -733,7 +741,7 @@ export class Raft {
       return;
     }
     this.incoming = undefined;
-    const snap: Snapshot = { metadata: meta, data: concat(inc.parts, chunk.total) };
+    const snap: Snapshot = { metadata: meta, data: concatBytes(inc.parts) };
     if (this.restore(snap)) {
       this.#log(`${this.id} restored snapshot at ${meta.index}`);
       this.send(
@@ -1020,16 +1028,11 @@ function stepCandidate(r: Raft, m: Message): void {
     case MessageType.Prop:
       throw new ProposalDroppedError("there is no leader");
     case MessageType.App:
-      r.becomeFollower(m.term, m.from);
-      r.handleAppendEntries(m);
-      return;
     case MessageType.Heartbeat:
-      r.becomeFollower(m.term, m.from);
-      r.handleHeartbeat(m);
-      return;
     case MessageType.Snap:
+      // A leader exists for our term: follow it.
       r.becomeFollower(m.term, m.from);
-      r.handleSnapshotChunk(m);
+      r.handleFromLeader(m);
       return;
     case myRespType: {
       const res = r.poll(m.from, m.type, !m.reject);
@@ -1055,37 +1058,22 @@ function stepFollower(r: Raft, m: Message): void {
   switch (m.type) {
     case MessageType.Prop:
       if (r.lead === NONE) throw new ProposalDroppedError("there is no leader");
-      m.to = r.lead;
-      r.send(m);
+      forwardToLeader(r, m);
       return;
     case MessageType.App:
-      r.electionElapsed = 0;
-      r.lead = m.from;
-      r.handleAppendEntries(m);
-      return;
     case MessageType.Heartbeat:
-      r.electionElapsed = 0;
-      r.lead = m.from;
-      r.handleHeartbeat(m);
-      return;
     case MessageType.Snap:
       r.electionElapsed = 0;
       r.lead = m.from;
-      r.handleSnapshotChunk(m);
+      r.handleFromLeader(m);
       return;
     case MessageType.TransferLeader:
-      if (r.lead === NONE) return;
-      m.to = r.lead;
-      r.send(m);
+    case MessageType.ReadIndex:
+      forwardToLeader(r, m);
       return;
     case MessageType.TimeoutNow:
       // A transfer skips the pre-vote: the leader asked for it, no partition to fear.
       r.hup("transfer");
-      return;
-    case MessageType.ReadIndex:
-      if (r.lead === NONE) return;
-      m.to = r.lead;
-      r.send(m);
       return;
     case MessageType.ReadIndexResp:
       r.readStates.push({ index: m.index, context: m.context });
@@ -1093,19 +1081,15 @@ function stepFollower(r: Raft, m: Message): void {
   }
 }
 
+/** Passes a request on to the leader; dropped when there is none. */
+function forwardToLeader(r: Raft, m: Message): void {
+  if (r.lead === NONE) return;
+  m.to = r.lead;
+  r.send(m);
+}
+
 function payloadsSize(es: readonly Entry[]): number {
   let n = 0;
   for (const e of es) n += e.data.byteLength;
   return n;
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!.slice();
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
