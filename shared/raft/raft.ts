@@ -442,6 +442,7 @@ export class Raft {
       if (this.checkQuorum) this.step(message({ type: MessageType.CheckQuorum, from: this.id }));
       if (this.state === StateType.Leader && this.leadTransferee !== NONE) {
         this.abortLeaderTransfer();
+        if (this.isLearner) this.#handOver(); // removed: try again, perhaps another voter
       }
     }
     if (this.state !== StateType.Leader) return;
@@ -791,8 +792,11 @@ export class Raft {
     this.isLearner = !this.trk.isVoter(this.id);
     if (this.state !== StateType.Leader) return this.trk.confState();
     if (this.isLearner) {
-      // The leader was removed: step down so that the remaining voters elect one.
-      this.becomeFollower(this.term, NONE);
+      // The leader was removed. Stepping down at once could strand the others:
+      // they may not know the removal is committed and still count on us. Stay
+      // on, heartbeating (so they learn the commit) and refusing proposals,
+      // and hand leadership to the most up-to-date voter.
+      this.#handOver();
       return this.trk.confState();
     }
     if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) {
@@ -809,6 +813,30 @@ export class Raft {
 
   abortLeaderTransfer(): void {
     this.leadTransferee = NONE;
+  }
+
+  /** A removed leader transfers leadership to the voter with the highest match. */
+  #handOver(): void {
+    let best: number | undefined;
+    for (const id of this.trk.voters) {
+      const pr = this.trk.progress.get(id);
+      if (!pr || id === this.id) continue;
+      if (best === undefined || pr.match > this.trk.progress.get(best)!.match) best = id;
+    }
+    if (best === undefined) {
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    this.#log(`${this.id} was removed and hands leadership to ${best}`);
+    this.startTransfer(best);
+  }
+
+  /** Starts a leadership transfer to `to`; it is aborted after an election timeout. */
+  startTransfer(to: number): void {
+    this.electionElapsed = 0;
+    this.leadTransferee = to;
+    if (this.trk.progress.get(to)!.match === this.raftLog.lastIndex()) this.sendTimeoutNow(to);
+    else this.sendAppend(to);
   }
 
   sendTimeoutNow(to: number): void {
@@ -1011,10 +1039,7 @@ function stepLeader(r: Raft, m: Message): void {
       }
       if (transferee === r.id) return;
       // The transfer must finish within an election timeout or it is aborted.
-      r.electionElapsed = 0;
-      r.leadTransferee = transferee;
-      if (pr.match === r.raftLog.lastIndex()) r.sendTimeoutNow(transferee);
-      else r.sendAppend(transferee);
+      r.startTransfer(transferee);
       return;
     }
   }

@@ -201,17 +201,35 @@ Deno.test("Raft allows one membership change at a time", () => {
   );
 });
 
-Deno.test("Raft removing the leader makes it step down and the rest elect one", () => {
+Deno.test("Raft removed leader hands over to a voter that knows of the removal", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.node(1).rn.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: 1, context: "" });
   c.stabilize();
+  c.tick(1); // node 1's next heartbeat meets the new term and it steps down
+  // No election timeout was needed: leadership moved at once.
+  const [lead] = c.leaders();
+  assert.ok(lead === 2 || lead === 3, `leader ${lead}`);
   assert.notEqual(c.node(1).rn.raft.state, StateType.Leader);
+  for (const id of [2, 3]) assert.deepEqual(c.node(id).confState.voters, [2, 3]);
   c.crash(1);
-  c.tick(40);
-  assert.equal(c.leaders().length, 1);
-  c.propose(c.leaders()[0]!, "x");
+  c.propose(lead, "x");
   assert.deepEqual(c.node(2).applied, ["x"]);
+});
+
+Deno.test("Raft removed leader refuses proposals while it hands over", () => {
+  const c = new TestCluster([1, 2, 3]);
+  c.elect(1);
+  c.filter = (m) => m.type === MessageType.TimeoutNow;
+  c.node(1).rn.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: 1, context: "" });
+  c.stabilize();
+  assert.equal(c.node(1).rn.raft.state, StateType.Leader);
+  assert.throws(() => c.node(1).rn.propose(new Uint8Array([1])), ProposalDroppedError);
+  // The others already applied the removal: heartbeats told them the commit.
+  for (const id of [2, 3]) assert.deepEqual(c.node(id).confState.voters, [2, 3]);
+  c.filter = () => false;
+  c.tick(12); // the transfer timed out and is retried
+  assert.ok(c.leaders().every((id) => id !== 1) && c.leaders().length === 1);
 });
 
 Deno.test("Raft transfers leadership to an up-to-date follower", () => {

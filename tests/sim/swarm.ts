@@ -147,7 +147,9 @@ function heal(sim: SimCluster): void {
     dupRate: 0,
     maxDelay: Math.min(sim.net.opts.maxDelay, 5),
   };
-  for (const id of sim.memberIds()) sim.restart(id);
+  // Every node comes back, removed ones too: a removed leader may still hold
+  // what the others need to learn that it was removed.
+  for (const id of sim.nodes.keys()) sim.restart(id);
   sim.log("heal");
 }
 
