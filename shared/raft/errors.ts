@@ -64,3 +64,19 @@ export class StoppedError extends Error {
     this.name = "StoppedError";
   }
 }
+
+/**
+ * Thrown by the driver when a proposal was not applied within its deadline.
+ * Unlike {@linkcode ProposalDroppedError}, the outcome is unknown: the entry
+ * may still commit.
+ */
+export class CommitTimeoutError extends Error {
+  readonly leaderHint: number;
+  constructor(timeoutMs: number, leaderHint = 0) {
+    super(
+      `Cannot confirm the proposal as it was not applied within ${timeoutMs} ms: it may still apply`,
+    );
+    this.name = "CommitTimeoutError";
+    this.leaderHint = leaderHint;
+  }
+}

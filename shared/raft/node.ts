@@ -10,7 +10,12 @@
 
 import { SeededPrng } from "../prng.ts";
 import { decodeConfChange } from "./conf_change.ts";
-import { NotLeaderError, ProposalDroppedError, StoppedError } from "./errors.ts";
+import {
+  CommitTimeoutError,
+  NotLeaderError,
+  ProposalDroppedError,
+  StoppedError,
+} from "./errors.ts";
 import type { KvStorage } from "./kv_storage.ts";
 import type { Config, Status } from "./raft.ts";
 import { type RaftFactory, RawNode, type Ready } from "./raw_node.ts";
@@ -36,8 +41,8 @@ export interface StateMachine {
   snapshot(): Uint8Array;
   /** Replaces the state with a snapshot's. */
   restore(snapshot: Snapshot): void;
-  /** Called after a membership change is applied. */
-  onConfChange?(cc: ConfChange, confState: ConfState): void;
+  /** Called after the membership change at log `index` is applied. */
+  onConfChange?(cc: ConfChange, confState: ConfState, index: number): void;
   /** Called when this node's view of the leader changes. */
   onLeaderChange?(leader: number, term: number): void;
 }
@@ -54,6 +59,8 @@ export interface RaftNodeOptions {
    * that joins (or rejoins after losing its disk) and recovers before voting.
    */
   bootstrap?: number[];
+  /** The context of each founding member's bootstrap entry (for example its address). */
+  bootstrapContext?: (id: number) => string;
   /** Milliseconds per tick (default 50). */
   tickMs?: number;
   /** Raft settings; id, storage and prng are filled in. */
@@ -157,7 +164,7 @@ export class RaftNode {
     if (st.isEmpty()) {
       if (opts.bootstrap?.includes(opts.id)) {
         await st.save({
-          entries: bootstrapEntries(opts.bootstrap),
+          entries: bootstrapEntries(opts.bootstrap, opts.bootstrapContext),
           hardState: bootstrapHardState(opts.bootstrap),
         });
       } else {
@@ -208,7 +215,8 @@ export class RaftNode {
    * Proposes `data` and resolves with its log index once it is committed and
    * applied. Only the leader takes proposals.
    * @throws {NotLeaderError} on a follower (with the leader's id when known).
-   * @throws {ProposalDroppedError} when the entry was lost to a leader change, or the deadline passed.
+   * @throws {ProposalDroppedError} when the entry was lost to a leader change (it will not apply).
+   * @throws {CommitTimeoutError} when the deadline passed (it may still apply).
    */
   propose(data: Uint8Array, timeoutMs = this.#opts.timeoutMs ?? 10_000): Promise<number> {
     if (this.#stopped) return Promise.reject(new StoppedError());
@@ -221,7 +229,7 @@ export class RaftNode {
         timer: setTimeout(() => {
           q.reject = () => {};
           q.resolve = () => {};
-          reject(new ProposalDroppedError(`no commit within ${timeoutMs} ms`, this.#lead));
+          reject(new CommitTimeoutError(timeoutMs, this.#lead));
         }, timeoutMs),
       };
       this.#queued.push(q);
@@ -471,8 +479,7 @@ export class RaftNode {
         flush();
         const cc = decodeConfChange(e.data);
         this.#confState = this.rn.applyConfChange(cc);
-        if (cc.context) this.#transport.setPeer(cc.nodeId, cc.context);
-        this.#sm.onConfChange?.(cc, this.confState);
+        this.#sm.onConfChange?.(cc, this.confState, e.index);
       } else {
         batch.push(e);
       }

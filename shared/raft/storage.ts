@@ -66,14 +66,18 @@ export function emptySnapshot(): Snapshot {
 /**
  * The first entries of a new cluster's log: one committed AddNode per voter at
  * term 1. Every founding member starts with the same log, and a node that joins
- * later learns the founding membership by replaying it.
+ * later learns the founding membership by replaying it. `contextOf` gives
+ * each change's context (for example the member's address).
  */
-export function bootstrapEntries(voters: readonly number[]): Entry[] {
+export function bootstrapEntries(
+  voters: readonly number[],
+  contextOf: (id: number) => string = () => "",
+): Entry[] {
   return [...voters].sort(byNumber).map((id, i) => ({
     term: 1,
     index: i + 1,
     type: EntryType.ConfChange,
-    data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId: id, context: "" }),
+    data: encodeConfChange({ type: ConfChangeType.AddNode, nodeId: id, context: contextOf(id) }),
   }));
 }
 

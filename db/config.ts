@@ -1,0 +1,159 @@
+/**
+ * cassemdb's command-line flags (node:util parseArgs) and their validation.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { checkAddress, InvalidArgumentError } from "./validate.ts";
+
+/** Everything a cassemdb node needs to start. */
+export interface DbConfig {
+  id: number;
+  /** Whether --id was given (a joining node then asks for that id). */
+  idGiven: boolean;
+  /** Client gRPC address. */
+  listen: string;
+  /** Raft peer gRPC address. */
+  peerListen: string;
+  /** Address others should use to reach the client port (defaults to `listen`). */
+  advertiseClient: string;
+  /** Address others should use to reach the peer port (defaults to `peerListen`). */
+  advertisePeer: string;
+  dir: string;
+  /** Founding members: id → peer address. Empty when joining. */
+  peers: Map<number, string>;
+  /** Client address of a member to join through; empty when founding. */
+  join: string;
+  /** Debug HTTP address (/status, /healthz); empty = off. */
+  http: string;
+  tickMs: number;
+  electionTicks: number;
+  snapshotEvery: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+  /** Launcher mode: start this many local nodes as child processes (0 = off). */
+  cluster: number;
+}
+
+/** The flags, for `--help`. */
+export const USAGE = `cassemdb: the raft-replicated configuration store
+
+  deno task db [flags]                 one node on embedded defaults (data under ./data/)
+  deno task db --cluster 3             a local 3-node cluster (child processes)
+
+flags:
+  --id N                 node id (default 1)
+  --listen HOST:PORT     client gRPC address (default 127.0.0.1:7021)
+  --peer-listen HOST:PORT  raft peer gRPC address (default 127.0.0.1:7022)
+  --advertise-client HOST:PORT, --advertise-peer HOST:PORT  addresses to announce
+  --dir PATH             data directory (default ./data/node-<id>)
+  --peers ID=HOST:PORT,...  founding members' peer addresses (default: this node alone)
+  --join HOST:PORT       client address of a member: join that cluster as a new node
+  --http HOST:PORT       debug HTTP: GET /status (JSON), GET /healthz
+  --tick-ms N            raft tick (default 50)
+  --election-ticks N     ticks before an election (default 10)
+  --snapshot-every N     applied entries between snapshots (default 10000)
+  --log-level LEVEL      debug | info | warn | error (default info)
+  --cluster N            start N local nodes as child processes
+  --help                 this text`;
+
+/**
+ * Parses and validates `args`.
+ * @throws {InvalidArgumentError} naming the flag that is wrong.
+ */
+export function parseConfig(args: string[]): DbConfig | "help" {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      id: { type: "string" },
+      listen: { type: "string" },
+      "peer-listen": { type: "string" },
+      "advertise-client": { type: "string" },
+      "advertise-peer": { type: "string" },
+      dir: { type: "string" },
+      peers: { type: "string" },
+      join: { type: "string" },
+      http: { type: "string" },
+      "tick-ms": { type: "string", default: "50" },
+      "election-ticks": { type: "string", default: "10" },
+      "snapshot-every": { type: "string", default: "10000" },
+      "log-level": { type: "string", default: "info" },
+      cluster: { type: "string", default: "0" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) return "help";
+  const id = int("--id", values.id ?? "1", 1, 2 ** 31);
+  const listen = checkAddress("--listen", values.listen ?? "127.0.0.1:7021");
+  const peerListen = checkAddress("--peer-listen", values["peer-listen"] ?? "127.0.0.1:7022");
+  const join = values.join ? checkAddress("--join", values.join) : "";
+  if (join && values.peers) {
+    throw new InvalidArgumentError(
+      "--join",
+      "it cannot be combined with --peers: join an existing cluster or found one",
+    );
+  }
+  const peers = join
+    ? new Map<number, string>()
+    : parsePeers(values.peers ?? `${id}=${peerListen}`);
+  if (!join && !peers.has(id)) {
+    throw new InvalidArgumentError("--peers", `it must include this node's id ${id}`);
+  }
+  const level = values["log-level"];
+  if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
+    throw new InvalidArgumentError(
+      "--log-level",
+      `it must be debug, info, warn or error: current value is ${level}`,
+    );
+  }
+  return {
+    id,
+    idGiven: values.id !== undefined,
+    listen,
+    peerListen,
+    advertiseClient: checkAddress("--advertise-client", values["advertise-client"] ?? listen),
+    advertisePeer: checkAddress("--advertise-peer", values["advertise-peer"] ?? peerListen),
+    dir: values.dir ?? `./data/node-${id}`,
+    peers,
+    join,
+    http: values.http ? checkAddress("--http", values.http) : "",
+    tickMs: int("--tick-ms", values["tick-ms"], 1, 10_000),
+    electionTicks: int("--election-ticks", values["election-ticks"], 2, 1000),
+    snapshotEvery: int("--snapshot-every", values["snapshot-every"], 1, 10_000_000),
+    logLevel: level,
+    cluster: int("--cluster", values.cluster, 0, 9),
+  };
+}
+
+/** Parses "1=host:port,2=host:port". */
+export function parsePeers(spec: string): Map<number, string> {
+  const peers = new Map<number, string>();
+  for (const part of spec.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf("=");
+    if (eq < 0) {
+      throw new InvalidArgumentError(
+        "--peers",
+        `each entry must be ID=HOST:PORT: current entry is "${part}"`,
+      );
+    }
+    const id = int("--peers", part.slice(0, eq), 1, 2 ** 31);
+    if (peers.has(id)) throw new InvalidArgumentError("--peers", `id ${id} is listed twice`);
+    peers.set(id, checkAddress("--peers", part.slice(eq + 1)));
+  }
+  if (peers.size === 0) {
+    throw new InvalidArgumentError("--peers", "it must list at least one member");
+  }
+  return peers;
+}
+
+function int(flag: string, raw: string | undefined, min: number, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new InvalidArgumentError(
+      flag,
+      `it must be an integer in [${min}, ${max}]: current value is ${raw}`,
+    );
+  }
+  return n;
+}

@@ -1,0 +1,98 @@
+/**
+ * Maps cassemdb failures to gRPC statuses, once, with the metadata the
+ * shared client reads (leader address, rejected field, retry safety).
+ *
+ * @module
+ */
+
+import { grpc } from "../../shared/grpc.ts";
+import { COMPACT_REVISION, FIELD, LEADER_ADDR, RETRYABLE } from "../../shared/db/errors.ts";
+import {
+  CommitTimeoutError,
+  NotLeaderError,
+  ProposalDroppedError,
+  StoppedError,
+} from "../../shared/raft/errors.ts";
+import { InvalidArgumentError } from "../validate.ts";
+
+/** A gRPC status with metadata, ready to hand to a callback or `call.destroy`. */
+export interface StatusError {
+  code: grpc.status;
+  details: string;
+  metadata: grpc.Metadata;
+}
+
+/** Builds a status error. */
+export function statusError(
+  code: grpc.status,
+  details: string,
+  md: Record<string, string> = {},
+): StatusError {
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(md)) metadata.set(k, v);
+  return { code, details, metadata };
+}
+
+/** A store result that failed, as the store reports it. */
+export interface StoreFailure {
+  code: "NOT_FOUND" | "ALREADY_EXISTS" | "FAILED_PRECONDITION" | "INVALID_ARGUMENT";
+  field?: string;
+  message: string;
+}
+
+/** The status of a store failure. */
+export function storeError(f: StoreFailure): StatusError {
+  return statusError(grpc.status[f.code], f.message, f.field ? { [FIELD]: f.field } : {});
+}
+
+/** A watch that asked for compacted history. */
+export function compactedError(compactRevision: number): StatusError {
+  return statusError(
+    grpc.status.OUT_OF_RANGE,
+    `Cannot watch from that revision as it is compacted: the oldest kept is ${compactRevision}; re-list and watch again`,
+    { [COMPACT_REVISION]: String(compactRevision) },
+  );
+}
+
+/**
+ * Maps any error thrown while serving to a status. `leaderAddrOf` turns a
+ * leader id into its client address for NOT_LEADER answers.
+ */
+export function toStatus(
+  e: unknown,
+  leaderAddrOf: (id: number) => string | undefined,
+): StatusError {
+  if (isStatusError(e)) return e;
+  if (e instanceof InvalidArgumentError) {
+    return statusError(grpc.status.INVALID_ARGUMENT, e.message, { [FIELD]: e.field });
+  }
+  if (e instanceof NotLeaderError) {
+    const addr = e.leaderHint ? leaderAddrOf(e.leaderHint) : undefined;
+    return statusError(
+      grpc.status.UNAVAILABLE,
+      addr
+        ? `Cannot serve the request as this node is not the leader: the leader is at ${addr}`
+        : e.message,
+      addr ? { [LEADER_ADDR]: addr, [RETRYABLE]: "1" } : { [RETRYABLE]: "1" },
+    );
+  }
+  if (e instanceof CommitTimeoutError) {
+    return statusError(grpc.status.DEADLINE_EXCEEDED, e.message);
+  }
+  if (e instanceof ProposalDroppedError) {
+    return statusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
+  }
+  if (e instanceof StoppedError) {
+    return statusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return statusError(
+    grpc.status.INTERNAL,
+    `Cannot serve the request as an internal error occurred: ${msg}`,
+  );
+}
+
+function isStatusError(e: unknown): e is StatusError {
+  return typeof e === "object" && e !== null && "code" in e && "metadata" in e &&
+    (e as StatusError).metadata instanceof grpc.Metadata;
+}

@@ -1,0 +1,321 @@
+/**
+ * The KV gRPC service: validates each request, serves reads from the local
+ * store (after a ReadIndex round unless serializable), turns writes into
+ * store commands proposed through raft, and streams watches from the hub.
+ *
+ * @module
+ */
+
+import type { grpc } from "../../shared/grpc.ts";
+import type { Change as ProtoChange, Entity as ProtoEntity } from "../../shared/db/types.ts";
+import type { Command, SetOp, TxnOp, UnsetOp } from "../store/command.ts";
+import { CompactedError, WatcherFellBehindError } from "../store/errors.ts";
+import type { ApplyResult } from "../store/store.ts";
+import type { Change, Condition, Entity } from "../store/types.ts";
+import {
+  checkKey,
+  checkKeys,
+  checkLimit,
+  checkPrefix,
+  checkRevision,
+  checkTtl,
+  checkValue,
+  InvalidArgumentError,
+  LIMITS,
+} from "../validate.ts";
+import { compactedError, statusError, storeError } from "./grpc_errors.ts";
+import type { DbNode } from "./db_node.ts";
+
+// deno-lint-ignore no-explicit-any
+type Req = any;
+type Unary = (call: grpc.ServerUnaryCall<Req, unknown>, cb: grpc.sendUnaryData<unknown>) => void;
+
+/** Store entity → proto entity. */
+export function toProtoEntity(e: Entity): ProtoEntity {
+  return { ...e, type: e.type === "directory" ? "DIRECTORY" : "ELEMENT" };
+}
+
+/** Store change → proto change. */
+export function toProtoChange(c: Change): ProtoChange {
+  return {
+    op: c.op === "set" ? "SET" : "UNSET",
+    key: c.key,
+    last: c.last ? toProtoEntity(c.last) : null,
+    current: c.current ? toProtoEntity(c.current) : null,
+    revision: c.revision,
+    reason: c.reason,
+  };
+}
+
+/** Builds the KV service implementation over `node`. */
+export function kvService(node: DbNode): Record<string, unknown> {
+  const read = async (req: Req) => {
+    if (!req.read?.serializable) await node.raft.linearizableRead();
+  };
+  const unary = (fn: (req: Req) => Promise<unknown>): Unary => (call, cb) => {
+    fn(call.request).then((resp) => cb(null, resp), (e) => cb(node.statusOf(e)));
+  };
+
+  return {
+    GetKV: unary(async (req) => {
+      const key = checkKey("key", req.key);
+      await read(req);
+      const e = node.store.get(key);
+      node.noticeExpired(e ? [e] : []);
+      if (!e) throw statusError(5, /* NOT_FOUND */ `Cannot get ${key} as it does not exist`);
+      return { entity: toProtoEntity(e), revision: node.store.revision };
+    }),
+
+    GetKVs: unary(async (req) => {
+      const keys = checkKeys("keys", req.keys, LIMITS.getKVsKeys);
+      await read(req);
+      const entities = node.store.getMany(keys);
+      node.noticeExpired(entities);
+      return { entities: entities.map(toProtoEntity), revision: node.store.revision };
+    }),
+
+    Range: unary(async (req) => {
+      const prefix = checkPrefix("key", req.key);
+      const seek = req.seek ? checkPrefix("seek", req.seek) : undefined;
+      const limit = checkLimit("limit", req.limit);
+      await read(req);
+      const r = node.store.range(prefix, { seek, limit });
+      node.noticeExpired(r.entities);
+      return {
+        entities: r.entities.map(toProtoEntity),
+        hasMore: r.hasMore,
+        nextSeekKey: r.nextSeekKey,
+        revision: node.store.revision,
+      };
+    }),
+
+    TTL: unary(async (req) => {
+      const key = checkKey("key", req.key);
+      await read(req);
+      const left = node.store.ttlLeft(key, Date.now());
+      if (left === undefined) {
+        throw statusError(5, `Cannot read the ttl of ${key} as it does not exist`);
+      }
+      const e = node.store.get(key);
+      if (e) node.noticeExpired([e]);
+      return { ttl: left, revision: node.store.revision };
+    }),
+
+    SetKV: unary(async (req) => {
+      const op = setOp("", req);
+      const r = await node.propose({ kind: "txn", time: Date.now(), compares: [], ops: [op] });
+      const ok = ensureOk(r, "ops[0].set.");
+      return { entity: toProtoEntity(ok.entities![0]!), revision: ok.revision };
+    }),
+
+    UnsetKV: unary(async (req) => {
+      const op = unsetOp("", req);
+      const r = await node.propose({ kind: "txn", time: Date.now(), compares: [], ops: [op] });
+      const ok = ensureOk(r, "ops[0].unset.");
+      return { removed: ok.removed ?? 0, revision: ok.revision };
+    }),
+
+    Expire: unary(async (req) => {
+      const key = checkKey("key", req.key);
+      const r = await node.propose({
+        kind: "expire",
+        time: Date.now(),
+        keys: [{ key, force: true }],
+      });
+      return { revision: ensureOk(r, "keys[0].").revision };
+    }),
+
+    Txn: unary(async (req) => {
+      const cmd = txnCommand(req);
+      const r = await node.propose(cmd);
+      const ok = ensureOk(r, "");
+      return {
+        succeeded: ok.succeeded ?? true,
+        revision: ok.revision,
+        entities: (ok.entities ?? []).map(toProtoEntity),
+      };
+    }),
+
+    Watch: (call: grpc.ServerWritableStream<Req, unknown>) => {
+      node.serveWatch(call).catch(() => {});
+    },
+  };
+}
+
+/** Validates and converts a Condition message. */
+function condition(field: string, c: Req): Condition | undefined {
+  if (!c || !c.check) return undefined;
+  switch (c.check) {
+    case "modRevision": {
+      const rev = checkRevision(`${field}.mod_revision`, c.modRevision);
+      if (rev < 1) throw new InvalidArgumentError(`${field}.mod_revision`, "it must be at least 1");
+      return { modRevision: rev };
+    }
+    case "mustNotExist":
+      return c.mustNotExist ? { mustNotExist: true } : undefined;
+    case "mustExist":
+      return c.mustExist ? { mustExist: true } : undefined;
+  }
+  return undefined;
+}
+
+function setOp(prefix: string, req: Req): SetOp {
+  const isDir = Boolean(req.isDir);
+  const val = checkValue(`${prefix}val`, req.val);
+  if (isDir && val.byteLength > 0) {
+    throw new InvalidArgumentError(`${prefix}val`, "a directory holds no value");
+  }
+  const ttl = checkTtl(`${prefix}ttl`, req.ttl);
+  if (isDir && ttl > 0) throw new InvalidArgumentError(`${prefix}ttl`, "a directory cannot expire");
+  return {
+    op: "set",
+    key: checkKey(`${prefix}key`, req.key),
+    isDir,
+    ttl,
+    val: new Uint8Array(val),
+    overwrite: Boolean(req.overwrite),
+    condition: condition(`${prefix}condition`, req.condition),
+  };
+}
+
+function unsetOp(prefix: string, req: Req): UnsetOp {
+  return {
+    op: "unset",
+    key: checkKey(`${prefix}key`, req.key),
+    isDir: Boolean(req.isDir),
+    condition: condition(`${prefix}condition`, req.condition),
+  };
+}
+
+function txnCommand(req: Req): Command {
+  const compares = (req.compares ?? []) as Req[];
+  const ops = (req.ops ?? []) as Req[];
+  if (compares.length > LIMITS.txnCompares) {
+    throw new InvalidArgumentError(
+      "compares",
+      `at most ${LIMITS.txnCompares} are allowed: current count is ${compares.length}`,
+    );
+  }
+  if (ops.length === 0 || ops.length > LIMITS.txnOps) {
+    throw new InvalidArgumentError(
+      "ops",
+      `it must hold 1 to ${LIMITS.txnOps} ops: current count is ${ops.length}`,
+    );
+  }
+  const seen = new Set<string>();
+  let bytes = 0;
+  const txnOps: TxnOp[] = ops.map((o, i) => {
+    let op: TxnOp;
+    if (o.op === "set" && o.set) op = setOp(`ops[${i}].set.`, o.set);
+    else if (o.op === "unset" && o.unset) op = unsetOp(`ops[${i}].unset.`, o.unset);
+    else throw new InvalidArgumentError(`ops[${i}]`, "it must be a set or an unset");
+    if (seen.has(op.key)) {
+      throw new InvalidArgumentError(
+        `ops[${i}]`,
+        `each key may appear in one op only: "${op.key}" repeats`,
+      );
+    }
+    seen.add(op.key);
+    if (op.op === "set") bytes += op.val.byteLength;
+    return op;
+  });
+  if (bytes > LIMITS.txnValueBytes) {
+    throw new InvalidArgumentError(
+      "ops",
+      `values must total at most ${LIMITS.txnValueBytes} bytes: current total is ${bytes}`,
+    );
+  }
+  return {
+    kind: "txn",
+    time: Date.now(),
+    compares: compares.map((c, i) => ({
+      key: checkKey(`compares[${i}].key`, c.key),
+      condition: condition(`compares[${i}].condition`, c.condition),
+    })),
+    ops: txnOps,
+  };
+}
+
+/** The successful result, or the store's failure as a status (fields without the single-op prefix). */
+function ensureOk(r: ApplyResult, stripPrefix: string) {
+  if (r.ok) return r;
+  const field = r.field && stripPrefix && r.field.startsWith(stripPrefix)
+    ? r.field.slice(stripPrefix.length)
+    : r.field;
+  throw storeError({ ...r, field });
+}
+
+/** Streams one watch until the client cancels, the watcher falls behind, or the node stops. */
+export async function streamWatch(
+  node: DbNode,
+  call: grpc.ServerWritableStream<Req, unknown>,
+): Promise<void> {
+  const req = call.request;
+  let watcher;
+  try {
+    const prefix = Boolean(req.prefix);
+    const keys = checkKeys(
+      "keys",
+      req.keys,
+      LIMITS.watchKeys,
+      (
+        f,
+        k,
+      ) => (prefix || (typeof k === "string" && k.endsWith("/"))
+        ? checkPrefix(f, k)
+        : checkKey(f, k)),
+    );
+    const startRevision = checkRevision("start_revision", req.startRevision);
+    watcher = node.hub.watch({ keys, prefix, startRevision });
+  } catch (e) {
+    call.destroy(
+      toError(e instanceof CompactedError ? compactedError(e.compactRevision) : node.statusOf(e)),
+    );
+    return;
+  }
+  const w = watcher;
+  call.on("cancelled", () => w.close());
+  call.on("close", () => w.close());
+  node.watchers.add(w);
+  try {
+    if (!call.write({ changes: [], revision: w.startAfter })) await drained(call);
+    for await (const ev of w) {
+      const ok = call.write({ changes: ev.changes.map(toProtoChange), revision: ev.revision });
+      if (!ok) await drained(call);
+      if (call.cancelled) break;
+    }
+    if (w.error instanceof WatcherFellBehindError) {
+      call.destroy(toError(statusError(
+        8, // RESOURCE_EXHAUSTED
+        `Cannot keep up with this watcher as it fell behind after revision ${w.error.lastRevision}: resume with start_revision ${
+          w.error.lastRevision + 1
+        }`,
+      )));
+      return;
+    }
+    if (w.error instanceof CompactedError) {
+      call.destroy(toError(compactedError(w.error.compactRevision)));
+      return;
+    }
+    call.end();
+  } finally {
+    node.watchers.delete(w);
+    w.close();
+  }
+}
+
+function drained(call: grpc.ServerWritableStream<Req, unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      call.off("close", done);
+      resolve();
+    };
+    call.on("drain", done);
+    call.on("close", done);
+  });
+}
+
+function toError(s: { code: number; details: string; metadata: grpc.Metadata }): Error {
+  return Object.assign(new Error(s.details), s);
+}

@@ -1,0 +1,180 @@
+/**
+ * Input validation for the cassemdb gRPC API. Every check throws
+ * {@linkcode InvalidArgumentError} naming the field, before anything is
+ * proposed, so bad input never half-writes.
+ *
+ * @module
+ */
+
+/** Limits of the API. */
+export const LIMITS = {
+  keyBytes: 1024,
+  valueBytes: 256 * 1024,
+  getKVsKeys: 100,
+  watchKeys: 20,
+  rangeLimit: 100,
+  txnCompares: 64,
+  txnOps: 64,
+  /** Total value bytes in one Txn (it becomes one raft entry). */
+  txnValueBytes: 2 * 1024 * 1024,
+  /** Ten years. */
+  ttlSeconds: 10 * 365 * 24 * 3600,
+} as const;
+
+/** Bad input: names the offending field (dotted path, with indexes). */
+export class InvalidArgumentError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`Cannot accept ${field} as ${message}`);
+    this.name = "InvalidArgumentError";
+    this.field = field;
+  }
+}
+
+const encoder = new TextEncoder();
+// Control characters (C0, DEL, C1) are never part of a key.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Checks a key: a slash-separated path of non-empty segments, no leading or
+ * trailing slash, no `.`/`..` segment, no control characters, at most 1 KiB.
+ */
+export function checkKey(field: string, key: unknown): string {
+  if (typeof key !== "string" || key.length === 0) {
+    throw new InvalidArgumentError(field, "a key must be a non-empty string");
+  }
+  checkKeyChars(field, key);
+  if (key.startsWith("/") || key.endsWith("/")) {
+    throw new InvalidArgumentError(
+      field,
+      `a key must not start or end with "/": current value is "${key}"`,
+    );
+  }
+  for (const seg of key.split("/")) {
+    if (seg === "") {
+      throw new InvalidArgumentError(
+        field,
+        `a key must not contain "//": current value is "${key}"`,
+      );
+    }
+    if (seg === "." || seg === "..") {
+      throw new InvalidArgumentError(
+        field,
+        `a key must not contain "." or ".." segments: current value is "${key}"`,
+      );
+    }
+  }
+  return key;
+}
+
+/** Checks a key prefix for Range and prefix watches: may be empty and may end with "/". */
+export function checkPrefix(field: string, prefix: unknown): string {
+  if (typeof prefix !== "string") {
+    throw new InvalidArgumentError(field, "a prefix must be a string");
+  }
+  if (prefix === "") return prefix;
+  checkKeyChars(field, prefix);
+  if (prefix.startsWith("/")) {
+    throw new InvalidArgumentError(
+      field,
+      `a prefix must not start with "/": current value is "${prefix}"`,
+    );
+  }
+  return prefix;
+}
+
+function checkKeyChars(field: string, key: string): void {
+  const bytes = encoder.encode(key).byteLength;
+  if (bytes > LIMITS.keyBytes) {
+    throw new InvalidArgumentError(
+      field,
+      `a key must be at most ${LIMITS.keyBytes} bytes: current size is ${bytes}`,
+    );
+  }
+  if (CONTROL.test(key)) {
+    throw new InvalidArgumentError(field, "a key must not contain control characters");
+  }
+}
+
+/** Checks a value size. */
+export function checkValue(field: string, val: Uint8Array | undefined): Uint8Array {
+  const v = val ?? new Uint8Array(0);
+  if (v.byteLength > LIMITS.valueBytes) {
+    throw new InvalidArgumentError(
+      field,
+      `a value must be at most ${LIMITS.valueBytes} bytes (256 KiB): current size is ${v.byteLength}`,
+    );
+  }
+  return v;
+}
+
+/** Checks a TTL in seconds: an integer in [0, ten years]. */
+export function checkTtl(field: string, ttl: unknown): number {
+  const n = Number(ttl ?? 0);
+  if (!Number.isInteger(n) || n < 0 || n > LIMITS.ttlSeconds) {
+    throw new InvalidArgumentError(
+      field,
+      `a ttl must be an integer number of seconds in [0, ${LIMITS.ttlSeconds}]: current value is ${ttl}`,
+    );
+  }
+  return n;
+}
+
+/** Checks a list of 1..max unique keys. */
+export function checkKeys(field: string, keys: unknown, max: number, check = checkKey): string[] {
+  if (!Array.isArray(keys) || keys.length === 0 || keys.length > max) {
+    throw new InvalidArgumentError(
+      field,
+      `it must list 1 to ${max} keys: current count is ${Array.isArray(keys) ? keys.length : 0}`,
+    );
+  }
+  const seen = new Set<string>();
+  keys.forEach((k, i) => {
+    check(`${field}[${i}]`, k);
+    if (seen.has(k)) {
+      throw new InvalidArgumentError(`${field}[${i}]`, `keys must be unique: "${k}" is repeated`);
+    }
+    seen.add(k);
+  });
+  return keys as string[];
+}
+
+/** Checks a Range limit: an integer in 1..100. */
+export function checkLimit(field: string, limit: unknown): number {
+  const n = Number(limit);
+  if (!Number.isInteger(n) || n < 1 || n > LIMITS.rangeLimit) {
+    throw new InvalidArgumentError(
+      field,
+      `a limit must be an integer in [1, ${LIMITS.rangeLimit}]: current value is ${limit}`,
+    );
+  }
+  return n;
+}
+
+/** Checks a revision: a non-negative integer. */
+export function checkRevision(field: string, rev: unknown): number {
+  const n = Number(rev ?? 0);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new InvalidArgumentError(
+      field,
+      `a revision must be a non-negative integer: current value is ${rev}`,
+    );
+  }
+  return n;
+}
+
+/** Checks a host:port address. */
+export function checkAddress(field: string, addr: unknown): string {
+  if (typeof addr !== "string" || !/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/.test(addr)) {
+    throw new InvalidArgumentError(
+      field,
+      `an address must look like host:port: current value is "${addr}"`,
+    );
+  }
+  const port = Number(addr.slice(addr.lastIndexOf(":") + 1));
+  if (port < 1 || port > 65535) {
+    throw new InvalidArgumentError(field, `a port must be in [1, 65535]: current value is ${port}`);
+  }
+  return addr;
+}
