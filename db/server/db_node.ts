@@ -49,6 +49,7 @@ export class DbNode {
   readonly #noticed = new Set<string>();
   #promoting = false;
   #announced = false;
+  #announcing = false;
   #stopped = false;
   /** The client address the gRPC server actually bound (port 0 resolved). */
   clientAddr: string;
@@ -115,11 +116,10 @@ export class DbNode {
         transport,
         stateMachine: sm,
         bootstrap: founding ? [...cfg.peers.keys()] : undefined,
+        // Identical on every founder (the log must be): peer addresses only;
+        // client addresses are announced once a leader exists.
         bootstrapContext: (pid) =>
-          memberContext({
-            peerAddr: cfg.peers.get(pid) ?? "",
-            clientAddr: pid === identity.id ? cfg.advertiseClient : "",
-          }),
+          memberContext({ peerAddr: cfg.peers.get(pid) ?? "", clientAddr: "" }),
         tickMs: cfg.tickMs,
         raft: { electionTick: cfg.electionTicks },
         snapshotEvery: cfg.snapshotEvery,
@@ -128,7 +128,10 @@ export class DbNode {
       });
       const server = new grpc.Server(CHANNEL_OPTIONS);
       const node = new DbNode(cfg, identity.id, log, { raft, sm, transport, server });
-      sm.onLeader = (leader, term) => log.info("leader changed", { leader, term });
+      sm.onLeader = (leader, term) => {
+        log.info("leader changed", { leader, term });
+        if (leader) void node.#announce(); // a new leader may need our addresses
+      };
       transport.onAnnounce = (req) => node.#onAnnounce(req);
       const pkg = loadProto("cassemdb.proto", "cassemdb");
       server.addService(
@@ -298,6 +301,16 @@ export class DbNode {
 
   /** Makes sure the member table holds this node's current addresses. */
   async #announce(): Promise<void> {
+    if (this.#announcing || this.#stopped) return;
+    this.#announcing = true;
+    try {
+      await this.#announceOnce();
+    } finally {
+      this.#announcing = false;
+    }
+  }
+
+  async #announceOnce(): Promise<void> {
     const me = this.store.members().find((m) => m.id === this.id);
     for (const m of this.store.members()) this.maxSeenId = Math.max(this.maxSeenId, m.id);
     if (me && me.clientAddr === this.clientAddr && me.peerAddr === this.cfg.advertisePeer) {
