@@ -87,6 +87,7 @@ export class DbNode {
     try {
       const identity = await resolveIdentity(cfg, storage.isEmpty(), log);
       const sm = new DbStateMachine();
+      sm.setId(identity.id);
       transport = await GrpcTransport.listen({
         id: identity.id,
         address: cfg.peerListen,

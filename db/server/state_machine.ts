@@ -55,6 +55,9 @@ export class DbStateMachine implements StateMachine {
   /** Called when this node's view of the leader changes. */
   onLeader: (leader: number, term: number) => void = () => {};
   readonly #results = new Map<number, ApplyResult>();
+  /** Terms this node led: only its own proposals (entries of those terms) need results. */
+  readonly #ledTerms = new Set<number>();
+  #myId = 0;
 
   constructor(hubOptions: WatchHubOptions = {}) {
     this.hub = new WatchHub(hubOptions);
@@ -75,11 +78,12 @@ export class DbStateMachine implements StateMachine {
       }
       const cmd = decodeCommand(e.data);
       const result = this.store.applyCommand(cmd, e.index);
+      if (cmd.kind === "members") this.onMembers(this.store.members());
+      if (!this.#ledTerms.has(e.term)) continue;
       this.#results.set(e.index, result);
       if (this.#results.size > MAX_RESULTS) {
         this.#results.delete(this.#results.keys().next().value!);
       }
-      if (cmd.kind === "members") this.onMembers(this.store.members());
     }
   }
 
@@ -119,7 +123,16 @@ export class DbStateMachine implements StateMachine {
     this.onMembers(this.store.members());
   }
 
+  /** Sets this node's id (to recognise the terms it leads). */
+  setId(id: number): void {
+    this.#myId = id;
+  }
+
   onLeaderChange(leader: number, term: number): void {
+    if (leader === this.#myId && this.#myId !== 0) {
+      this.#ledTerms.add(term);
+      if (this.#ledTerms.size > 64) this.#ledTerms.delete(this.#ledTerms.values().next().value!);
+    }
     this.onLeader(leader, term);
   }
 }

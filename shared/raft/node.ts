@@ -418,6 +418,9 @@ export class RaftNode {
 
   async #handleReady(rd: Ready): Promise<void> {
     const st = this.#storage;
+    // Leadership first: the state machine learns a term it leads before it
+    // applies any entry of that term.
+    if (rd.softState) this.#onSoftState(rd.softState.lead);
     // A leader's appends go out while its own write is in flight.
     this.#transport.send(rd.earlyMessages);
     // Committed entries already on our disk can be applied while the new
@@ -462,7 +465,6 @@ export class RaftNode {
         w.resolve(rs.index);
       }
     }
-    if (rd.softState) this.#onSoftState(rd.softState.lead);
     this.rn.advance(rd);
     this.#releaseApplied();
     await this.#maybeSnapshot();
