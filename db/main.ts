@@ -33,7 +33,10 @@ if (cfg.cluster > 0) {
   );
   await runLocalCluster(cfg.cluster, extra);
 } else {
-  const log = createLogger(`cassemdb[${cfg.id}]`, cfg.logLevel);
+  const log = createLogger(
+    `cassemdb[${labelId(cfg.dir, cfg.id, cfg.join !== "" && !cfg.idGiven)}]`,
+    cfg.logLevel,
+  );
   let node: DbNode;
   try {
     node = await DbNode.start(cfg, log);
@@ -46,9 +49,22 @@ if (cfg.cluster > 0) {
     if (stopping) return;
     stopping = true;
     log.info("shutting down", { signal });
-    await node.stop();
+    await node.stop({ exiting: true });
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+/**
+ * The id to label logs with: the one saved in the data dir (a node that
+ * joined earlier), else "new" for a node about to join without --id (the
+ * cluster assigns its id), else --id.
+ */
+function labelId(dir: string, id: number, joining: boolean): string {
+  try {
+    const saved = JSON.parse(Deno.readTextFileSync(`${dir}/node.json`)).id;
+    if (Number.isInteger(saved)) return String(saved);
+  } catch { /* no saved identity yet */ }
+  return joining ? "new" : String(id);
 }

@@ -219,11 +219,27 @@ export class DbNode {
     };
   }
 
-  /** Stops serving and closes everything; safe to call twice. */
-  async stop(): Promise<void> {
+  /**
+   * Stops serving and closes everything; safe to call twice.
+   *
+   * With `exiting` (the process exits next), the gRPC servers are not shut
+   * down gracefully: a graceful HTTP/2 close sends GOAWAY, and Deno 2.9.6
+   * crashes processes that receive one on an idle session
+   * (denoland/deno#36788), which would take peers and clients down with this
+   * node. The raft loop is stopped and the storage flushed and closed either
+   * way; the sockets are left for the OS to close.
+   */
+  async stop(options: { exiting?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
+    if (options.exiting) {
+      for (const w of this.watchers) w.close();
+      this.hub.close();
+      await this.raft.stop({ keepTransport: true });
+      this.#log.info("cassemdb node stopped", { id: this.id });
+      return;
+    }
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.#server.forceShutdown();
@@ -397,9 +413,12 @@ async function resolveIdentity(cfg: DbConfig, empty: boolean, log: Logger): Prom
       );
       log.info("joined as a learner", { id: resp.id, members: resp.members.length });
       return { id: resp.id, peers, bootstrap: false };
-    } finally {
+    } catch (e) {
       client.close();
+      throw e;
     }
+    // On success the client stays open: closing it sends GOAWAY to the leader,
+    // which Deno 2.9.6 may crash on (denoland/deno#36788).
   }
   await Deno.writeTextFile(file, JSON.stringify({ id: cfg.id }));
   return { id: cfg.id, peers: withoutSelf(cfg.peers, cfg.id), bootstrap: true };

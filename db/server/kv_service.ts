@@ -268,9 +268,7 @@ export async function streamWatch(
     const startRevision = checkRevision("start_revision", req.startRevision);
     watcher = node.hub.watch({ keys, prefix, startRevision });
   } catch (e) {
-    call.destroy(
-      toError(e instanceof CompactedError ? compactedError(e.compactRevision) : node.statusOf(e)),
-    );
+    fail(call, e instanceof CompactedError ? compactedError(e.compactRevision) : node.statusOf(e));
     return;
   }
   const w = watcher;
@@ -285,16 +283,19 @@ export async function streamWatch(
       if (call.cancelled) break;
     }
     if (w.error instanceof WatcherFellBehindError) {
-      call.destroy(toError(statusError(
-        8, // RESOURCE_EXHAUSTED
-        `Cannot keep up with this watcher as it fell behind after revision ${w.error.lastRevision}: resume with start_revision ${
-          w.error.lastRevision + 1
-        }`,
-      )));
+      fail(
+        call,
+        statusError(
+          8, // RESOURCE_EXHAUSTED
+          `Cannot keep up with this watcher as it fell behind after revision ${w.error.lastRevision}: resume with start_revision ${
+            w.error.lastRevision + 1
+          }`,
+        ),
+      );
       return;
     }
     if (w.error instanceof CompactedError) {
-      call.destroy(toError(compactedError(w.error.compactRevision)));
+      fail(call, compactedError(w.error.compactRevision));
       return;
     }
     call.end();
@@ -316,6 +317,14 @@ function drained(call: grpc.ServerWritableStream<Req, unknown>): Promise<void> {
   });
 }
 
-function toError(s: { code: number; details: string; metadata: grpc.Metadata }): Error {
-  return Object.assign(new Error(s.details), s);
+/**
+ * Ends a server stream with `s` as its status. grpc-js sends the status of a
+ * server stream from its 'error' listener (which ends the stream); `destroy`
+ * would skip that and leave the client waiting for a status forever.
+ */
+function fail(
+  call: grpc.ServerWritableStream<Req, unknown>,
+  s: { code: number; details: string; metadata: grpc.Metadata },
+): void {
+  call.emit("error", Object.assign(new Error(s.details), s));
 }

@@ -82,9 +82,14 @@ interface Clients {
 }
 
 const S = grpc.status;
-/** Connection failures where the request never reached a server. */
+/**
+ * Connection failures where the request never reached a server. Only these
+ * make a failed write safe to retry: grpc-js reports a connection lost after
+ * the request went out as "Connection dropped" (or ECONNRESET), and such a
+ * write may have applied.
+ */
 const NOT_SENT =
-  /ECONNREFUSED|No connection established|connect|Name resolution failed|UNAVAILABLE: No connection/i;
+  /ECONNREFUSED|No connection established|Name resolution failed|Stream refused by server|Channel closed before call started/i;
 
 /** A client of a cassemdb cluster. */
 export class DbClient {
@@ -191,9 +196,17 @@ export class DbClient {
    * Watches `req.keys`; reconnects (to any node) after failures and resumes
    * from the revision after the last one delivered, so no change is missed or
    * repeated. Stops on `close()` or when the history is compacted.
+   * @throws {RangeError} when `req.startRevision` is not a non-negative integer
+   * (a negative one would otherwise turn into a watch of new changes only).
    */
   watch(req: WatchReq, handlers: WatchHandlers): Watch {
-    let last = req.startRevision ? req.startRevision - 1 : -1;
+    const start = req.startRevision ?? 0;
+    if (!Number.isSafeInteger(start) || start < 0) {
+      throw new RangeError(
+        `Cannot watch as start_revision must be a non-negative integer: current value is ${start}`,
+      );
+    }
+    let last = start ? start - 1 : -1;
     let stream: grpc.ClientReadableStream<unknown> | undefined;
     let closed = false;
     let resolveDone!: () => void;

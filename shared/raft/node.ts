@@ -300,14 +300,17 @@ export class RaftNode {
     this.#kick();
   }
 
-  /** Stops the loop, the timers and the transport, and closes the storage. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the loop and the timers, closes the transport (unless `keepTransport`:
+   * a process about to exit may leave its sockets to the OS) and closes the storage.
+   */
+  async stop(options: { keepTransport?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#ticker);
     this.#kick();
     await this.#loop;
-    await this.#transport.close();
+    if (!options.keepTransport) await this.#transport.close();
     this.#failAll(new StoppedError());
     this.#storage.close();
   }

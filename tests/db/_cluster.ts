@@ -1,0 +1,868 @@
+/**
+ * A harness for tests that run real cassemdb processes on loopback: each node
+ * is a child `deno run -A db/main.ts ...` with its own ports and a data dir
+ * under one temporary root.
+ *
+ * - {@linkcode TestCluster.startFounders} starts N founding nodes (`--peers`);
+ *   {@linkcode TestCluster.join} adds one through `--join`.
+ * - {@linkcode TestCluster.kill} (SIGKILL), {@linkcode TestCluster.terminate}
+ *   (SIGTERM) and {@linkcode TestCluster.restart} (same flags, same dir) act
+ *   on one process, by its PID.
+ * - {@linkcode TestCluster.waitLeader} and {@linkcode TestCluster.waitConverged}
+ *   poll `Cluster.Status` through {@linkcode DbClient.status}.
+ * - Every child's stdout and stderr, and the test's own {@linkcode TestCluster.note}s,
+ *   go to one in-memory timeline that {@linkcode withCluster} prints only when
+ *   the test fails.
+ *
+ * - {@linkcode scenario} declares a test whose body runs in a process of its
+ *   own, and {@linkcode withCluster} gives it a cluster; both run an attempt
+ *   again when the Deno runtime crashed under it (tests/db/README.md).
+ *
+ * Ports: a random port below the kernel's ephemeral range (so no outgoing
+ * connection can take it between the check and the child's bind), checked
+ * free with `Deno.listen`; a founding start that loses a port race anyway is
+ * retried with new ports. `destroy` SIGKILLs every process still running, by
+ * PID, and removes the data root, whatever happened before.
+ *
+ * @module
+ */
+
+import { DbClient } from "../../shared/db/client.ts";
+import type { StatusResp } from "../../shared/db/types.ts";
+
+/** Raft and store flags every node of a cluster gets. */
+export interface NodeFlags {
+  /** `--tick-ms` (default 20). */
+  tickMs?: number;
+  /** `--election-ticks` (default 10). */
+  electionTicks?: number;
+  /** `--snapshot-every` (default: the node's own default). */
+  snapshotEvery?: number;
+  /** `--log-level` (default info). */
+  logLevel?: "debug" | "info" | "warn" | "error";
+}
+
+/** Options of {@linkcode TestCluster.create}. */
+export interface ClusterOptions extends NodeFlags {
+  /** Label used in the log timeline (default "cluster"). */
+  name?: string;
+}
+
+/**
+ * When set, every timeline line is also appended to `<dir>/<cluster name>.log`
+ * as it happens: the record survives even if the test process itself dies.
+ */
+const LOG_DIR = Deno.env.get("CASSEMDB_TEST_LOG_DIR");
+/** Set in a scenario's own process: the scenario to run (see {@linkcode scenario}). */
+const SCENARIO_ENV = "CASSEMDB_TEST_SCENARIO";
+/** Set in a scenario's own process: the directory to make data roots in. */
+const ROOT_ENV = "CASSEMDB_TEST_ROOT";
+/** Set in a scenario's own process: a file that receives the PID of every node started. */
+const PIDS_ENV = "CASSEMDB_TEST_PIDS";
+
+/** Lines of output kept per cluster (older ones are dropped first). */
+const MAX_LOG_LINES = 20_000;
+/** How long a SIGTERMed process may take to exit before it is SIGKILLed. */
+const TERM_GRACE_MS = 10_000;
+
+const MAIN = new URL("../../db/main.ts", import.meta.url).pathname;
+
+/** PIDs of the children running now, killed at exit should a test leave any behind. */
+const live = new Set<number>();
+globalThis.addEventListener("unload", () => killLive());
+
+/** Sleeps `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Polls `probe` until it returns a value other than `undefined`, at most
+ * `timeoutMs`; throws naming `what` when time runs out.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  opts: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<T> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (true) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) {
+      throw new Error(
+        `Cannot see ${what} within ${timeoutMs} ms${last ? `: last error ${String(last)}` : ""}`,
+      );
+    }
+    await sleep(opts.everyMs ?? 50);
+  }
+}
+
+// ---- ports -------------------------------------------------------------------------
+
+const handedOut = new Set<number>();
+
+/** Ports below this are never handed out by the kernel to outgoing connections. */
+function ephemeralLow(): number {
+  try {
+    const range = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range");
+    const low = Number(range.trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 12_000) return low;
+  } catch { /* not Linux: fall back */ }
+  return 0;
+}
+const EPHEMERAL_LOW = ephemeralLow();
+
+/**
+ * A port on 127.0.0.1 that is free right now and not yet handed out by this
+ * process: random below the ephemeral range when there is one, else what the
+ * kernel picks for port 0.
+ */
+export function freePort(): number {
+  for (let i = 0; i < 200; i++) {
+    const want = EPHEMERAL_LOW > 0
+      ? 10_000 + Math.floor(Math.random() * (EPHEMERAL_LOW - 10_000))
+      : 0;
+    let port: number;
+    try {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: want });
+      port = (l.addr as Deno.NetAddr).port;
+      l.close();
+    } catch {
+      continue; // taken
+    }
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error("Cannot find a free port on 127.0.0.1 after 200 tries");
+}
+
+// ---- one process -------------------------------------------------------------------
+
+/** An exit nobody asked for. */
+export interface Crash {
+  pid: number;
+  /** "code C" or "code C signal S". */
+  how: string;
+  /** The signal that ended the process, if one did. */
+  signal: string | null;
+}
+
+/** One cassemdb child process and the flags to (re)start it. */
+export class DbProc {
+  /** Label in the timeline: "n1", "n4", ... */
+  readonly name: string;
+  /** The raft id (0 until a joining node has reported it). */
+  id: number;
+  readonly clientAddr: string;
+  readonly peerAddr: string;
+  readonly httpAddr: string;
+  readonly dir: string;
+  readonly args: string[];
+  /** Process ids, one per start. */
+  readonly pids: number[] = [];
+  #child: Deno.ChildProcess | undefined;
+  #exited: Promise<Deno.CommandStatus> | undefined;
+  #running = false;
+  #signalled = false;
+  #pumps: Promise<void>[] = [];
+  /** Exits nobody asked for (crashes). */
+  readonly crashes: Crash[] = [];
+  /** Called on each exit nobody asked for. */
+  onCrash: ((c: Crash) => void) | undefined;
+  readonly #sink: (line: string) => void;
+
+  constructor(
+    init: {
+      name: string;
+      id: number;
+      clientAddr: string;
+      peerAddr: string;
+      httpAddr: string;
+      dir: string;
+      args: string[];
+    },
+    sink: (line: string) => void,
+  ) {
+    this.name = init.name;
+    this.id = init.id;
+    this.clientAddr = init.clientAddr;
+    this.peerAddr = init.peerAddr;
+    this.httpAddr = init.httpAddr;
+    this.dir = init.dir;
+    this.args = init.args;
+    this.#sink = sink;
+  }
+
+  /** The PID of the running process, if any. */
+  get pid(): number | undefined {
+    return this.#running ? this.#child?.pid : undefined;
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** The exit status of the last start, once it exited. */
+  get exited(): Promise<Deno.CommandStatus> | undefined {
+    return this.#exited;
+  }
+
+  /** Spawns the process (it must not be running). */
+  start(): void {
+    if (this.#running) throw new Error(`Cannot start ${this.name} as it is already running`);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, ...this.args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    this.#running = true;
+    this.#signalled = false;
+    this.pids.push(child.pid);
+    live.add(child.pid);
+    const pids = Deno.env.get(PIDS_ENV);
+    if (pids) Deno.writeTextFileSync(pids, `${child.pid}\n`, { append: true });
+    const tag = `[${this.name} pid ${child.pid}]`;
+    this.#sink(`${tag} started: ${this.args.join(" ")}`);
+    this.#pumps = [pump(child.stdout, tag, this.#sink), pump(child.stderr, tag, this.#sink)];
+    this.#exited = child.status.then((s) => {
+      this.#running = false;
+      live.delete(child.pid);
+      const how = `code ${s.code}${s.signal ? ` signal ${s.signal}` : ""}`;
+      this.#sink(`${tag} exited: ${how}`);
+      if (!this.#signalled) {
+        const crash = { pid: child.pid, how, signal: s.signal };
+        this.crashes.push(crash);
+        this.onCrash?.(crash);
+      }
+      return s;
+    });
+  }
+
+  /**
+   * Sends `sig` to the process by its PID and waits for it to exit; a
+   * SIGTERM that is not obeyed within 10 s is followed by a SIGKILL.
+   */
+  async signal(sig: "SIGKILL" | "SIGTERM"): Promise<Deno.CommandStatus | undefined> {
+    const child = this.#child;
+    if (!child || !this.#running) return await this.#exited;
+    this.#signalled = true;
+    this.#sink(`[${this.name} pid ${child.pid}] sending ${sig}`);
+    try {
+      Deno.kill(child.pid, sig);
+    } catch { /* it exited meanwhile */ }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const forced = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), TERM_GRACE_MS)));
+    const first = await Promise.race([this.#exited!, forced]);
+    clearTimeout(timer);
+    if (first === "late") {
+      this.#sink(
+        `[${this.name} pid ${child.pid}] did not exit within ${TERM_GRACE_MS} ms: SIGKILL`,
+      );
+      try {
+        Deno.kill(child.pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
+    const status = await this.#exited!;
+    await Promise.all(this.#pumps);
+    return status;
+  }
+}
+
+async function pump(
+  src: ReadableStream<Uint8Array>,
+  tag: string,
+  sink: (line: string) => void,
+): Promise<void> {
+  let carry = "";
+  try {
+    for await (const chunk of src.pipeThrough(new TextDecoderStream())) {
+      const lines = (carry + chunk).split("\n");
+      carry = lines.pop() ?? "";
+      for (const l of lines) sink(`${tag} ${l}`);
+    }
+  } catch { /* the pipe broke: the process is gone */ }
+  if (carry) sink(`${tag} ${carry}`);
+}
+
+// ---- the cluster -------------------------------------------------------------------
+
+/** A set of cassemdb processes under one temporary data root. */
+export class TestCluster {
+  readonly root: string;
+  readonly flags: Required<Omit<NodeFlags, "snapshotEvery">> & { snapshotEvery?: number };
+  readonly nodes: DbProc[] = [];
+  readonly #name: string;
+  readonly #log: string[] = [];
+  #dropped = 0;
+  readonly #clients = new Set<DbClient>();
+  readonly #probe: DbClient;
+  #seq = 0;
+  readonly #t0 = Date.now();
+  readonly #crash = Promise.withResolvers<never>();
+
+  private constructor(root: string, opts: ClusterOptions) {
+    this.root = root;
+    this.#name = opts.name ?? "cluster";
+    this.flags = {
+      tickMs: opts.tickMs ?? 20,
+      electionTicks: opts.electionTicks ?? 10,
+      logLevel: opts.logLevel ?? "info",
+      snapshotEvery: opts.snapshotEvery,
+    };
+    // Status probes: short deadline so a dead node answers "no" quickly.
+    this.#probe = new DbClient({ endpoints: ["127.0.0.1:1"], timeoutMs: 1_000 });
+    this.#crash.promise.catch(() => {});
+  }
+
+  /** Rejects as soon as a node dies of a signal nobody sent: the runtime crashed. */
+  get crashed(): Promise<never> {
+    return this.#crash.promise;
+  }
+
+  #watch(p: DbProc): DbProc {
+    p.onCrash = (x) => {
+      if (!x.signal) return;
+      this.#crash.reject(
+        new Error(`Cannot go on as ${p.name} (pid ${x.pid}) died of ${x.signal}: a runtime crash`),
+      );
+    };
+    return p;
+  }
+
+  /** A cluster with no process yet, and its temporary data root. */
+  static async create(opts: ClusterOptions = {}): Promise<TestCluster> {
+    const root = await Deno.makeTempDir({
+      dir: Deno.env.get(ROOT_ENV) || undefined,
+      prefix: "cassemdb_test_",
+    });
+    return new TestCluster(root, opts);
+  }
+
+  /** The election timeout of one node, in ms (raft randomises it in [this, 2 × this)). */
+  get electionTimeoutMs(): number {
+    return this.flags.tickMs * this.flags.electionTicks;
+  }
+
+  /** Adds a line to the timeline (printed when the test fails). */
+  note(msg: string): void {
+    this.#sink(`[test] ${msg}`);
+  }
+
+  #sink = (line: string): void => {
+    const ms = String(Date.now() - this.#t0).padStart(6);
+    this.#log.push(`${ms} ${line}`);
+    if (LOG_DIR) {
+      Deno.writeTextFileSync(`${LOG_DIR}/${this.#name}.log`, `${ms} ${line}\n`, { append: true });
+    }
+    if (this.#log.length > MAX_LOG_LINES) {
+      this.#log.shift();
+      this.#dropped++;
+    }
+  };
+
+  /** The timeline: every child's output and the test's notes, in arrival order. */
+  logs(): string {
+    const head = this.#dropped ? `(${this.#dropped} older lines dropped)\n` : "";
+    return `---- ${this.#name}: data under ${this.root} ----\n${head}${this.#log.join("\n")}`;
+  }
+
+  /** The output lines of `p` (every start of it) still kept in the timeline. */
+  linesOf(p: DbProc): string[] {
+    const tag = `[${p.name} pid `;
+    return this.#log.filter((l) => l.includes(tag));
+  }
+
+  #nodeFlags(extra: NodeFlags = {}): string[] {
+    const f = { ...this.flags, ...extra };
+    const out = [
+      "--tick-ms",
+      String(f.tickMs),
+      "--election-ticks",
+      String(f.electionTicks),
+      "--log-level",
+      f.logLevel,
+    ];
+    if (f.snapshotEvery !== undefined) out.push("--snapshot-every", String(f.snapshotEvery));
+    return out;
+  }
+
+  #newProc(
+    id: number,
+    build: (p: { client: string; peer: string; http: string; dir: string }) => string[],
+  ): DbProc {
+    const name = `n${++this.#seq}`;
+    const client = `127.0.0.1:${freePort()}`;
+    const peer = `127.0.0.1:${freePort()}`;
+    const http = `127.0.0.1:${freePort()}`;
+    const dir = `${this.root}/${name}`;
+    const args = [
+      "--listen",
+      client,
+      "--peer-listen",
+      peer,
+      "--http",
+      http,
+      "--dir",
+      dir,
+      ...build({ client, peer, http, dir }),
+    ];
+    return this.#watch(
+      new DbProc(
+        { name, id, clientAddr: client, peerAddr: peer, httpAddr: http, dir, args },
+        this.#sink,
+      ),
+    );
+  }
+
+  /**
+   * Starts `n` founding nodes with ids 1..n and waits until each answers
+   * Status and one leads. A start that lost a port race is retried with new
+   * ports (three times at most).
+   */
+  async startFounders(n: number, extra: NodeFlags = {}): Promise<DbProc[]> {
+    for (let attempt = 1;; attempt++) {
+      const procs: DbProc[] = [];
+      const ports = Array.from({ length: n }, () => freePort());
+      const peers = ports.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(",");
+      for (let i = 0; i < n; i++) {
+        const name = `n${++this.#seq}`;
+        const client = `127.0.0.1:${freePort()}`;
+        const peer = `127.0.0.1:${ports[i]}`;
+        const http = `127.0.0.1:${freePort()}`;
+        const dir = `${this.root}/${name}`;
+        const args = [
+          "--id",
+          String(i + 1),
+          "--listen",
+          client,
+          "--peer-listen",
+          peer,
+          "--http",
+          http,
+          "--dir",
+          dir,
+          "--peers",
+          peers,
+          ...this.#nodeFlags(extra),
+        ];
+        procs.push(this.#watch(
+          new DbProc(
+            { name, id: i + 1, clientAddr: client, peerAddr: peer, httpAddr: http, dir, args },
+            this.#sink,
+          ),
+        ));
+      }
+      this.nodes.push(...procs);
+      for (const p of procs) p.start();
+      try {
+        await Promise.all(procs.map((p) => this.#waitServing(p)));
+        await this.waitLeader({ among: procs });
+        return procs;
+      } catch (e) {
+        const lost = attempt < 3 && this.#log.some((l) => /in use|EADDRINUSE/i.test(l));
+        if (!lost) throw e;
+        this.note(`port race lost (attempt ${attempt}): starting over with new ports`);
+        for (const p of procs) await p.signal("SIGKILL");
+        for (const p of procs) this.nodes.splice(this.nodes.indexOf(p), 1);
+        for (const p of procs) await Deno.remove(p.dir, { recursive: true }).catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * Starts a node that joins through `via` (default: any running node) with
+   * `--join`, waits until it serves Status and records its assigned id.
+   */
+  async join(opts: { via?: DbProc; flags?: NodeFlags } = {}): Promise<DbProc> {
+    const via = opts.via ?? this.running()[0];
+    if (!via) throw new Error("Cannot join as no node is running");
+    const p = this.#newProc(0, () => ["--join", via.clientAddr, ...this.#nodeFlags(opts.flags)]);
+    this.nodes.push(p);
+    p.start();
+    const st = await this.#waitServing(p, 30_000);
+    p.id = st.id;
+    this.note(`${p.name} joined as id ${p.id}`);
+    return p;
+  }
+
+  /** SIGKILLs `p` by its PID and waits for it to exit. */
+  async kill(p: DbProc): Promise<void> {
+    this.note(`kill -9 ${p.name} (id ${p.id})`);
+    await p.signal("SIGKILL");
+  }
+
+  /** SIGTERMs `p` by its PID and waits for a clean exit; returns its exit status. */
+  async terminate(p: DbProc): Promise<Deno.CommandStatus | undefined> {
+    this.note(`SIGTERM ${p.name} (id ${p.id})`);
+    return await p.signal("SIGTERM");
+  }
+
+  /** Starts `p` again with the same flags and data dir; waits until it serves Status. */
+  async restart(p: DbProc): Promise<StatusResp> {
+    this.note(`restart ${p.name} (id ${p.id})`);
+    p.start();
+    return await this.#waitServing(p, 30_000);
+  }
+
+  /** The processes running now. */
+  running(): DbProc[] {
+    return this.nodes.filter((p) => p.running);
+  }
+
+  /** The process with raft id `id`. */
+  byId(id: number): DbProc | undefined {
+    return this.nodes.find((p) => p.id === id);
+  }
+
+  /** A DbClient over `endpoints` (default: every running node), closed by `destroy`. */
+  client(opts: { endpoints?: string[]; timeoutMs?: number } = {}): DbClient {
+    const endpoints = opts.endpoints ?? this.running().map((p) => p.clientAddr);
+    const c = new DbClient({ endpoints, timeoutMs: opts.timeoutMs ?? 5_000 });
+    this.#clients.add(c);
+    return c;
+  }
+
+  /** Status of `p`, or undefined when it does not answer within 1 s. */
+  async status(p: DbProc): Promise<StatusResp | undefined> {
+    if (!p.running) return undefined;
+    try {
+      return await this.#probe.status(p.clientAddr);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #waitServing(p: DbProc, timeoutMs = 20_000): Promise<StatusResp> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      if (!p.running) throw new Error(`Cannot start ${p.name} as the process exited (see its log)`);
+      const st = await this.status(p);
+      if (st) return st;
+      await sleep(50);
+    }
+    throw new Error(`Cannot see ${p.name} serving Status within ${timeoutMs} ms`);
+  }
+
+  /**
+   * Waits until one of `among` (default: every running node) leads and every
+   * other one that answers follows it in the same term.
+   */
+  async waitLeader(
+    opts: { among?: DbProc[]; timeoutMs?: number; not?: number } = {},
+  ): Promise<{ node: DbProc; status: StatusResp }> {
+    let seen = "nothing yet";
+    return await waitFor("a leader everyone agrees on", async () => {
+      const among = (opts.among ?? this.running()).filter((p) => p.running);
+      const all = await Promise.all(among.map((p) => this.status(p)));
+      seen = among.map((p, i) => {
+        const s = all[i];
+        return s ? `${p.name}: ${s.role} term ${s.term} leader ${s.leader}` : `${p.name}: -`;
+      }).join("; ");
+      const sts = all.map((s, i) => ({ p: among[i]!, s }))
+        .filter((x): x is { p: DbProc; s: StatusResp } => x.s !== undefined);
+      const leaders = sts.filter((x) => x.s.role === "leader");
+      if (leaders.length !== 1) return undefined;
+      const l = leaders[0]!;
+      if (opts.not !== undefined && l.s.id === opts.not) return undefined;
+      // Members removed from the cluster may not know it: only count current ones.
+      const memberIds = new Set(l.s.members.map((m) => m.id));
+      const agree = sts.filter((x) => memberIds.has(x.s.id))
+        .every((x) => x.s.leader === l.s.id && x.s.term === l.s.term);
+      return agree ? { node: l.p, status: l.s } : undefined;
+    }, { timeoutMs: opts.timeoutMs ?? 15_000 }).catch((e) => {
+      throw new Error(`${(e as Error).message}; last seen: ${seen}`);
+    });
+  }
+
+  /**
+   * Waits until every one of `nodes` (default: every running node) answers
+   * with the same applied index and revision, all applied up to the commit
+   * index, twice in a row.
+   */
+  async waitConverged(nodes?: DbProc[], timeoutMs = 20_000): Promise<StatusResp[]> {
+    let prev = "";
+    return await waitFor("every node applied the same index and revision", async () => {
+      const ps = nodes ?? this.running();
+      const sts = await Promise.all(ps.map((p) => this.status(p)));
+      if (sts.some((s) => !s)) return undefined;
+      const all = sts as StatusResp[];
+      const first = all[0]!;
+      const same = all.every((s) =>
+        s.applied === first.applied && s.revision === first.revision && s.commit === s.applied
+      );
+      const sig = `${first.applied}/${first.revision}`;
+      if (!same) {
+        prev = "";
+        return undefined;
+      }
+      if (sig !== prev) {
+        prev = sig;
+        return undefined;
+      }
+      return all;
+    }, { timeoutMs, everyMs: 100 });
+  }
+
+  /** Kills every process still running (SIGKILL, by PID), closes clients, removes the data root. */
+  async destroy(): Promise<void> {
+    // Nodes first: a client that closes a connection sends GOAWAY, and the
+    // runtime crash (README) is likelier on a graceful close than on a
+    // connection that simply breaks.
+    await Promise.all(this.nodes.map((p) => p.signal("SIGKILL")));
+    for (const c of this.#clients) c.close();
+    this.#clients.clear();
+    this.#probe.close();
+    await Deno.remove(this.root, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * A broken guarantee (an acknowledged write lost, a watch event repeated, two
+ * nodes that disagree): never excused by a crash of the runtime.
+ */
+export class SafetyViolation extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SafetyViolation";
+  }
+}
+
+/**
+ * A process that died of a signal nobody sent: the runtime itself crashed
+ * (SIGABRT, SIGSEGV, ...), not cassemdb's code, which exits with a status.
+ * Deno 2.9.6's node:http2 aborts in nghttp2 while tearing down HTTP/2
+ * sessions (denoland/deno#36788); see tests/db/README.md.
+ */
+export interface RuntimeCrash {
+  node: string;
+  pid: number;
+  signal: string;
+  /** The last lines the process printed. */
+  last: string[];
+}
+
+/** The runtime crashes among the unexpected exits of `c`'s processes. */
+export function runtimeCrashes(c: TestCluster): RuntimeCrash[] {
+  return c.nodes.flatMap((p) =>
+    p.crashes.filter((x) => x.signal !== null).map((x) => ({
+      node: p.name,
+      pid: x.pid,
+      signal: x.signal!,
+      last: c.linesOf(p).filter((l) => l.includes(`pid ${x.pid}]`)).slice(-3),
+    }))
+  );
+}
+
+/**
+ * Runs `fn` with a fresh cluster (no process started yet) and always
+ * destroys it; prints the cluster's timeline only when `fn` fails.
+ *
+ * A node that exits without being asked fails the test. There is one
+ * exception, while the runtime bug lasts: when an attempt fails (other than
+ * with a {@linkcode SafetyViolation}) and a node died of a runtime crash,
+ * the attempt is void and runs again, up to `attempts` times in all (default
+ * 4), with a warning on stderr naming the crash. Such a crash ends an attempt
+ * at once.
+ */
+export async function withCluster<T>(
+  opts: ClusterOptions & { attempts?: number },
+  fn: (c: TestCluster) => Promise<T>,
+): Promise<T> {
+  const attempts = opts.attempts ?? 4;
+  for (let attempt = 1;; attempt++) {
+    const name = attempt === 1 ? opts.name : `${opts.name ?? "cluster"} (attempt ${attempt})`;
+    const c = await TestCluster.create({ ...opts, name });
+    try {
+      let result: { ok: true; value: T } | { ok: false; error: unknown };
+      try {
+        // A runtime crash in a node ends the attempt at once, not at a timeout.
+        result = { ok: true, value: await Promise.race([fn(c), c.crashed]) };
+      } catch (error) {
+        result = { ok: false, error };
+      }
+      const crashes = runtimeCrashes(c);
+      for (const x of crashes) {
+        console.error(
+          `WARNING: the Deno runtime crashed in ${x.node} (pid ${x.pid}, ${x.signal}) during ${
+            name ?? "a cluster test"
+          }: ${x.last.join(" | ")}`,
+        );
+      }
+      const others = c.nodes.flatMap((p) =>
+        p.crashes.filter((x) => x.signal === null).map((x) => `${p.name} pid ${x.pid}: ${x.how}`)
+      );
+      if (result.ok && others.length === 0) return result.value;
+      const retry = !result.ok && !(result.error instanceof SafetyViolation) &&
+        crashes.length > 0 && attempt < attempts;
+      if (retry) {
+        console.error(
+          `WARNING: attempt ${attempt} of ${
+            name ?? "a cluster test"
+          } is void (the runtime crashed: ${
+            result.ok ? "" : String(result.error).split("\n")[0]
+          }); running it again`,
+        );
+        continue;
+      }
+      console.error(c.logs());
+      if (!result.ok) throw result.error;
+      throw new Error(`Cannot pass as nodes exited without being asked: ${others.join(", ")}`);
+    } finally {
+      await c.destroy();
+    }
+  }
+}
+
+// ---- one process per scenario ------------------------------------------------------
+
+/** Options of {@linkcode scenario}. */
+export interface ScenarioOptions {
+  /** Runs in all when the scenario's process dies of a runtime crash (default 3). */
+  attempts?: number;
+  /** Wall-clock limit of one run, after which its process is killed (default 150 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Declares a test whose body runs in a process of its own: the test file
+ * runs itself with `deno run` and `CASSEMDB_TEST_SCENARIO=<name>`, and the
+ * test passes when that process exits with 0.
+ *
+ * Why: the gRPC clients of a test live in that process, and Deno 2.9.6's
+ * node:http2 can abort the process that holds them (denoland/deno#36788).
+ * In a process of its own, such a crash can neither take the test runner
+ * (and every test running in parallel) down with it nor orphan the nodes:
+ * the PIDs the scenario started are killed, by PID, and its data root is
+ * removed, whatever happened. A run whose process died of a signal is run
+ * again (with a warning), up to `attempts` runs; any other failure fails.
+ *
+ * `module` is the declaring file's `import.meta.url`.
+ */
+export function scenario(
+  module: string,
+  name: string,
+  fn: () => Promise<void>,
+  opts: ScenarioOptions = {},
+): void {
+  const wanted = Deno.env.get(SCENARIO_ENV);
+  if (wanted !== undefined) {
+    if (wanted === name) void runHere(fn);
+    return;
+  }
+  Deno.test(name, async () => {
+    const attempts = opts.attempts ?? 3;
+    for (let attempt = 1;; attempt++) {
+      const r = await runInChild(module, name, opts.timeoutMs ?? 150_000);
+      if (r.out) console.log(r.out.trimEnd());
+      if (r.err) console.error(r.err.trimEnd());
+      if (r.status.success) return;
+      if (r.status.signal && !r.timedOut && attempt < attempts) {
+        console.error(
+          `WARNING: the process of "${name}" died of ${r.status.signal} (the Deno runtime ` +
+            `crashed, see above); running it again (attempt ${attempt + 1} of ${attempts})`,
+        );
+        continue;
+      }
+      throw new Error(
+        r.timedOut
+          ? `Cannot finish "${name}" within ${opts.timeoutMs ?? 150_000} ms: killed`
+          : `Cannot pass "${name}": its process exited with code ${r.status.code}${
+            r.status.signal ? ` (${r.status.signal})` : ""
+          } (its output is above)`,
+      );
+    }
+  });
+}
+
+async function runHere(fn: () => Promise<void>): Promise<void> {
+  // Should the test runner die, do not outlive it: stop the nodes and exit.
+  const parent = Deno.ppid;
+  const watchdog = setInterval(() => {
+    if (Deno.ppid === parent) return;
+    killLive();
+    Deno.exit(1);
+  }, 500);
+  Deno.unrefTimer(watchdog);
+  let code = 0;
+  try {
+    await fn();
+  } catch (e) {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    code = 1;
+  }
+  killLive();
+  Deno.exit(code);
+}
+
+function killLive(): void {
+  for (const pid of live) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+}
+
+async function runInChild(
+  module: string,
+  name: string,
+  timeoutMs: number,
+): Promise<{ status: Deno.CommandStatus; out: string; err: string; timedOut: boolean }> {
+  const root = await Deno.makeTempDir({ prefix: "cassemdb_scenario_" });
+  const pidFile = `${root}/pids`;
+  await Deno.writeTextFile(pidFile, "");
+  const config = new URL("../../deno.json", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", config, new URL(module).pathname],
+    env: { [SCENARIO_ENV]: name, [ROOT_ENV]: root, [PIDS_ENV]: pidFile },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      Deno.kill(child.pid, "SIGKILL");
+    } catch { /* gone */ }
+  }, timeoutMs);
+  try {
+    const [status, out, err] = await Promise.all([
+      child.status,
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+    ]);
+    return { status, out, err, timedOut };
+  } finally {
+    clearTimeout(timer);
+    await killLeftovers(pidFile, root);
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
+
+/** SIGKILLs, by PID, every node the scenario started that still runs with a dir under `root`. */
+async function killLeftovers(pidFile: string, root: string): Promise<void> {
+  const pids = (await Deno.readTextFile(pidFile).catch(() => "")).split("\n").filter(Boolean)
+    .map(Number);
+  for (const pid of pids) {
+    let cmdline = "";
+    try {
+      cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
+    } catch {
+      continue; // gone (or not Linux: nothing to check it against)
+    }
+    if (!cmdline.includes(root)) continue; // the PID now belongs to someone else
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone meanwhile */ }
+  }
+}
