@@ -102,7 +102,12 @@ export class DbNode {
         founding = false;
       }
       const known = new Map<number, string>(identity.peers);
+      let toldRemoved = false;
       sm.onMembers = (members) => {
+        if (sm.removed && !toldRemoved) {
+          toldRemoved = true;
+          log.warn("this node was removed from the cluster and no longer takes part: stop it");
+        }
         const now = new Map(members.map((m) => [m.id, m.peerAddr]));
         for (const [id, addr] of now) {
           if (addr && known.get(id) !== addr) transport!.setPeer(id, addr);
@@ -209,7 +214,7 @@ export class DbNode {
     return {
       id: this.id,
       leader: s.lead,
-      role: roleName(s.raftState),
+      role: this.sm.removed ? "removed" : roleName(s.raftState),
       term: s.term,
       commit: s.commit,
       applied: s.applied,

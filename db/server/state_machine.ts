@@ -54,6 +54,8 @@ export class DbStateMachine implements StateMachine {
   onMembers: (members: readonly Member[]) => void = () => {};
   /** Called when this node's view of the leader changes. */
   onLeader: (leader: number, term: number) => void = () => {};
+  /** Set once this node applied its own removal from the cluster. */
+  removed = false;
   readonly #results = new Map<number, ApplyResult>();
   /** Terms this node led: only its own proposals (entries of those terms) need results. */
   readonly #ledTerms = new Set<number>();
@@ -103,6 +105,7 @@ export class DbStateMachine implements StateMachine {
     // Watchers that need revisions before the snapshot get a compacted error.
     this.hub.reset(this.store.revision);
     this.#results.clear();
+    this.removed = this.#myId !== 0 && !this.store.members().some((m) => m.id === this.#myId);
     this.onMembers(this.store.members());
   }
 
@@ -111,7 +114,9 @@ export class DbStateMachine implements StateMachine {
     const ctx = parseContext(cc.context);
     if (cc.type === ConfChangeType.RemoveNode) {
       this.store.removeMember(cc.nodeId);
+      if (cc.nodeId === this.#myId) this.removed = true;
     } else {
+      if (cc.nodeId === this.#myId) this.removed = false;
       this.store.setMember({
         id: cc.nodeId,
         peerAddr: ctx.peerAddr ?? known?.peerAddr ?? "",

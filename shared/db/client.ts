@@ -226,6 +226,8 @@ export class DbClient {
     this.#watches.add(handle);
     const run = async () => {
       let attempt = 0;
+      /** Endpoints that answered "compacted" for the revision we resume from. */
+      const compactedAt = new Set<string>();
       while (!closed && !this.#closed) {
         const endpoint = this.#endpointForRead();
         const startRevision = last >= 0 ? last + 1 : 0;
@@ -249,11 +251,19 @@ export class DbClient {
         const err = outcome.err;
         if (err?.code === S.CANCELLED && closed) break;
         if (err?.code === S.OUT_OF_RANGE) {
+          // Each node keeps its own history (a node just restored from a
+          // snapshot keeps little): ask every endpoint before giving up.
+          compactedAt.add(endpoint);
+          if (compactedAt.size < this.#endpoints.length) {
+            this.#rotate(endpoint);
+            continue;
+          }
           const rev = Number(err.metadata?.get(COMPACT_REVISION)?.[0] ?? 0);
           handlers.onCompacted?.(new WatchCompactedError(rev));
           handle.close();
           break;
         }
+        compactedAt.clear();
         if (err?.code === S.INVALID_ARGUMENT) {
           handlers.onRetry?.(toDbError(err));
           handle.close();
