@@ -8,6 +8,7 @@
  * @module
  */
 
+import { coalesceSocketWrites } from "../shared/coalesce_writes.ts";
 import { createLogger } from "../shared/log.ts";
 import { parseConfig, USAGE } from "./config.ts";
 import { runLocalCluster } from "./launcher.ts";
@@ -26,6 +27,8 @@ if (cfg === "help") {
   console.log(USAGE);
   Deno.exit(0);
 }
+
+coalesceSocketWrites();
 
 if (cfg.cluster > 0) {
   const extra = Deno.args.filter((a, i, all) =>

@@ -35,7 +35,7 @@ export function raftPackageDefinition(): protoLoader.PackageDefinition {
 /** The `cassemraft.RaftPeer` service definition, for servers and clients. */
 export function raftPeerService(): grpc.ServiceDefinition {
   const def = raftPackageDefinition()["cassemraft.RaftPeer"];
-  if (!def || !("Send" in def)) {
+  if (!def || !("Stream" in def)) {
     throw new Error(`Cannot find the service cassemraft.RaftPeer in ${RAFT_PROTO_PATH}`);
   }
   return def as unknown as grpc.ServiceDefinition;

@@ -89,10 +89,11 @@ export interface BatchProto {
   messages: MessageProto[];
 }
 
-/** `cassemraft.BatchAck`: who received a batch and how many messages raft was handed. */
+/** `cassemraft.BatchAck`: who received a batch, how many messages raft was handed and how many were dropped. */
 export interface BatchAckProto {
   id: number;
   accepted: number;
+  rejected: number;
 }
 
 /** `cassemraft.AnnounceReq`: a node tells another where it serves. */

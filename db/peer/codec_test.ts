@@ -21,7 +21,7 @@ import {
 } from "./codec.ts";
 import { raftPeerService } from "./_proto.ts";
 
-const send = raftPeerService().Send as grpc.MethodDefinition<BatchProto, unknown>;
+const send = raftPeerService().Stream as grpc.MethodDefinition<BatchProto, unknown>;
 const announce = raftPeerService().Announce as grpc.MethodDefinition<
   AnnounceRequest,
   AnnounceResponse

@@ -2,16 +2,21 @@
  * {@linkcode GrpcTransport}: the raft {@linkcode Transport} between cassemdb
  * nodes, over the `cassemraft.RaftPeer` gRPC service of `proto/raft.proto`.
  *
- * Sending: messages are queued per destination. Each peer has at most one
- * `Send` RPC in flight; whatever queues up meanwhile leaves as the next batch
- * when that call completes, so batching follows the load and the order of
- * messages between two nodes is kept. Queues are bounded; a full queue drops
- * its oldest messages. A failed call (an error, its deadline passed, or the
- * wrong node answered) loses its batch, and a receiver may refuse messages.
- * Each of these reports the peer unreachable once, and raft retransmits.
+ * Sending: messages are queued per destination and leave in a microtask, as
+ * one batch per destination (split at `maxBatchBytes`), on one long-lived
+ * `Stream` call per peer, so the order of messages between two nodes is kept.
+ * A stream costs one HTTP/2 DATA frame per batch, where a unary call per batch
+ * costs five frames and a stream set-up: measured on cassemdb, it is most of
+ * the CPU a replicated write costs (bench/README.md). While the stream pushes
+ * back (HTTP/2 flow control, a slow peer) batches wait in the queue. Queues are
+ * bounded; a full queue drops its oldest messages. A stream that breaks (the
+ * peer gone, keepalive pings unanswered, or the wrong node reached) loses what
+ * was in flight, and a receiver may refuse messages. Each of these reports the
+ * peer unreachable once, and raft retransmits; the next batch opens a new
+ * stream.
  *
- * Receiving: a `Send` call hands its messages to raft in order and is
- * answered at once, before raft processes them.
+ * Receiving: each batch is handed to raft in order as it arrives, before raft
+ * processes it; the receiver answers only for a batch it dropped messages of.
  *
  * ```ts ignore
  * const t = await GrpcTransport.listen({ id: 1, address: "127.0.0.1:7001", peers });
@@ -49,10 +54,10 @@ export const DEFAULT_MAX_QUEUE_BYTES: number = 64 * MiB;
 export const DEFAULT_MAX_BATCH_BYTES: number = 4 * MiB;
 /** Default of {@linkcode GrpcTransportOptions.maxMessageBytes}. */
 export const DEFAULT_MAX_MESSAGE_BYTES: number = 96 * MiB;
-/** Default of {@linkcode GrpcTransportOptions.timeoutMs}. */
+/** Default of {@linkcode AnnounceOptions.timeoutMs}. */
 export const DEFAULT_TIMEOUT_MS = 2_000;
-/** Default of {@linkcode GrpcTransportOptions.snapshotTimeoutMs}. */
-export const DEFAULT_SNAPSHOT_TIMEOUT_MS = 15_000;
+/** HTTP/2 flow-control window of a peer stream: room for a few full batches in flight. */
+const FLOW_CONTROL_WINDOW = 16 * MiB;
 
 /** Options of {@linkcode GrpcTransport.listen}. */
 export interface GrpcTransportOptions {
@@ -74,14 +79,10 @@ export interface GrpcTransportOptions {
   maxQueueMessages?: number;
   /** Bytes ({@linkcode messageBytes}) queued for one peer before the oldest are dropped (default 64 MiB). */
   maxQueueBytes?: number;
-  /** Bytes per `Send` batch; a single larger message still goes alone (default 4 MiB). */
+  /** Bytes per batch; a single larger message still goes alone (default 4 MiB). */
   maxBatchBytes?: number;
-  /** gRPC send and receive limit per call, both ways (default 96 MiB, at least 64 MiB). */
+  /** gRPC send and receive limit per batch, both ways (default 96 MiB, at least 64 MiB). */
   maxMessageBytes?: number;
-  /** Deadline of a `Send` call, in ms (default 2,000). */
-  timeoutMs?: number;
-  /** Deadline of a `Send` call that carries a snapshot chunk, in ms (default 15,000). */
-  snapshotTimeoutMs?: number;
   /** Grace given to open calls by {@linkcode GrpcTransport.close} before it cuts them, in ms (default 100). */
   closeGraceMs?: number;
   /** Receives one line per notable event (failed calls, dropped messages). */
@@ -98,20 +99,23 @@ export interface AnnounceOptions {
  * Counters of a {@linkcode GrpcTransport} since it was created, for metrics
  * and tests. Invariant: every message given to `send` is eventually counted
  * once in `sent` or `dropped` (or discarded uncounted by `close`/`setPeer`
- * forgetting the peer).
+ * forgetting the peer); messages lost in a broken stream are counted in
+ * `sent` only, as the sender cannot know how many arrived.
  */
 export interface GrpcTransportStats {
-  /** `Send` calls started. */
-  rpcs: number;
-  /** Messages put in a started `Send` call. */
+  /** `Stream` calls opened. */
+  streams: number;
+  /** Batches written to streams. */
+  batches: number;
+  /** Messages written to streams. */
   sent: number;
   /** Estimated bytes ({@linkcode messageBytes}) of the messages sent. */
   sentBytes: number;
-  /** `Send` calls that failed, timed out or reached the wrong node. */
-  failedRpcs: number;
+  /** Streams that broke or reached the wrong node. */
+  failedStreams: number;
   /**
    * Messages dropped: no known address, queue overflow, or (counted in `sent`
-   * too) lost in a failed call or refused by the receiver.
+   * too) refused by the receiver.
    */
   dropped: number;
   /** Messages received and handed to raft. */
@@ -128,11 +132,15 @@ interface Peer {
   /** Invariant: in send order; `bytes` is the sum of their {@linkcode messageBytes}. */
   queue: Message[];
   bytes: number;
-  /** Invariant: at most one `Send` call per peer is in flight. */
-  inflight: boolean;
+  /** The open stream to the peer's current address, if any. */
+  stream: PeerStream | undefined;
+  /** The stream pushes back: batches wait until it drains. */
+  blocked: boolean;
   /** A flush is queued as a microtask. */
   scheduled: boolean;
 }
+
+type PeerStream = grpc.ClientDuplexStream<BatchProto, BatchAckProto>;
 
 interface ClientRef {
   client: grpc.Client;
@@ -140,7 +148,7 @@ interface ClientRef {
   users: number;
 }
 
-type SendCall = grpc.ServerUnaryCall<BatchProto, BatchAckProto>;
+type StreamCall = grpc.ServerDuplexStream<BatchProto, BatchAckProto>;
 type AnnounceCall = grpc.ServerUnaryCall<AnnounceRequest, AnnounceResponse>;
 
 /**
@@ -164,11 +172,14 @@ export class GrpcTransport implements Transport {
   readonly #peers = new Map<number, Peer>();
   /** One client per address; invariant: `users` counts the peers in `#peers` using it. */
   readonly #clients = new Map<string, ClientRef>();
+  /** Incoming streams, cancelled by {@linkcode close}. */
+  readonly #incoming = new Set<StreamCall>();
   readonly #stats: GrpcTransportStats = {
-    rpcs: 0,
+    streams: 0,
+    batches: 0,
     sent: 0,
     sentBytes: 0,
-    failedRpcs: 0,
+    failedStreams: 0,
     dropped: 0,
     received: 0,
     rejected: 0,
@@ -177,7 +188,7 @@ export class GrpcTransport implements Transport {
   readonly #maxQueueBytes: number;
   readonly #maxBatchBytes: number;
   readonly #channelOptions: grpc.ChannelOptions;
-  readonly #send: grpc.MethodDefinition<BatchProto, BatchAckProto>;
+  readonly #stream: grpc.MethodDefinition<BatchProto, BatchAckProto>;
   readonly #announce: grpc.MethodDefinition<AnnounceRequest, AnnounceResponse>;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -212,15 +223,21 @@ export class GrpcTransport implements Transport {
       "grpc.client_idle_timeout_ms": 24 * 60 * 60 * 1000,
       // Retries would resend a batch raft may already be retransmitting.
       "grpc.enable_retries": 0,
+      // The default 64 KiB window would stall a stream of large appends or
+      // snapshot chunks on a round trip per 64 KiB.
+      "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW,
+      "grpc.enable_channelz": 0,
     };
     this.#server = new grpc.Server({
       ...messageSizeOptions(opts),
       "grpc.keepalive_time_ms": 5_000,
       "grpc.keepalive_timeout_ms": 2_000,
       "grpc.keepalive_permit_without_calls": 1,
+      "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW,
+      "grpc.enable_channelz": 0,
     });
     const service = raftPeerService();
-    this.#send = service.Send as grpc.MethodDefinition<BatchProto, BatchAckProto>;
+    this.#stream = service.Stream as grpc.MethodDefinition<BatchProto, BatchAckProto>;
     this.#announce = service.Announce as grpc.MethodDefinition<AnnounceRequest, AnnounceResponse>;
   }
 
@@ -237,14 +254,14 @@ export class GrpcTransport implements Transport {
     const t = new GrpcTransport(opts);
     const server = t.#server;
     const service = raftPeerService();
-    const send = service.Send!;
+    const stream = service.Stream!;
     server.addService({
       ...service,
       // Each frame is decoded from a copy of its own, so messages keep views
       // into it instead of a copy per entry (see codec.ts on ownership).
-      Send: { ...send, requestDeserialize: deserializeOwned(send.requestDeserialize) },
+      Stream: { ...stream, requestDeserialize: deserializeOwned(stream.requestDeserialize) },
     }, {
-      Send: (call: SendCall, cb: grpc.sendUnaryData<BatchAckProto>) => t.#onSend(call, cb),
+      Stream: (call: StreamCall) => t.#onStream(call),
       Announce: (call: AnnounceCall, cb: grpc.sendUnaryData<AnnounceResponse>) =>
         t.#onAnnounce(call, cb),
     });
@@ -340,6 +357,7 @@ export class GrpcTransport implements Transport {
       this.#peers.delete(id);
       p.queue = [];
       p.bytes = 0;
+      this.#endStream(p);
       this.#release(p.address);
       return;
     }
@@ -351,6 +369,7 @@ export class GrpcTransport implements Transport {
       return;
     }
     if (p) {
+      this.#endStream(p);
       this.#release(p.address);
       p.address = address;
       p.generation++;
@@ -362,7 +381,8 @@ export class GrpcTransport implements Transport {
         generation: 0,
         queue: [],
         bytes: 0,
-        inflight: false,
+        stream: undefined,
+        blocked: false,
         scheduled: false,
       });
     }
@@ -423,8 +443,13 @@ export class GrpcTransport implements Transport {
     for (const p of this.#peers.values()) {
       p.queue = [];
       p.bytes = 0;
+      this.#endStream(p);
     }
     this.#peers.clear();
+    // Incoming streams never end by themselves: without this, tryShutdown
+    // would always wait out the grace period.
+    for (const call of this.#incoming) call.end();
+    this.#incoming.clear();
     for (const ref of this.#clients.values()) ref.client.close();
     this.#clients.clear();
     const grace = this.#opts.closeGraceMs ?? 100;
@@ -472,78 +497,100 @@ export class GrpcTransport implements Transport {
   }
 
   #schedule(p: Peer): void {
-    if (p.inflight || p.scheduled || p.queue.length === 0) return;
+    if (p.blocked || p.scheduled || p.queue.length === 0) return;
     p.scheduled = true;
     queueMicrotask(() => this.#flush(p));
   }
 
-  /** Sends the head of `p`'s queue as one batch, if no call to `p` is in flight. */
+  /** Writes `p`'s queue to its stream as batches of at most `maxBatchBytes`, until it pushes back. */
   #flush(p: Peer): void {
     p.scheduled = false;
-    if (this.#closed || p.inflight || p.queue.length === 0 || this.#peers.get(p.id) !== p) return;
-    const ref = this.#clients.get(p.address);
-    if (!ref) return; // Unreachable: a peer in #peers always holds its client.
-    const q = p.queue;
-    let n = 0;
-    let bytes = 0;
-    let snapshot = false;
-    while (n < q.length) {
-      const m = q[n]!;
-      const size = messageBytes(m);
-      if (n > 0 && bytes + size > this.#maxBatchBytes) break;
-      bytes += size;
-      snapshot ||= m.type === MessageType.Snap;
-      n++;
-    }
-    const batch = n === q.length ? q : q.slice(0, n);
-    p.queue = n === q.length ? [] : q.slice(n);
-    p.bytes -= bytes;
-    p.inflight = true;
-    const generation = p.generation;
+    if (this.#closed || p.blocked || p.queue.length === 0 || this.#peers.get(p.id) !== p) return;
+    const stream = p.stream ?? this.#openStream(p);
+    if (!stream) return;
     const st = this.#stats;
-    st.rpcs++;
-    st.sent += n;
-    st.sentBytes += bytes;
-    const timeout = snapshot
-      ? (this.#opts.snapshotTimeoutMs ?? DEFAULT_SNAPSHOT_TIMEOUT_MS)
-      : (this.#opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    const m = this.#send;
-    ref.client.makeUnaryRequest(
+    while (p.queue.length > 0) {
+      const q = p.queue;
+      let n = 0;
+      let bytes = 0;
+      while (n < q.length) {
+        const size = messageBytes(q[n]!);
+        if (n > 0 && bytes + size > this.#maxBatchBytes) break;
+        bytes += size;
+        n++;
+      }
+      const batch = n === q.length ? q : q.slice(0, n);
+      p.queue = n === q.length ? [] : q.slice(n);
+      p.bytes -= bytes;
+      st.batches++;
+      st.sent += n;
+      st.sentBytes += bytes;
+      if (!stream.write(encodeBatch(this.id, batch))) {
+        p.blocked = true;
+        stream.once("drain", () => {
+          if (p.stream !== stream) return;
+          p.blocked = false;
+          this.#schedule(p);
+        });
+        return;
+      }
+    }
+  }
+
+  /** Opens the stream to `p`'s current address. */
+  #openStream(p: Peer): PeerStream | undefined {
+    const ref = this.#clients.get(p.address);
+    if (!ref) return undefined; // Unreachable: a peer in #peers always holds its client.
+    const m = this.#stream;
+    const stream = ref.client.makeBidiStreamRequest(
       m.path,
       m.requestSerialize,
       m.responseDeserialize,
-      encodeBatch(this.id, batch),
-      { deadline: Date.now() + timeout },
-      (err, ack) => this.#sent(p, generation, n, err, ack),
+      new grpc.Metadata(),
+      {},
     );
+    this.#stats.streams++;
+    p.stream = stream;
+    stream.on("data", (ack: BatchAckProto) => this.#onAck(p, stream, ack));
+    // Every end of a stream reports a status; errors come with one too.
+    stream.on("error", () => {});
+    stream.on("status", (s: grpc.StatusObject) => this.#broken(p, stream, s.details || "ended"));
+    return stream;
   }
 
-  #sent(
-    p: Peer,
-    generation: number,
-    n: number,
-    err: grpc.ServiceError | null,
-    ack: BatchAckProto | undefined,
-  ): void {
-    p.inflight = false;
-    if (this.#closed || this.#peers.get(p.id) !== p) return;
-    // Lost: all of a failed call or one that reached the wrong node, else
-    // what the receiver did not hand to raft (it had not started, say).
-    const wrongNode = !err && ack?.id !== p.id;
-    const lost = err || wrongNode ? n : n - (ack?.accepted ?? 0);
-    if (lost > 0 && generation === p.generation) {
-      if (err || wrongNode) this.#stats.failedRpcs++;
-      this.#stats.dropped += lost;
-      this.#opts.logger?.(
-        err
-          ? `${this.id}: send to ${p.id} at ${p.address} failed: ${err.details}`
-          : wrongNode
-          ? `${this.id}: ${p.address} is node ${ack?.id}, not ${p.id}`
-          : `${this.id}: ${p.id} dropped ${lost} of ${n} messages`,
-      );
-      this.#handlers?.unreachable(p.id);
+  /** The receiver dropped messages of a batch, or is not the node addressed. */
+  #onAck(p: Peer, stream: PeerStream, ack: BatchAckProto): void {
+    if (this.#closed || p.stream !== stream) return;
+    this.#stats.dropped += ack.rejected;
+    if (ack.id !== p.id) {
+      this.#broken(p, stream, `${p.address} is node ${ack.id}, not ${p.id}`);
+      return;
     }
-    this.#flush(p);
+    this.#opts.logger?.(`${this.id}: ${p.id} dropped ${ack.rejected} messages of a batch`);
+    this.#handlers?.unreachable(p.id);
+  }
+
+  /** Forgets a stream that ended or failed, reports the peer unreachable and reopens on demand. */
+  #broken(p: Peer, stream: PeerStream, reason: string): void {
+    if (p.stream !== stream) return;
+    p.stream = undefined;
+    p.blocked = false;
+    stream.cancel();
+    if (this.#closed || this.#peers.get(p.id) !== p) return;
+    this.#stats.failedStreams++;
+    this.#opts.logger?.(`${this.id}: stream to ${p.id} at ${p.address} broke: ${reason}`);
+    this.#handlers?.unreachable(p.id);
+    this.#schedule(p);
+  }
+
+  /** Closes `p`'s stream without reporting anything (the peer moved, was forgotten, or we close). */
+  #endStream(p: Peer): void {
+    const stream = p.stream;
+    if (!stream) return;
+    p.stream = undefined;
+    p.blocked = false;
+    stream.end();
+    stream.cancel();
   }
 
   /** Takes a reference on the client of `address`, creating it; false when grpc-js refuses the address. */
@@ -576,25 +623,39 @@ export class GrpcTransport implements Transport {
 
   // ---- receiving ---------------------------------------------------------------
 
-  #onSend(call: SendCall, cb: grpc.sendUnaryData<BatchAckProto>): void {
-    const handlers = this.#handlers;
-    const msgs = call.request.messages ?? [];
-    let accepted = 0;
-    try {
-      for (const pm of msgs) {
-        if (this.#closed || !handlers || pm.to !== this.id || !isNetworkMessageType(pm.type)) {
-          this.#stats.rejected++;
-          continue;
-        }
-        handlers.message(decodeMessage(pm));
-        accepted++;
-      }
-    } catch (e) {
-      cb({ code: grpc.status.INTERNAL, details: `Cannot deliver a raft message: ${e}` });
+  #onStream(call: StreamCall): void {
+    if (this.#closed) {
+      call.end();
       return;
     }
+    this.#incoming.add(call);
+    call.on("data", (batch: BatchProto) => this.#onBatch(call, batch));
+    call.on("end", () => call.end());
+    call.on("error", () => {});
+    call.on("close", () => this.#incoming.delete(call));
+  }
+
+  /** Hands a batch to raft in order; answers only when messages were dropped. */
+  #onBatch(call: StreamCall, batch: BatchProto): void {
+    const handlers = this.#handlers;
+    let accepted = 0;
+    let rejected = 0;
+    for (const pm of batch.messages ?? []) {
+      if (this.#closed || !handlers || pm.to !== this.id || !isNetworkMessageType(pm.type)) {
+        rejected++;
+        continue;
+      }
+      try {
+        handlers.message(decodeMessage(pm));
+        accepted++;
+      } catch (e) {
+        rejected++;
+        this.#opts.logger?.(`${this.id}: cannot deliver a raft message from ${batch.from}: ${e}`);
+      }
+    }
     this.#stats.received += accepted;
-    cb(null, { id: this.id, accepted });
+    this.#stats.rejected += rejected;
+    if (rejected > 0 && !this.#closed) call.write({ id: this.id, accepted, rejected });
   }
 
   #onAnnounce(call: AnnounceCall, cb: grpc.sendUnaryData<AnnounceResponse>): void {

@@ -84,13 +84,13 @@ Deno.test("GrpcTransport keeps 10,000 messages in order across many send calls",
     const st = one.stats();
     assert.equal(st.sent, 10_000);
     assert.equal(st.dropped, 0);
-    assert.equal(st.failedRpcs, 0);
+    assert.equal(st.failedStreams, 0);
   } finally {
     await closeAll(ts);
   }
 });
 
-Deno.test("GrpcTransport batches what queues up while a call is in flight", async () => {
+Deno.test("GrpcTransport sends what queues up within one task as one batch", async () => {
   const ts = await cluster(2);
   try {
     const [one, two] = ts as [GrpcTransport, GrpcTransport];
@@ -103,8 +103,9 @@ Deno.test("GrpcTransport batches what queues up while a call is in flight", asyn
     await until(() => box.got.length === 2000, "2,000 messages");
     const st = one.stats();
     assert.equal(st.sent, 2000);
-    // One call per send would be 2,000; one in flight at a time merges them.
-    assert.ok(st.rpcs <= 100, `expected at most 100 calls: current value is ${st.rpcs}`);
+    // One batch per send would be 2,000; the sends of one task leave together.
+    assert.ok(st.batches <= 100, `expected at most 100 batches: current value is ${st.batches}`);
+    assert.equal(st.streams, 1);
     assert.equal(two.stats().received, 2000);
   } finally {
     await closeAll(ts);
@@ -117,10 +118,10 @@ Deno.test("GrpcTransport splits a queue into batches of maxBatchBytes", async ()
     const [one, two] = ts as [GrpcTransport, GrpcTransport];
     const box = inbox(two);
     inbox(one);
-    // 40 messages of ~1 KiB: at most 9 per batch, so at least 5 calls.
+    // 40 messages of ~1 KiB: at most 9 per batch, so at least 5 batches.
     one.send(Array.from({ length: 40 }, (_, i) => app(1, 2, i, 1000)));
     await until(() => box.got.length === 40, "40 messages");
-    assert.ok(one.stats().rpcs >= 5, `expected at least 5 calls: ${one.stats().rpcs}`);
+    assert.ok(one.stats().batches >= 5, `expected at least 5 batches: ${one.stats().batches}`);
     assert.deepEqual(box.got.map((m) => m.index), Array.from({ length: 40 }, (_, i) => i));
   } finally {
     await closeAll(ts);
@@ -237,7 +238,8 @@ Deno.test("GrpcTransport reports a peer without an address at once", async () =>
     one.send([app(1, 7, 1), app(1, 7, 2), app(1, 8, 1)]);
     assert.deepEqual(box.unreachable, [7, 8]);
     assert.equal(one.stats().dropped, 3);
-    assert.equal(one.stats().rpcs, 0);
+    assert.equal(one.stats().batches, 0);
+    assert.equal(one.stats().streams, 0);
   } finally {
     await closeAll(ts);
   }
@@ -255,7 +257,7 @@ Deno.test("GrpcTransport treats reaching another node than the one addressed as 
     await until(() => box1.unreachable.includes(3), "node 3 reported unreachable");
     assert.equal(box2.got.length, 0);
     assert.equal(two.stats().rejected, 1);
-    assert.equal(one.stats().failedRpcs, 1);
+    assert.equal(one.stats().failedStreams, 1);
   } finally {
     await closeAll(ts);
   }
@@ -276,7 +278,7 @@ Deno.test("GrpcTransport drops local message kinds and messages that arrive befo
     assert.equal(two.stats().rejected, 2);
     await until(() => box1.unreachable.length === 2, "node 2 reported unreachable again");
     assert.deepEqual(one.stats().dropped, 2);
-    assert.deepEqual(one.stats().failedRpcs, 0);
+    assert.deepEqual(one.stats().failedStreams, 0);
   } finally {
     await closeAll(ts);
   }
@@ -402,7 +404,8 @@ Deno.test("GrpcTransport.close is idempotent and stops sending", async () => {
     assert.equal(one.closed, true);
     one.send([app(1, 2, 1)]);
     assert.deepEqual(box.unreachable, []);
-    assert.equal(one.stats().rpcs, 0);
+    assert.equal(one.stats().batches, 0);
+    assert.equal(one.stats().streams, 0);
     await assert.rejects(one.announce("127.0.0.1:1", { id: 1, peerAddr: "", clientAddr: "" }));
   } finally {
     await closeAll(ts);

@@ -472,6 +472,7 @@ function serveDebugHttp(node: DbNode, addr: string): Deno.HttpServer {
         recovering: core.recovering,
         watchers: node.watchers.size,
         progress: node.raft.status().progress,
+        transport: node.transport.stats(),
       });
     }
     if (path === "/healthz") {

@@ -35,6 +35,13 @@ export function toProtoEntity(e: Entity): ProtoEntity {
   return { ...e, type: e.type === "directory" ? "DIRECTORY" : "ELEMENT" };
 }
 
+/** Store entity → proto entity without its value (answers to writes: the caller has it). */
+function writtenEntity(e: Entity): ProtoEntity {
+  return { ...e, val: EMPTY, type: e.type === "directory" ? "DIRECTORY" : "ELEMENT" };
+}
+
+const EMPTY = new Uint8Array(0);
+
 /** Store change → proto change. */
 export function toProtoChange(c: Change): ProtoChange {
   return {
@@ -105,7 +112,7 @@ export function kvService(node: DbNode): Record<string, unknown> {
       const op = setOp("", req);
       const r = await node.propose({ kind: "txn", time: Date.now(), compares: [], ops: [op] });
       const ok = ensureOk(r, "ops[0].set.");
-      return { entity: toProtoEntity(ok.entities![0]!), revision: ok.revision };
+      return { entity: writtenEntity(ok.entities![0]!), revision: ok.revision };
     }),
 
     UnsetKV: unary(async (req) => {
@@ -132,7 +139,7 @@ export function kvService(node: DbNode): Record<string, unknown> {
       return {
         succeeded: ok.succeeded ?? true,
         revision: ok.revision,
-        entities: (ok.entities ?? []).map(toProtoEntity),
+        entities: (ok.entities ?? []).map(writtenEntity),
       };
     }),
 
