@@ -33,6 +33,8 @@ export interface DbConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Launcher mode: start this many local nodes as child processes (0 = off). */
   cluster: number;
+  /** Launcher mode: client port of node 1; node i listens on it + 10·(i-1), peers +1, HTTP +2. */
+  clusterPort: number;
 }
 
 /** The flags, for `--help`. */
@@ -54,7 +56,9 @@ flags:
   --election-ticks N     ticks before an election (default 10)
   --snapshot-every N     applied entries between snapshots (default 10000)
   --log-level LEVEL      debug | info | warn | error (default info)
-  --cluster N            start N local nodes as child processes
+  --cluster N            start N local nodes as child processes (restarted if they crash)
+  --cluster-port P       client port of local node 1 (default 7021); node i uses
+                         P+10(i-1) for clients, +1 for peers, +2 for debug HTTP
   --help                 this text`;
 
 /**
@@ -80,6 +84,7 @@ export function parseConfig(args: string[]): DbConfig | "help" {
       "snapshot-every": { type: "string", default: "10000" },
       "log-level": { type: "string", default: "info" },
       cluster: { type: "string", default: "0" },
+      "cluster-port": { type: "string", default: "7021" },
       help: { type: "boolean", default: false },
     },
   });
@@ -123,6 +128,7 @@ export function parseConfig(args: string[]): DbConfig | "help" {
     snapshotEvery: int("--snapshot-every", values["snapshot-every"], 1, 10_000_000),
     logLevel: level,
     cluster: int("--cluster", values.cluster, 0, 9),
+    clusterPort: int("--cluster-port", values["cluster-port"], 1, 65_535 - 100),
   };
 }
 

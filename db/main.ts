@@ -31,10 +31,12 @@ if (cfg === "help") {
 coalesceSocketWrites();
 
 if (cfg.cluster > 0) {
+  // Every other flag goes to each node.
+  const launcherFlags = ["--cluster", "--cluster-port"];
   const extra = Deno.args.filter((a, i, all) =>
-    a !== "--cluster" && all[i - 1] !== "--cluster" && !a.startsWith("--cluster=")
+    !launcherFlags.some((f) => a === f || all[i - 1] === f || a.startsWith(`${f}=`))
   );
-  await runLocalCluster(cfg.cluster, extra);
+  await runLocalCluster(cfg.cluster, extra, cfg.clusterPort);
 } else {
   const log = createLogger(
     `cassemdb[${labelId(cfg.dir, cfg.id, cfg.join !== "" && !cfg.idGiven)}]`,

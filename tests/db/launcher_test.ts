@@ -1,0 +1,129 @@
+/**
+ * `deno task db --cluster 3` as a user runs it: the launcher starts three
+ * nodes that elect a leader and take writes, starts a node again on its data
+ * when it dies on its own (here kill -9), and stops every node on SIGTERM.
+ */
+
+import assert from "node:assert/strict";
+import { DbClient } from "../../shared/db/client.ts";
+import { freePort, scenario, sleep, waitFor } from "./_cluster.ts";
+
+const MAIN = new URL("../../db/main.ts", import.meta.url).pathname;
+
+/** A client port P such that P..P+22 (the ports of a 3-node local cluster) are free. */
+function clusterPort(): number {
+  for (let i = 0; i < 50; i++) {
+    const p = freePort();
+    const offsets = [0, 1, 2, 10, 11, 12, 20, 21, 22];
+    const free = offsets.every((o) => {
+      try {
+        Deno.listen({ hostname: "127.0.0.1", port: p + o }).close();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (free && p + 22 < 65_536) return p;
+  }
+  throw new Error("Cannot find 23 free ports in a row on 127.0.0.1");
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+scenario(
+  import.meta.url,
+  "deno task db --cluster 3 restarts a crashed node and stops on SIGTERM",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "cassem-launcher-" });
+    const port = clusterPort();
+    const launcher = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        "--cluster",
+        "3",
+        "--cluster-port",
+        String(port),
+        "--log-level",
+        "warn",
+      ],
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const pids = new Map<number, number[]>();
+    let log = "";
+    const reading = (async () => {
+      for await (const chunk of launcher.stderr.pipeThrough(new TextDecoderStream())) {
+        log += chunk;
+        for (const m of chunk.matchAll(/\[cluster\] node (\d) pid (\d+)/g)) {
+          const list = pids.get(Number(m[1])) ?? [];
+          list.push(Number(m[2]));
+          pids.set(Number(m[1]), list);
+        }
+      }
+    })();
+    const endpoints = [0, 10, 20].map((o) => `127.0.0.1:${port + o}`);
+    const db = new DbClient({ endpoints, timeoutMs: 5_000 });
+    try {
+      await waitFor(
+        "a write to the local cluster",
+        () => db.setKV({ key: "app/a", val: new Uint8Array([1]) }),
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      assert.deepEqual([...pids.keys()].sort(), [1, 2, 3]);
+
+      // Node 2 dies on its own: the launcher starts it again on its data.
+      const first = pids.get(2)![0]!;
+      Deno.kill(first, "SIGKILL");
+      await waitFor("node 2 started again", () => (pids.get(2)!.length === 2 ? true : undefined), {
+        timeoutMs: 15_000,
+      });
+      assert.match(log, /node 2 exited \(signal SIGKILL\); restarting it/);
+      await db.setKV({ key: "app/b", val: new Uint8Array([2]) });
+      const node2 = new DbClient({ endpoints: [endpoints[1]!], timeoutMs: 2_000 });
+      try {
+        await waitFor("node 2 to serve both keys from its data and the leader", async () => {
+          const got = await node2.getKVs(["app/a", "app/b"], { serializable: true });
+          return got.entities.length === 2 ? true : undefined;
+        }, { timeoutMs: 20_000 });
+      } finally {
+        node2.close();
+      }
+
+      // SIGTERM stops every node, and the launcher exits cleanly.
+      Deno.kill(launcher.pid, "SIGTERM");
+      const status = await Promise.race([
+        launcher.status,
+        sleep(15_000).then(() => undefined),
+      ]);
+      assert.ok(status, "the launcher did not exit within 15 s of SIGTERM");
+      assert.equal(status.code, 0, log);
+      const current = [...pids.values()].map((l) => l[l.length - 1]!);
+      await waitFor("every node gone", () => (current.some(alive) ? undefined : true), {
+        timeoutMs: 5_000,
+      });
+    } finally {
+      db.close();
+      for (const list of pids.values()) {
+        for (const pid of list) {
+          if (alive(pid)) Deno.kill(pid, "SIGKILL");
+        }
+      }
+      if (alive(launcher.pid)) Deno.kill(launcher.pid, "SIGKILL");
+      await launcher.status;
+      await reading.catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+);
