@@ -296,6 +296,8 @@ export interface CassemOptions {
   extra?: string[];
   /** Write a V8 CPU profile of every node into `<dir>/node-<i>/` (on a clean exit). */
   cpuProfDir?: string;
+  /** Extra `deno run` flags for every node (e.g. `--v8-flags=...`). */
+  denoFlags?: string[];
   /** Reuse these ports and dirs (a restart); default fresh ones under `root`. */
   layout?: { client: number; peer: number; dir: string }[];
 }
@@ -326,6 +328,7 @@ export function spawnCassemNode(
     "run",
     "-A",
     ...prof,
+    ...(opts.denoFlags ?? []),
     main,
     "--id",
     String(i),

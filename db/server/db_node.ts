@@ -472,7 +472,9 @@ function serveDebugHttp(node: DbNode, addr: string): Deno.HttpServer {
         recovering: core.recovering,
         watchers: node.watchers.size,
         progress: node.raft.status().progress,
+        raft: node.raft.stats(),
         transport: node.transport.stats(),
+        memory: Deno.memoryUsage(),
       });
     }
     if (path === "/healthz") {
