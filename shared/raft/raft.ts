@@ -113,11 +113,15 @@ export class Raft {
   isLearner = false;
   /** See {@linkcode Config.recovering}. Cleared for good once caught up. */
   recovering: boolean;
+  /** While recovering: the highest commit index the leader sent in an append. */
+  #recoverTarget = 0;
   readonly raftLog: RaftLog;
   readonly trk: ProgressTracker;
   /** Messages to send once the Ready carrying them is persisted. */
   msgs: Message[] = [];
   readStates: ReadState[] = [];
+  /** The commit index advanced and followers were not told yet (see {@linkcode flushCommitBroadcast}). */
+  commitBroadcastPending = false;
   /** Target of a leadership transfer in progress, or NONE. */
   leadTransferee = NONE;
   /** Log index of the newest membership change proposed by this leader; another waits until it is applied. */
@@ -225,13 +229,20 @@ export class Raft {
   }
 
   /**
-   * Ends recovery once our commit index points at an entry of the current
-   * leader's term: that leader holds every entry committed before its term,
-   * and our log now holds them too, so our votes are safe again.
+   * Ends recovery once our log holds the leader's own commit index (as an
+   * append told it, not the capped one of a heartbeat) and that index is an
+   * entry of the leader's term. The leader holds every entry committed before
+   * its term, and that commit index covers whatever it committed in its term
+   * before telling us, also with acknowledgements we gave before our disk was
+   * lost: our log now holds all of them, so our votes are safe again.
+   * (Seed 303914: ending at a capped commit index of the current term left out
+   * entries of that term committed with our lost acknowledgements.)
    */
   #maybeFinishRecovery(): void {
     if (!this.recovering || this.lead === NONE) return;
-    if (this.raftLog.term(this.raftLog.committed) === this.term) {
+    const target = this.#recoverTarget;
+    if (target === 0 || this.raftLog.committed < target) return;
+    if (this.raftLog.term(target) === this.term) {
       this.recovering = false;
       this.#log(`${this.id} recovered at commit ${this.raftLog.committed}`);
     }
@@ -496,7 +507,29 @@ export class Raft {
 
   #onCommitAdvanced(): void {
     this.#releasePendingReadIndexMessages();
-    this.bcastAppend();
+    // Followers learn the new commit index from the next append. Telling
+    // them at once (an empty append each) waits until the Ready is taken, so
+    // that an append with entries made meanwhile (the next proposals) carries
+    // it instead: under load that halves the messages and acks per write.
+    this.commitBroadcastPending = true;
+  }
+
+  /**
+   * Sends the commit index to every follower that no append in `msgs`
+   * carries it to yet. RawNode calls it before it takes the messages.
+   */
+  flushCommitBroadcast(): void {
+    if (!this.commitBroadcastPending) return;
+    this.commitBroadcastPending = false;
+    if (this.state !== StateType.Leader) return;
+    const committed = this.raftLog.committed;
+    const told = new Set<number>();
+    for (const m of this.msgs) {
+      if (m.type === MessageType.App && m.commit >= committed) told.add(m.to);
+    }
+    for (const id of this.trk.ids()) {
+      if (id !== this.id && !told.has(id)) this.sendAppend(id);
+    }
   }
 
   /** Called by RawNode once committed entries were handed to the application. */
@@ -665,6 +698,7 @@ export class Raft {
   }
 
   handleAppendEntries(m: Message): void {
+    if (this.recovering) this.#recoverTarget = Math.max(this.#recoverTarget, m.commit);
     if (m.index < this.raftLog.committed) {
       this.send(message({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
       return;

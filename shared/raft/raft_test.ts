@@ -3,7 +3,7 @@ import { TestCluster } from "./_test_cluster.ts";
 import { ProposalDroppedError } from "./errors.ts";
 import { ProgressState } from "./progress.ts";
 import { MemoryStorage } from "./storage.ts";
-import { ConfChangeType, MessageType, StateType } from "./types.ts";
+import { ConfChangeType, type Message, MessageType, StateType } from "./types.ts";
 
 Deno.test("Raft elects one leader and replicates to every node", () => {
   const c = new TestCluster([1, 2, 3]);
@@ -291,4 +291,37 @@ Deno.test("Raft new node with empty disk joins through the log", () => {
   c.stabilize();
   c.tick(2);
   assert.deepEqual(c.node(4).applied, ["a"]);
+});
+
+Deno.test("Raft tells followers a new commit index once, with the next entries when there are any", () => {
+  for (const withProposal of [true, false]) {
+    const c = new TestCluster([1, 2, 3]);
+    c.elect(1);
+    c.propose(1, "a");
+    const leader = c.node(1);
+    // Followers persist "b" and acknowledge it; the acknowledgements are held back.
+    const held: Message[] = [];
+    c.filter = (m) => m.type === MessageType.AppResp && m.to === 1 && held.push(m) > 0;
+    leader.rn.propose(new TextEncoder().encode("b"));
+    c.stabilize();
+    c.filter = () => false;
+    const b = leader.rn.raft.raftLog.lastIndex();
+    assert.ok(leader.rn.raft.raftLog.committed < b);
+    // The acknowledgements commit "b"; a proposal arrives in the same batch, or not.
+    for (const m of held) leader.rn.step(m);
+    if (withProposal) leader.rn.propose(new TextEncoder().encode("c"));
+    const rd = leader.rn.ready();
+    const apps = [...rd.earlyMessages, ...rd.messages]
+      .filter((m) => m.type === MessageType.App)
+      .map((m) => [m.to, m.entries.length, m.commit]);
+    const sent = withProposal ? 1 : 0;
+    assert.deepEqual(apps.sort(), [[2, sent, b], [3, sent, b]], `with a proposal: ${withProposal}`);
+    leader.storage.append(rd.entries);
+    if (rd.hardState) leader.storage.setHardState(rd.hardState);
+    for (const m of [...rd.earlyMessages, ...rd.messages]) c.deliver(m);
+    leader.rn.advance(rd);
+    c.stabilize();
+    const want = withProposal ? ["a", "b", "c"] : ["a", "b"];
+    for (const id of [2, 3]) assert.deepEqual(c.node(id).applied, want);
+  }
 });

@@ -29,6 +29,26 @@ for (const size of [3, 5]) {
   });
 }
 
+/** Seeds that once found a bug (beyond the CI range), replayed on every run. */
+const REGRESSIONS = [
+  // A removed leader that stepped down left the others unable to elect (liveness).
+  101887,
+  // A wiped node ended recovery at a capped commit index and voted for a
+  // leader that lacked entries committed with its lost acknowledgements.
+  303914,
+];
+
+Deno.test("simulation: seeds that once found bugs keep every invariant", () => {
+  const failures: string[] = [];
+  for (const seed of REGRESSIONS) {
+    for (const size of [3, 5]) {
+      const r = runSeed(seed, size);
+      if (!r.ok) failures.push(`seed ${r.seed}: ${r.error}\nreproduce with: ${r.replay}`);
+    }
+  }
+  assert.deepEqual(failures, [], failures.join("\n\n"));
+});
+
 Deno.test("simulation: the swarm itself catches a core that votes twice", () => {
   let caught = 0;
   for (let seed = 1; seed <= 40 && caught === 0; seed++) {
