@@ -96,6 +96,10 @@ export async function runDbBench(args: string[] = []): Promise<void> {
 
   const root = await Deno.makeTempDir({ prefix: "cassem-bench-db-" });
   const rows: string[][] = [];
+  const record = ({ row, results }: { row: string[]; results: (LoadResult | undefined)[] }) => {
+    rows.push(row);
+    progress(row, results);
+  };
   const t0 = performance.now();
   let echo: Proc | undefined;
   const clusters: Cluster[] = [];
@@ -130,8 +134,7 @@ export async function runDbBench(args: string[] = []): Promise<void> {
         "-",
         others([r]),
       ];
-      rows.push(row);
-      progress(row, [r]);
+      record({ row, results: [r] });
     };
     await echoRow("start");
 
@@ -217,19 +220,7 @@ export async function runDbBench(args: string[] = []): Promise<void> {
       for (const { op, label } of ops) {
         for (const c of levels) {
           const r = await pair({ op, concurrency: c, durationS }, (x) => x.leader.client);
-          const row = [
-            String(n),
-            label,
-            String(c),
-            ...cells(r.c),
-            ...(r.e ? cells(r.e) : ["-", "-", "-"]),
-            ratio(r.c, r.e),
-            cpuPerOp(r.c),
-            r.e ? cpuPerOp(r.e) : "-",
-            others([r.c, r.e]),
-          ];
-          rows.push(row);
-          progress(row, [r.c, r.e]);
+          record(pairRow(n, label, c, r));
         }
       }
       if (n > 1 && ops.some((o) => o.op === "get-lin")) {
@@ -238,19 +229,7 @@ export async function runDbBench(args: string[] = []): Promise<void> {
           { op: "get-lin", concurrency: c, durationS },
           (x) => x.followers[0]!.client,
         );
-        const row = [
-          String(n),
-          "get lin @follower",
-          String(c),
-          ...cells(r.c),
-          ...(r.e ? cells(r.e) : ["-", "-", "-"]),
-          ratio(r.c, r.e),
-          cpuPerOp(r.c),
-          r.e ? cpuPerOp(r.e) : "-",
-          others([r.c, r.e]),
-        ];
-        rows.push(row);
-        progress(row, [r.c, r.e]);
+        record(pairRow(n, "get lin @follower", c, r));
       }
       await Promise.all([cassem.stop(), et?.stop()]);
       clusters.length = 0;
@@ -299,6 +278,29 @@ export async function runDbBench(args: string[] = []): Promise<void> {
 
 const errorsSeen: string[] = [];
 const idleCpu: string[] = [];
+
+/** One table row for a cassemdb result and the etcd one beside it (if any). */
+function pairRow(
+  nodes: number,
+  label: string,
+  concurrency: number,
+  r: { c: LoadResult; e: LoadResult | undefined },
+): { row: string[]; results: (LoadResult | undefined)[] } {
+  return {
+    row: [
+      String(nodes),
+      label,
+      String(concurrency),
+      ...cells(r.c),
+      ...(r.e ? cells(r.e) : ["-", "-", "-"]),
+      ratio(r.c, r.e),
+      cpuPerOp(r.c),
+      r.e ? cpuPerOp(r.e) : "-",
+      others([r.c, r.e]),
+    ],
+    results: [r.c, r.e],
+  };
+}
 
 function cells(r: LoadResult): string[] {
   if (r.errors > 0) {
