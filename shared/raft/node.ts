@@ -67,8 +67,15 @@ export interface RaftNodeOptions {
   raft?: Partial<Omit<Config, "id" | "storage" | "prng" | "applied">>;
   /** Applied entries between snapshots (default 10,000). */
   snapshotEvery?: number;
+  /**
+   * Bytes of applied entry data between snapshots (default 64 MiB), so that
+   * a log of large entries is compacted before it fills memory.
+   */
+  snapshotBytes?: number;
   /** Entries kept behind a snapshot for slow followers (default 5,000). */
   keepEntries?: number;
+  /** Bytes of entry data kept behind a snapshot, at most (default 32 MiB; one entry at least). */
+  keepBytes?: number;
   /** Default deadline of a proposal or read, in ms (default 10,000). */
   timeoutMs?: number;
   /** Seed of the election-timeout randomness (default: random). */
@@ -95,6 +102,8 @@ interface ReadWaiter {
   reject: (e: Error) => void;
   timer: ReturnType<typeof setTimeout>;
 }
+
+const MiB = 1024 * 1024;
 
 /** Counters of a {@linkcode RaftNode} since it started, for `/status` and benchmarks. */
 export interface RaftNodeStats {
@@ -132,6 +141,7 @@ export class RaftNode {
   #applied: number;
   #confState: ConfState;
   #sinceSnapshot = 0;
+  #sinceSnapshotBytes = 0;
   /** A hard state whose only change is the commit index, saved with the next write. */
   #unsavedHardState: HardState | undefined;
   #lead = NONE;
@@ -507,6 +517,7 @@ export class RaftNode {
 
   #apply(entries: Entry[]): void {
     this.#stats.entriesApplied += entries.length;
+    for (const e of entries) this.#sinceSnapshotBytes += e.data.byteLength;
     let batch: Entry[] = [];
     const flush = () => {
       if (batch.length > 0) this.#sm.apply(batch);
@@ -558,7 +569,8 @@ export class RaftNode {
 
   async #maybeSnapshot(): Promise<void> {
     const every = this.#opts.snapshotEvery ?? 10_000;
-    if (this.#sinceSnapshot < every) return;
+    const everyBytes = this.#opts.snapshotBytes ?? 64 * MiB;
+    if (this.#sinceSnapshot < every && this.#sinceSnapshotBytes < everyBytes) return;
     const st = this.#storage;
     const index = this.#applied;
     if (this.#unsavedHardState) {
@@ -567,10 +579,29 @@ export class RaftNode {
     }
     if (index <= st.snapshot().metadata.index || index > st.hardState().commit) return;
     this.#sinceSnapshot = 0;
+    this.#sinceSnapshotBytes = 0;
     await st.createSnapshot(index, this.#confState, this.#sm.snapshot());
-    const keep = this.#opts.keepEntries ?? 5_000;
-    const compactTo = Math.min(index, index - keep);
+    const compactTo = this.#compactionPoint(index);
     if (compactTo >= st.firstIndex()) await st.compact(compactTo);
+  }
+
+  /**
+   * Where to compact after a snapshot at `index`: keep at most `keepEntries`
+   * entries and `keepBytes` of entry data (but at least the entry at `index`).
+   */
+  #compactionPoint(index: number): number {
+    const st = this.#storage;
+    let to = index - (this.#opts.keepEntries ?? 5_000);
+    const first = st.firstIndex();
+    if (to + 1 < first) to = first - 1;
+    const kept = to < index ? st.entries(to + 1, index + 1, Infinity) : [];
+    let bytes = 0;
+    const keepBytes = this.#opts.keepBytes ?? 32 * MiB;
+    for (let i = kept.length - 1; i >= 0; i--) {
+      bytes += kept[i]!.data.byteLength;
+      if (bytes > keepBytes && i < kept.length - 1) return kept[i]!.index;
+    }
+    return to;
   }
 
   #failAll(e: Error): void {

@@ -166,3 +166,38 @@ Deno.test("RaftNode adds an empty node as a learner, catches it up by snapshot, 
     await h.stopAll();
   }
 });
+
+Deno.test("RaftNode snapshots by bytes too, and keeps at most keepBytes of log behind it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "raft-node-" });
+  const storage = await KvStorage.open(`${dir}/1.db`);
+  const node = await RaftNode.start({
+    id: 1,
+    storage,
+    transport: new LocalNetwork().connect(1),
+    stateMachine: new ListMachine(),
+    bootstrap: [1],
+    tickMs: 10,
+    // Counts alone would never snapshot or compact here.
+    snapshotEvery: 1_000_000,
+    keepEntries: 1_000_000,
+    snapshotBytes: 64 * 1024,
+    keepBytes: 16 * 1024,
+    seed: 1,
+  });
+  try {
+    await eventually(() => node.isLeader);
+    const value = enc.encode("x".repeat(4096));
+    for (let i = 0; i < 40; i++) await node.propose(value); // 160 KiB of entries
+    const snap = storage.snapshot().metadata.index;
+    assert.ok(snap >= 16, `a snapshot by bytes: current index ${snap}`);
+    const behind = storage.entries(storage.firstIndex(), snap + 1, Infinity);
+    const bytes = behind.reduce((n, e) => n + e.data.byteLength, 0);
+    assert.ok(
+      behind.length >= 1 && bytes <= 16 * 1024,
+      `kept ${behind.length} entries, ${bytes} B`,
+    );
+  } finally {
+    await node.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
