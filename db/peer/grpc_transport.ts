@@ -127,8 +127,6 @@ export interface GrpcTransportStats {
 interface Peer {
   readonly id: number;
   address: string;
-  /** Bumped when the address changes, so a call to the old one does not report on the new. */
-  generation: number;
   /** Invariant: in send order; `bytes` is the sum of their {@linkcode messageBytes}. */
   queue: Message[];
   bytes: number;
@@ -372,13 +370,11 @@ export class GrpcTransport implements Transport {
       this.#endStream(p);
       this.#release(p.address);
       p.address = address;
-      p.generation++;
       this.#schedule(p);
     } else {
       this.#peers.set(id, {
         id,
         address,
-        generation: 0,
         queue: [],
         bytes: 0,
         stream: undefined,

@@ -90,7 +90,11 @@ scenario(
         timeoutMs: 15_000,
       });
       assert.match(log, /node 2 exited \(signal SIGKILL\); restarting it/);
-      await db.setKV({ key: "app/b", val: new Uint8Array([2]) });
+      // A write's answer describes the entity without echoing its value.
+      const set = await db.setKV({ key: "app/b", val: new Uint8Array([2, 3]) });
+      assert.equal(set.entity?.size, 2);
+      assert.equal(set.entity?.val.byteLength, 0);
+      assert.notEqual(set.entity?.fingerprint, "");
       const node2 = new DbClient({ endpoints: [endpoints[1]!], timeoutMs: 2_000 });
       try {
         await waitFor("node 2 to serve both keys from its data and the leader", async () => {
