@@ -21,6 +21,18 @@ export class UnavailableError extends Error {
   }
 }
 
+/**
+ * Thrown by a {@linkcode Storage} whose snapshot data is not in memory right
+ * now: it is being loaded, and a later call will have it. The leader then
+ * retries sending the snapshot on the follower's next heartbeat response.
+ */
+export class SnapshotTemporarilyUnavailableError extends Error {
+  constructor(index: number) {
+    super(`Cannot hand out snapshot ${index} yet as its data is being loaded`);
+    this.name = "SnapshotTemporarilyUnavailableError";
+  }
+}
+
 /** Thrown when a snapshot older than the storage's current one is applied or created. */
 export class SnapshotOutOfDateError extends Error {
   constructor(index: number, current: number) {

@@ -40,7 +40,11 @@
  * @module
  */
 
-import { SnapshotOutOfDateError, UnavailableError } from "./errors.ts";
+import {
+  SnapshotOutOfDateError,
+  SnapshotTemporarilyUnavailableError,
+  UnavailableError,
+} from "./errors.ts";
 import {
   type BlockHeader,
   cutBlocks,
@@ -62,6 +66,8 @@ import {
   hardStateEqual,
   type Snapshot,
 } from "./types.ts";
+
+const EMPTY = new Uint8Array(0);
 
 /** Log blocks and snapshot data are stored in parts of at most this many bytes. */
 export const CHUNK_BYTES = 60 * 1024;
@@ -168,6 +174,13 @@ export class KvStorage implements Storage {
   #closed = false;
   #recovering: boolean;
   #tail: Promise<unknown> = Promise.resolve();
+  /**
+   * The data of the current snapshot while it is in memory (`#mem` holds the
+   * snapshot's metadata only). Released by {@linkcode releaseSnapshotData},
+   * loaded back on demand.
+   */
+  #snapData: Uint8Array | undefined;
+  #snapLoad: Promise<void> | undefined;
 
   private constructor(kv: Deno.Kv, loaded: Loaded) {
     this.#kv = kv;
@@ -178,6 +191,7 @@ export class KvStorage implements Storage {
     this.#nextSnapId = loaded.maxSnapId + 1;
     this.#garbage = loaded.garbage;
     this.#recovering = loaded.recovering;
+    this.#snapData = loaded.snapData;
   }
 
   /**
@@ -237,9 +251,39 @@ export class KvStorage implements Storage {
     return this.#mem.lastIndex();
   }
 
-  /** The current snapshot, data included, served from memory. */
+  /**
+   * The current snapshot, data included, while its data is in memory: after
+   * opening, creating or saving a snapshot, until
+   * {@linkcode releaseSnapshotData}. Otherwise it starts loading the data.
+   * @throws {SnapshotTemporarilyUnavailableError} while the data is not in
+   * memory; a call after the load (see {@linkcode snapshotLoaded}) has it.
+   */
   snapshot(): Snapshot {
-    return this.#mem.snapshot();
+    const s = this.#mem.snapshot();
+    if (s.metadata.index === 0) return s;
+    if (this.#snapData) return { metadata: s.metadata, data: this.#snapData };
+    this.#loadSnapshotData();
+    throw new SnapshotTemporarilyUnavailableError(s.metadata.index);
+  }
+
+  /** The current snapshot's index, term and membership (always in memory). */
+  snapshotMetadata(): Snapshot["metadata"] {
+    return this.#mem.snapshot().metadata;
+  }
+
+  /**
+   * Drops the current snapshot's data from memory: it is on disk, and only a
+   * follower that needs a snapshot asks for it again. A state machine's
+   * snapshot is as large as its data, so keeping it would double a node's
+   * memory.
+   */
+  releaseSnapshotData(): void {
+    this.#snapData = undefined;
+  }
+
+  /** Resolves once a load started by {@linkcode snapshot} has ended (at once when none runs). */
+  snapshotLoaded(): Promise<void> {
+    return this.#snapLoad ?? Promise.resolve();
   }
 
   /**
@@ -315,6 +359,23 @@ export class KvStorage implements Storage {
     this.#kv.close();
   }
 
+  /** Loads the current snapshot's data into memory, once at a time; a failed load is retried by the next call. */
+  #loadSnapshotData(): void {
+    const meta = this.#meta;
+    if (this.#snapLoad || !meta || this.#closed) return;
+    this.#snapLoad = (async () => {
+      const chunks = new Map<number, Uint8Array>();
+      for await (const e of this.#kv.list<Uint8Array>({ prefix: ["sc", meta.id] })) {
+        chunks.set(e.key[2] as number, e.value);
+      }
+      const data = assemble(chunks, meta.chunks, meta.size);
+      // A newer snapshot may have replaced this one meanwhile.
+      if (data && this.#meta === meta) this.#snapData = data;
+    })().catch(() => {}).finally(() => {
+      this.#snapLoad = undefined;
+    });
+  }
+
   async #save(u: StorageUpdate): Promise<void> {
     const plan = this.#planSave(u);
     const { base, entries } = plan;
@@ -338,7 +399,8 @@ export class KvStorage implements Storage {
 
     // Durable: now memory. Blocks this save superseded are collected by the next drain.
     if (u.snapshot && meta) {
-      this.#mem.applySnapshot(u.snapshot);
+      this.#mem.applySnapshot({ metadata: u.snapshot.metadata, data: EMPTY });
+      this.#snapData = u.snapshot.data;
       this.#retireSnapshot();
       this.#meta = meta;
     }
@@ -412,11 +474,12 @@ export class KvStorage implements Storage {
     });
     batch.record(SNAP_KEY, meta);
     await batch.flush();
-    const snap = this.#mem.createSnapshot(index, confState, data);
+    const snap = this.#mem.createSnapshot(index, confState, EMPTY);
+    this.#snapData = data;
     this.#retireSnapshot();
     this.#meta = meta;
     await this.#drainQuietly();
-    return snap;
+    return { metadata: snap.metadata, data };
   }
 
   async #compact(index: number): Promise<void> {
@@ -639,7 +702,9 @@ function fitsEmpty(mutations: number, bytes: number): boolean {
 
 /** What {@linkcode load} found in a KV file. */
 interface Loaded {
+  /** Holds the snapshot's metadata only (its data is `snapData`). */
   mem: MemoryStorage;
+  snapData: Uint8Array | undefined;
   blocks: BlockRef[];
   meta: SnapMeta | undefined;
   maxGen: number;
@@ -724,7 +789,7 @@ async function load(kv: Deno.Kv, path: string): Promise<Loaded> {
 
   let mem: MemoryStorage;
   if (b.first - 1 === snapIndex) {
-    mem = new MemoryStorage(snapshot);
+    mem = new MemoryStorage({ metadata: snapshot.metadata, data: EMPTY });
     mem.append(entries);
   } else {
     // The log starts before the snapshot: rebuild from the log, then record the snapshot.
@@ -733,7 +798,7 @@ async function load(kv: Deno.Kv, path: string): Promise<Loaded> {
       data: new Uint8Array(0),
     });
     mem.append(entries);
-    mem.createSnapshot(snapIndex, snapshot.metadata.confState, snapshot.data);
+    mem.createSnapshot(snapIndex, snapshot.metadata.confState, EMPTY);
     if (mem.snapshot().metadata.term !== snapshot.metadata.term) {
       throw corrupt(
         `snapshot ${snapIndex} has term ${snapshot.metadata.term} but the log has another`,
@@ -741,7 +806,8 @@ async function load(kv: Deno.Kv, path: string): Promise<Loaded> {
     }
   }
   if (hs) mem.setHardState(hs);
-  return { mem, blocks, meta, maxGen, maxSnapId, garbage, recovering };
+  const snapData = meta ? snapshot.data : undefined;
+  return { mem, snapData, blocks, meta, maxGen, maxSnapId, garbage, recovering };
 }
 
 /**

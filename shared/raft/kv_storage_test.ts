@@ -3,6 +3,7 @@ import { SeededPrng } from "../prng.ts";
 import { makeEntries, makeSnapshot, storageContract } from "./_storage_contract.ts";
 import { encodeBlock } from "./kv_block.ts";
 import { BLOCK_BYTES, CHUNK_BYTES, KvStorage, type KvStorageOptions } from "./kv_storage.ts";
+import { SnapshotTemporarilyUnavailableError } from "./errors.ts";
 import { RawNode } from "./raw_node.ts";
 import { bootstrapEntries, bootstrapHardState } from "./storage.ts";
 import { type ConfState, type Entry, EntryType, type HardState } from "./types.ts";
@@ -775,5 +776,28 @@ Deno.test("KvStorage.open() refuses a log whose block lost a part", async () => 
     });
     await raw(path, (kv) => kv.delete(["b", 2, 0]));
     await assert.rejects(KvStorage.open(path), /entry 4 is missing from the log \[1, 6\]/);
+  });
+});
+
+Deno.test("KvStorage.releaseSnapshotData() drops the data from memory; snapshot() loads it back", async () => {
+  await withPath(async (path) => {
+    const data = bytes(300 * 1024);
+    await using(path, async (s) => {
+      await s.save({ entries: makeEntries(1, 20, 1), hardState: { term: 1, vote: 0, commit: 20 } });
+      const made = await s.createSnapshot(15, CONF, data);
+      assert.deepEqual(made.data, data);
+      assert.deepEqual(s.snapshot().data, data, "held after creating it");
+      s.releaseSnapshotData();
+      assert.deepEqual(s.snapshotMetadata(), { index: 15, term: 1, confState: CONF });
+      assert.throws(() => s.snapshot(), SnapshotTemporarilyUnavailableError);
+      await s.snapshotLoaded();
+      assert.deepEqual(s.snapshot(), { metadata: { index: 15, term: 1, confState: CONF }, data });
+      // A newer snapshot replaces a load of the old one that was still running.
+      s.releaseSnapshotData();
+      assert.throws(() => s.snapshot(), SnapshotTemporarilyUnavailableError);
+      await s.createSnapshot(18, CONF, bytes(10));
+      await s.snapshotLoaded();
+      assert.deepEqual(s.snapshot().data, bytes(10));
+    });
   });
 });

@@ -166,6 +166,8 @@ export class RaftNode {
     this.#sm = opts.stateMachine;
     const snap = opts.storage.snapshot();
     if (snap.metadata.index > 0) opts.stateMachine.restore(snap);
+    // The state machine has it now; followers that need it get it from disk.
+    opts.storage.releaseSnapshotData();
     this.#applied = snap.metadata.index;
     this.#confState = structuredClone(snap.metadata.confState);
     const seed = opts.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
@@ -491,6 +493,7 @@ export class RaftNode {
     this.#transport.send(rd.messages);
     if (rd.snapshot) {
       this.#sm.restore(rd.snapshot);
+      st.releaseSnapshotData();
       this.#confState = structuredClone(rd.snapshot.metadata.confState);
       this.#applied = rd.snapshot.metadata.index;
       this.#sinceSnapshot = 0;
@@ -577,10 +580,11 @@ export class RaftNode {
       await st.save({ hardState: this.#unsavedHardState, entries: [] });
       this.#unsavedHardState = undefined;
     }
-    if (index <= st.snapshot().metadata.index || index > st.hardState().commit) return;
+    if (index <= st.snapshotMetadata().index || index > st.hardState().commit) return;
     this.#sinceSnapshot = 0;
     this.#sinceSnapshotBytes = 0;
     await st.createSnapshot(index, this.#confState, this.#sm.snapshot());
+    st.releaseSnapshotData();
     const compactTo = this.#compactionPoint(index);
     if (compactTo >= st.firstIndex()) await st.compact(compactTo);
   }

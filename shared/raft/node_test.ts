@@ -188,7 +188,7 @@ Deno.test("RaftNode snapshots by bytes too, and keeps at most keepBytes of log b
     await eventually(() => node.isLeader);
     const value = enc.encode("x".repeat(4096));
     for (let i = 0; i < 40; i++) await node.propose(value); // 160 KiB of entries
-    const snap = storage.snapshot().metadata.index;
+    const snap = storage.snapshotMetadata().index;
     assert.ok(snap >= 16, `a snapshot by bytes: current index ${snap}`);
     const behind = storage.entries(storage.firstIndex(), snap + 1, Infinity);
     const bytes = behind.reduce((n, e) => n + e.data.byteLength, 0);

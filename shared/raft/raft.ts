@@ -7,7 +7,11 @@
 
 import { concatBytes } from "../bytes.ts";
 import type { Prng } from "../prng.ts";
-import { CompactedError, ProposalDroppedError } from "./errors.ts";
+import {
+  CompactedError,
+  ProposalDroppedError,
+  SnapshotTemporarilyUnavailableError,
+} from "./errors.ts";
 import { RaftLog } from "./log.ts";
 import { type Progress, ProgressState } from "./progress.ts";
 import { VoteResult, voteResult } from "./quorum.ts";
@@ -302,7 +306,14 @@ export class Raft {
 
   #startSnapshot(to: number, pr: Progress): boolean {
     if (!pr.recentActive) return false;
-    const snap = this.raftLog.snapshot();
+    let snap: Snapshot;
+    try {
+      snap = this.raftLog.snapshot();
+    } catch (e) {
+      // Being loaded: the next heartbeat response from `to` tries again.
+      if (e instanceof SnapshotTemporarilyUnavailableError) return false;
+      throw e;
+    }
     pr.becomeSnapshot(snap);
     this.#log(`${this.id} sends snapshot at ${snap.metadata.index} to ${to}`);
     this.sendSnapshotChunks(to, pr);
