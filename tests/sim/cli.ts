@@ -4,6 +4,7 @@
  *   deno task sim --seeds 10000              # random base seed, printed first
  *   deno task sim --nodes 5 --seed 1234 --verbose   # replay one seed with its trace
  *   deno task sim --core votes-twice --seeds 50     # show the checkers catch a broken core
+ *   deno task sim --late-snapshots 0.5 --seeds 500  # snapshot data often still loading
  *
  * @module
  */
@@ -20,8 +21,19 @@ const { values } = parseArgs({
     verbose: { type: "boolean", default: false },
     "safety-ms": { type: "string" },
     core: { type: "string" },
+    "late-snapshots": { type: "string" },
   },
 });
+
+const lateSnapshotRate = Number(values["late-snapshots"] ?? 0);
+if (!(lateSnapshotRate >= 0 && lateSnapshotRate < 1)) {
+  console.error(
+    `Cannot run as --late-snapshots must be a probability in [0, 1): current value is ${
+      values["late-snapshots"]
+    }`,
+  );
+  Deno.exit(2);
+}
 
 const core = values.core ? BROKEN_CORES[values.core] : undefined;
 if (values.core && !core) {
@@ -59,6 +71,7 @@ for (let i = 0; i < count; i++) {
       verbose: values.verbose,
       safetyMs: values["safety-ms"] ? Number(values["safety-ms"]) : undefined,
       factory: core ? () => core : undefined,
+      lateSnapshotRate,
     });
     if (!r.ok) {
       failed++;

@@ -16,7 +16,7 @@ import { MemoryStorage } from "../../shared/raft/storage.ts";
 import { type ConfChange, EntryType, type Message, StateType } from "../../shared/raft/types.ts";
 import { Checker, checkLogMatching } from "./checkers.ts";
 import { type NetworkOptions, PERFECT_NETWORK, SimNetwork } from "./sim_network.ts";
-import { SimNode } from "./sim_node.ts";
+import { type LateSnapshots, SimNode } from "./sim_node.ts";
 import { type DiskOptions, INSTANT_DISK, SimDisk } from "./sim_storage.ts";
 import { Workload, type WorkloadOptions } from "./workload.ts";
 
@@ -44,6 +44,12 @@ export interface SimOptions {
   verbose?: boolean;
   /** Run the O(n²·log) log-matching check every this many ms. */
   logCheckEvery?: number;
+  /**
+   * Probability that a node's storage answers a request for its snapshot
+   * with "being loaded" (as KvStorage does once the data left memory); 0 by
+   * default, which leaves every seed's run as it was.
+   */
+  lateSnapshotRate?: number;
 }
 
 /** A simulated cluster. */
@@ -57,7 +63,14 @@ export class SimCluster {
   /** Simulated time in ms. */
   now = 0;
   /** Counts of fault and membership events, for run summaries. */
-  readonly events = { crashes: 0, wipes: 0, restores: 0, confChanges: 0, leaderChanges: 0 };
+  readonly events = {
+    crashes: 0,
+    wipes: 0,
+    restores: 0,
+    confChanges: 0,
+    leaderChanges: 0,
+    lateSnapshots: 0,
+  };
   /** Lines of the event trace, kept for failure reports. */
   readonly trace: string[] = [];
   readonly #raft: Omit<Config, "id" | "storage" | "prng">;
@@ -86,8 +99,20 @@ export class SimCluster {
         this.#raft,
         this.prng.fork(),
         opts.factory?.(id),
+        this.#lateSnapshots(id),
       );
     }
+  }
+
+  /** Late snapshots for node `id`, on a PRNG of their own so that other draws are unchanged. */
+  #lateSnapshots(id: number): LateSnapshots | undefined {
+    const rate = this.opts.lateSnapshotRate ?? 0;
+    if (rate <= 0) return undefined;
+    return {
+      prng: new SeededPrng((this.opts.seed ^ 0x51a7e) + id * 7919),
+      rate,
+      onDefer: () => this.events.lateSnapshots++,
+    };
   }
 
   /** Records a line in the trace (and prints it when verbose). */
@@ -139,7 +164,7 @@ export class SimCluster {
   restart(id: number): void {
     const n = this.node(id);
     if (n.up) return;
-    n.start(this.#raft, this.prng.fork(), this.opts.factory?.(id));
+    n.start(this.#raft, this.prng.fork(), this.opts.factory?.(id), this.#lateSnapshots(id));
     this.checker.resetCommit(id, n.rn!.raft.raftLog.committed);
     this.log(`restart ${id}${n.disk.recovering ? " (recovering)" : ""}`);
   }
@@ -157,7 +182,7 @@ export class SimCluster {
   spawn(id: number): SimNode {
     const n = this.#addNode(id, new MemoryStorage());
     n.disk.recovering = true;
-    n.start(this.#raft, this.prng.fork(), this.opts.factory?.(id));
+    n.start(this.#raft, this.prng.fork(), this.opts.factory?.(id), this.#lateSnapshots(id));
     this.log(`spawn ${id}`);
     return n;
   }

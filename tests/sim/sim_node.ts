@@ -7,8 +7,10 @@
  */
 
 import type { SeededPrng } from "../../shared/prng.ts";
+import { SnapshotTemporarilyUnavailableError } from "../../shared/raft/errors.ts";
 import type { Config } from "../../shared/raft/raft.ts";
 import { type RaftFactory, RawNode, type Ready } from "../../shared/raft/raw_node.ts";
+import type { Storage } from "../../shared/raft/storage.ts";
 import {
   type ConfState,
   type Entry,
@@ -19,6 +21,18 @@ import {
 } from "../../shared/raft/types.ts";
 import type { SimDisk } from "./sim_storage.ts";
 import { KvStateMachine, type WriteOp } from "./state_machine.ts";
+
+/**
+ * Makes the storage sometimes answer `snapshot()` with "being loaded", as
+ * KvStorage does once a snapshot's data has left memory.
+ */
+export interface LateSnapshots {
+  prng: SeededPrng;
+  /** Probability that one call is answered that way. */
+  rate: number;
+  /** Called for each such answer. */
+  onDefer(): void;
+}
 
 /** What a node reports to the cluster while it processes a Ready. */
 export interface NodeEvents {
@@ -60,6 +74,7 @@ export class SimNode {
     config: Omit<Config, "id" | "storage" | "prng">,
     prng: SeededPrng,
     factory?: RaftFactory,
+    lateSnapshots?: LateSnapshots,
   ): void {
     const snap = this.disk.storage.snapshot();
     this.sm = KvStateMachine.restore(snap.data);
@@ -70,11 +85,31 @@ export class SimNode {
     this.rn = new RawNode({
       ...config,
       id: this.id,
-      storage: this.disk.storage,
+      storage: lateSnapshots ? this.#lateSnapshotStorage(lateSnapshots) : this.disk.storage,
       prng,
       applied: snap.metadata.index,
       recovering: this.disk.recovering,
     }, factory);
+  }
+
+  /** The disk's storage, except that `snapshot()` is sometimes not ready yet. */
+  #lateSnapshotStorage(late: LateSnapshots): Storage {
+    const disk = this.disk;
+    return {
+      initialState: () => disk.storage.initialState(),
+      entries: (lo, hi, maxBytes) => disk.storage.entries(lo, hi, maxBytes),
+      term: (index) => disk.storage.term(index),
+      firstIndex: () => disk.storage.firstIndex(),
+      lastIndex: () => disk.storage.lastIndex(),
+      snapshot: () => {
+        const snap = disk.storage.snapshot();
+        if (snap.metadata.index > 0 && late.prng.chance(late.rate)) {
+          late.onDefer();
+          throw new SnapshotTemporarilyUnavailableError(snap.metadata.index);
+        }
+        return snap;
+      },
+    };
   }
 
   /** Stops the node; a write in progress is lost or torn. */

@@ -49,6 +49,20 @@ Deno.test("simulation: seeds that once found bugs keep every invariant", () => {
   assert.deepEqual(failures, [], failures.join("\n\n"));
 });
 
+Deno.test("simulation: snapshots whose data is still loading (half the requests) keep every invariant", () => {
+  const failures: string[] = [];
+  let late = 0;
+  for (let i = 0; i < 60; i++) {
+    for (const size of [3, 5]) {
+      const r = runSeed(BASE + i, size, { lateSnapshotRate: 0.5 });
+      late += r.stats.lateSnapshots ?? 0;
+      if (!r.ok) failures.push(`seed ${r.seed}: ${r.error}\nreproduce with: ${r.replay}`);
+    }
+  }
+  assert.deepEqual(failures, [], failures.slice(0, 3).join("\n\n"));
+  assert.ok(late > 20, `only ${late} snapshot requests were answered "being loaded"`);
+});
+
 Deno.test("simulation: the swarm itself catches a core that votes twice", () => {
   let caught = 0;
   for (let seed = 1; seed <= 40 && caught === 0; seed++) {

@@ -33,11 +33,14 @@ export interface RunOptions {
   livenessMs?: number;
   factory?: (id: number) => RaftFactory | undefined;
   verbose?: boolean;
+  /** See {@linkcode SimOptions.lateSnapshotRate}. */
+  lateSnapshotRate?: number;
 }
 
 /** The one-line command that replays `seed` for a cluster of `size`. */
-export function replayCommand(seed: number, size: number): string {
-  return `deno task sim --nodes ${size} --seed ${seed} --verbose`;
+export function replayCommand(seed: number, size: number, lateSnapshotRate = 0): string {
+  const late = lateSnapshotRate > 0 ? ` --late-snapshots ${lateSnapshotRate}` : "";
+  return `deno task sim --nodes ${size} --seed ${seed}${late} --verbose`;
 }
 
 /** Draws the swarm options of a run from its seed. */
@@ -84,7 +87,8 @@ export function runSeed(seed: number, size: number, ro: RunOptions = {}): RunRes
   const opts = swarmOptions(seed, size);
   opts.factory = ro.factory;
   opts.verbose = ro.verbose;
-  const replay = replayCommand(seed, size);
+  opts.lateSnapshotRate = ro.lateSnapshotRate;
+  const replay = replayCommand(seed, size, ro.lateSnapshotRate);
   let sim: SimCluster | undefined;
   try {
     sim = new SimCluster(opts);
