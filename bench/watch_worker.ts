@@ -58,6 +58,8 @@ let firstRetry: string | undefined;
 /** Resolved when every watcher's last revision reaches `target`. */
 let target = Infinity;
 let behind = 0;
+/** Deliveries whose revision was not above the watcher's previous one (repeated or out of order). */
+let outOfOrder = 0;
 let onCaughtUp: (() => void) | undefined;
 
 type Handlers = Parameters<DbClient["watch"]>[1];
@@ -100,6 +102,7 @@ for (let w = 0; w < n; w++) {
     onChanges(resp) {
       const t = now();
       const before = revs[w]!.at(-1) ?? 0;
+      if (resp.revision <= before) outOfOrder++;
       revs[w]!.push(resp.revision);
       recv[w]!.push(t);
       updated[w]!.push(resp.changes[0]?.current?.updatedAt ?? NaN);
@@ -174,6 +177,7 @@ for (;;) {
     watchers: n,
     expected: n * commits.length,
     delivered,
+    outOfOrder,
     retries,
     firstRetry,
     waitedMs: Math.round(now() - started),
