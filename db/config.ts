@@ -56,7 +56,9 @@ flags:
   --election-ticks N     ticks before an election (default 10)
   --snapshot-every N     applied entries between snapshots (default 10000)
   --log-level LEVEL      debug | info | warn | error (default info)
-  --cluster N            start N local nodes as child processes (restarted if they crash)
+  --cluster N            start N local nodes as child processes (restarted if they crash),
+                         data under ./data/node-<i>; the flags above that name one
+                         node (--id, addresses, --dir, --peers, --join, --http) are refused
   --cluster-port P       client port of local node 1 (default 7021); node i uses
                          P+10(i-1) for clients, +1 for peers, +2 for debug HTTP
   --help                 this text`;
@@ -89,6 +91,19 @@ export function parseConfig(args: string[]): DbConfig | "help" {
     },
   });
   if (values.help) return "help";
+  const cluster = int("--cluster", values.cluster, 0, 9);
+  if (cluster > 0) {
+    // The launcher gives every node its own id, addresses and directory:
+    // passing one of these to every node would make them collide.
+    for (const f of PER_NODE_FLAGS) {
+      if (values[f] !== undefined) {
+        throw new InvalidArgumentError(
+          `--${f}`,
+          "it cannot be combined with --cluster, which sets it for each node",
+        );
+      }
+    }
+  }
   const id = int("--id", values.id ?? "1", 1, 2 ** 31);
   const listen = checkAddress("--listen", values.listen ?? "127.0.0.1:7021");
   const peerListen = checkAddress("--peer-listen", values["peer-listen"] ?? "127.0.0.1:7022");
@@ -127,10 +142,23 @@ export function parseConfig(args: string[]): DbConfig | "help" {
     electionTicks: int("--election-ticks", values["election-ticks"], 2, 1000),
     snapshotEvery: int("--snapshot-every", values["snapshot-every"], 1, 10_000_000),
     logLevel: level,
-    cluster: int("--cluster", values.cluster, 0, 9),
+    cluster,
     clusterPort: int("--cluster-port", values["cluster-port"], 1, 65_535 - 100),
   };
 }
+
+/** Flags the `--cluster` launcher sets for each node itself. */
+const PER_NODE_FLAGS = [
+  "id",
+  "listen",
+  "peer-listen",
+  "advertise-client",
+  "advertise-peer",
+  "dir",
+  "peers",
+  "join",
+  "http",
+] as const;
 
 /** Parses "1=host:port,2=host:port". */
 export function parsePeers(spec: string): Map<number, string> {

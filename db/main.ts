@@ -28,16 +28,15 @@ if (cfg === "help") {
   Deno.exit(0);
 }
 
-coalesceSocketWrites();
-
 if (cfg.cluster > 0) {
-  // Every other flag goes to each node.
+  // Every other flag (the per-node ones are refused by parseConfig) goes to each node.
   const launcherFlags = ["--cluster", "--cluster-port"];
   const extra = Deno.args.filter((a, i, all) =>
     !launcherFlags.some((f) => a === f || all[i - 1] === f || a.startsWith(`${f}=`))
   );
   await runLocalCluster(cfg.cluster, extra, cfg.clusterPort);
 } else {
+  coalesceSocketWrites();
   const log = createLogger(
     `cassemdb[${labelId(cfg.dir, cfg.id, cfg.join !== "" && !cfg.idGiven)}]`,
     cfg.logLevel,
