@@ -48,7 +48,6 @@ interface RoundResult {
   watchers: number;
   expected: number;
   delivered: number;
-  outOfOrder: number;
   retries: number;
   firstRetry?: string;
   waitedMs: number;
@@ -190,7 +189,6 @@ export async function runWatchBench(args: string[] = []): Promise<void> {
           delivered: rs.reduce((s, r) => s + r.delivered, 0),
           expected: rs.reduce((s, r) => s + r.expected, 0),
           retries: rs.reduce((s, r) => s + r.retries, 0),
-          outOfOrder: rs.reduce((s, r) => s + r.outOfOrder, 0),
           p50: percentile(resp, 50),
           p99: percentile(resp, 99),
           max: resp[resp.length - 1] ?? NaN,
@@ -218,7 +216,6 @@ export async function runWatchBench(args: string[] = []): Promise<void> {
         fmt(percentile(lastLat, 99), 1),
         `${fmt(percentile(run.lat, 50), 1)} / ${fmt(percentile(run.lat, 99), 1)}`,
         fmt(all.retries),
-        fmt(all.outOfOrder),
       ]);
       results.forEach((r, k) => {
         const at = targets[k % targets.length]!;
@@ -258,7 +255,6 @@ export async function runWatchBench(args: string[] = []): Promise<void> {
         "last p99",
         "write p50/p99 ms",
         "retries",
-        "out of order",
       ],
       summary,
     );
@@ -268,8 +264,7 @@ export async function runWatchBench(args: string[] = []): Promise<void> {
     printTable(["CPU % (of one core)", ...names], cpuRows);
     console.log(
       `\nlatency columns: from the SetKV response (p50/p99 ms), from the entity's updatedAt (updAt), ` +
-        `and until the last watcher had the change (last); "out of order": deliveries whose revision was ` +
-        `not above the watcher's previous one (repeated or reordered); load average now ${await loadAvg()}`,
+        `and until the last watcher had the change (last); load average now ${await loadAvg()}`,
     );
   } finally {
     writer?.close();

@@ -58,8 +58,6 @@ let firstRetry: string | undefined;
 /** Resolved when every watcher's last revision reaches `target`. */
 let target = Infinity;
 let behind = 0;
-/** Deliveries whose revision was not above the watcher's previous one (repeated or out of order). */
-let outOfOrder = 0;
 let onCaughtUp: (() => void) | undefined;
 
 type Handlers = Parameters<DbClient["watch"]>[1];
@@ -102,7 +100,6 @@ for (let w = 0; w < n; w++) {
     onChanges(resp) {
       const t = now();
       const before = revs[w]!.at(-1) ?? 0;
-      if (resp.revision <= before) outOfOrder++;
       revs[w]!.push(resp.revision);
       recv[w]!.push(t);
       updated[w]!.push(resp.changes[0]?.current?.updatedAt ?? NaN);
@@ -177,7 +174,6 @@ for (;;) {
     watchers: n,
     expected: n * commits.length,
     delivered,
-    outOfOrder,
     retries,
     firstRetry,
     waitedMs: Math.round(now() - started),
@@ -186,6 +182,9 @@ for (;;) {
     fromUpdatedAt: round(fromUpdatedAt),
     last: [...lastRecv],
   }));
+  // Counts are per round.
+  retries = 0;
+  firstRetry = undefined;
 }
 client.close();
 rawChannel?.close();

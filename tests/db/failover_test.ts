@@ -75,6 +75,9 @@ scenario(
       }
       await done;
       assert.equal(log.outcomes.size, WRITES, "every write was attempted before the deadline");
+      const underNewLeader = [...log.outcomes.values()]
+        .filter((o) => o.ok && o.at > killedAt && o.at < restartAt).length;
+      assert.ok(underNewLeader > 0, "no write was acknowledged between the kill and the restart");
 
       const statuses = await c.waitConverged();
       const revision = statuses[0]!.revision;

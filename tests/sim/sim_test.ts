@@ -30,9 +30,9 @@ for (const size of [3, 5]) {
 }
 
 /** Seeds that once found a bug (beyond the CI range), replayed on every run. */
+// (101887, which found the removed-leader stall, no longer reaches that state
+// since commit indexes ride on appends; raft_test.ts "removed leader" covers it.)
 const REGRESSIONS = [
-  // A removed leader that stepped down left the others unable to elect (liveness).
-  101887,
   // A wiped node ended recovery at a capped commit index and voted for a
   // leader that lacked entries committed with its lost acknowledgements.
   303914,
