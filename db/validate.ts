@@ -6,15 +6,22 @@
  * @module
  */
 
-/** Limits of the API. */
+import { MAX_TXN_COMPARES, MAX_TXN_OPS, MAX_VALUE_BYTES } from "./store/keys.ts";
+import { MAX_WATCH_KEYS } from "./store/watch.ts";
+
+/**
+ * Limits of the API: the store's own where it has one, so the two cannot
+ * drift. Keys are counted in UTF-8 bytes here, stricter than the store's
+ * 1,024 UTF-16 code units.
+ */
 export const LIMITS = {
   keyBytes: 1024,
-  valueBytes: 256 * 1024,
+  valueBytes: MAX_VALUE_BYTES,
   getKVsKeys: 100,
-  watchKeys: 20,
+  watchKeys: MAX_WATCH_KEYS,
   rangeLimit: 100,
-  txnCompares: 64,
-  txnOps: 64,
+  txnCompares: MAX_TXN_COMPARES,
+  txnOps: MAX_TXN_OPS,
   /** Total value bytes in one Txn (it becomes one raft entry). */
   txnValueBytes: 2 * 1024 * 1024,
   /** Ten years. */

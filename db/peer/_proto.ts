@@ -1,8 +1,9 @@
 /**
  * Loads `proto/raft.proto` once, with the options the peer package relies on:
  * camelCase field names, 64-bit integers as JS numbers, enums as numbers,
- * defaults filled in, and `bytes` as Node Buffers (views into the received
- * frame, which {@linkcode decodeMessage} copies).
+ * and defaults filled in. The transport decodes each received frame from a
+ * copy of its own (`deserializeOwned`), so `bytes` fields are views into it
+ * that messages keep.
  *
  * @module
  */

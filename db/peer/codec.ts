@@ -32,6 +32,7 @@ import type { Buffer } from "node:buffer";
 import {
   type ConfState,
   type Entry,
+  isLocalMessage,
   type Message,
   MessageType,
   type SnapshotChunk,
@@ -92,7 +93,6 @@ export interface BatchProto {
 /** `cassemraft.BatchAck`: who received a batch, how many messages raft was handed and how many were dropped. */
 export interface BatchAckProto {
   id: number;
-  accepted: number;
   rejected: number;
 }
 
@@ -289,9 +289,7 @@ export function messageBytes(m: Message): number {
 
 /** Whether `type` is a message kind that crosses the network (known and not local). */
 export function isNetworkMessageType(type: number): type is MessageType {
-  return Number.isInteger(type) && type >= MessageType.Prop &&
-    type <= MessageType.ReadIndexResp && type !== MessageType.Unreachable &&
-    type !== MessageType.CheckQuorum;
+  return MessageType[type] !== undefined && !isLocalMessage(type);
 }
 
 function num(v: number | null | undefined): number {

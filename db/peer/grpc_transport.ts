@@ -97,9 +97,9 @@ export interface AnnounceOptions {
 
 /**
  * Counters of a {@linkcode GrpcTransport} since it was created, for metrics
- * and tests. Invariant: every message given to `send` is eventually counted
- * once in `sent` or `dropped` (or discarded uncounted by `close`/`setPeer`
- * forgetting the peer); messages lost in a broken stream are counted in
+ * and tests. Invariant: every message given to `send` for another node is
+ * eventually counted once in `sent` or `dropped` (or discarded uncounted by
+ * `close`/`setPeer` forgetting the peer); messages lost in a broken stream are counted in
  * `sent` only, as the sender cannot know how many arrived.
  */
 export interface GrpcTransportStats {
@@ -206,8 +206,8 @@ export class GrpcTransport implements Transport {
     this.#maxBatchBytes = positive("maxBatchBytes", opts.maxBatchBytes) ?? DEFAULT_MAX_BATCH_BYTES;
     this.#channelOptions = {
       ...messageSizeOptions(opts),
-      // Notice a dead connection (a peer host gone, a silent partition) even
-      // between calls, without waiting for a deadline per call.
+      // Notice a dead connection (a peer host gone, a silent partition): a
+      // long-lived stream has no deadline, so keepalive pings are how it breaks.
       "grpc.keepalive_time_ms": 5_000,
       "grpc.keepalive_timeout_ms": 2_000,
       "grpc.keepalive_permit_without_calls": 1,
@@ -216,8 +216,8 @@ export class GrpcTransport implements Transport {
       // attempt fails fast while the channel is down.
       "grpc.initial_reconnect_backoff_ms": 100,
       "grpc.max_reconnect_backoff_ms": 1_000,
-      // Stay connected between calls: followers rarely call each other, but
-      // when they do (an election) they should not wait for a new connection.
+      // Stay connected while no stream is open: followers rarely talk to each
+      // other, but when they do (an election) they should not wait to connect.
       "grpc.client_idle_timeout_ms": 24 * 60 * 60 * 1000,
       // Retries would resend a batch raft may already be retransmitting.
       "grpc.enable_retries": 0,
@@ -585,7 +585,6 @@ export class GrpcTransport implements Transport {
     if (!stream) return;
     p.stream = undefined;
     p.blocked = false;
-    stream.end();
     stream.cancel();
   }
 
@@ -651,7 +650,7 @@ export class GrpcTransport implements Transport {
     }
     this.#stats.received += accepted;
     this.#stats.rejected += rejected;
-    if (rejected > 0 && !this.#closed) call.write({ id: this.id, accepted, rejected });
+    if (rejected > 0 && !this.#closed) call.write({ id: this.id, rejected });
   }
 
   #onAnnounce(call: AnnounceCall, cb: grpc.sendUnaryData<AnnounceResponse>): void {

@@ -209,8 +209,7 @@ export class DbNode {
   }
 
   /** The Status RPC's answer. */
-  statusReport() {
-    const s = this.raft.status();
+  statusReport(s: ReturnType<RaftNode["status"]> = this.raft.status()) {
     return {
       id: this.id,
       leader: s.lead,
@@ -466,19 +465,21 @@ function serveDebugHttp(node: DbNode, addr: string): Deno.HttpServer {
     const path = new URL(req.url).pathname;
     if (path === "/status") {
       const core = node.raft.rn.raft;
+      const s = node.raft.status();
       return Response.json({
-        ...node.statusReport(),
-        lastIndex: core.raftLog.lastIndex(),
+        ...node.statusReport(s),
+        lastIndex: s.lastIndex,
         recovering: core.recovering,
         watchers: node.watchers.size,
-        progress: node.raft.status().progress,
+        progress: s.progress,
         raft: node.raft.stats(),
         transport: node.transport.stats(),
         memory: Deno.memoryUsage(),
       });
     }
     if (path === "/healthz") {
-      const ok = node.raft.leader !== 0;
+      // A removed node keeps the last leader it knew but takes no part.
+      const ok = node.raft.leader !== 0 && !node.sm.removed;
       return Response.json({ ok, leader: node.raft.leader }, { status: ok ? 200 : 503 });
     }
     return Response.json({ error: `no route ${path}: try /status or /healthz` }, { status: 404 });

@@ -8,6 +8,7 @@
 
 import type { grpc } from "../../shared/grpc.ts";
 import type { Change as ProtoChange, Entity as ProtoEntity } from "../../shared/db/types.ts";
+import { EMPTY_VAL } from "../store/_entity.ts";
 import type { Command, SetOp, TxnOp, UnsetOp } from "../store/command.ts";
 import { CompactedError, WatcherFellBehindError } from "../store/errors.ts";
 import type { ApplyResult } from "../store/store.ts";
@@ -30,17 +31,17 @@ import type { DbNode } from "./db_node.ts";
 type Req = any;
 type Unary = (call: grpc.ServerUnaryCall<Req, unknown>, cb: grpc.sendUnaryData<unknown>) => void;
 
-/** Store entity → proto entity. */
-export function toProtoEntity(e: Entity): ProtoEntity {
-  return { ...e, type: e.type === "directory" ? "DIRECTORY" : "ELEMENT" };
+/**
+ * Store entity → proto entity; without its value for answers to writes
+ * (`withVal` false): the caller has it.
+ */
+export function toProtoEntity(e: Entity, withVal = true): ProtoEntity {
+  const type = e.type === "directory" ? "DIRECTORY" : "ELEMENT";
+  return withVal ? { ...e, type } : { ...e, val: EMPTY_VAL, type };
 }
 
-/** Store entity → proto entity without its value (answers to writes: the caller has it). */
-function writtenEntity(e: Entity): ProtoEntity {
-  return { ...e, val: EMPTY, type: e.type === "directory" ? "DIRECTORY" : "ELEMENT" };
-}
-
-const EMPTY = new Uint8Array(0);
+/** An entity as a write's answer carries it. */
+const writtenEntity = (e: Entity) => toProtoEntity(e, false);
 
 /** Store change → proto change. */
 export function toProtoChange(c: Change): ProtoChange {
@@ -78,7 +79,7 @@ export function kvService(node: DbNode): Record<string, unknown> {
       await read(req);
       const entities = node.store.getMany(keys);
       node.noticeExpired(entities);
-      return { entities: entities.map(toProtoEntity), revision: node.store.revision };
+      return { entities: entities.map((e) => toProtoEntity(e)), revision: node.store.revision };
     }),
 
     Range: unary(async (req) => {
@@ -89,7 +90,7 @@ export function kvService(node: DbNode): Record<string, unknown> {
       const r = node.store.range(prefix, { seek, limit });
       node.noticeExpired(r.entities);
       return {
-        entities: r.entities.map(toProtoEntity),
+        entities: r.entities.map((e) => toProtoEntity(e)),
         hasMore: r.hasMore,
         nextSeekKey: r.nextSeekKey,
         revision: node.store.revision,
@@ -179,7 +180,8 @@ function setOp(prefix: string, req: Req): SetOp {
     key: checkKey(`${prefix}key`, req.key),
     isDir,
     ttl,
-    val: new Uint8Array(val),
+    // encodeCommand copies it into the entry.
+    val,
     overwrite: Boolean(req.overwrite),
     condition: condition(`${prefix}condition`, req.condition),
   };

@@ -497,6 +497,7 @@ export class RaftNode {
       this.#confState = structuredClone(rd.snapshot.metadata.confState);
       this.#applied = rd.snapshot.metadata.index;
       this.#sinceSnapshot = 0;
+      this.#sinceSnapshotBytes = 0;
       for (const [index, p] of this.#proposals) {
         if (index <= this.#applied) {
           this.#proposals.delete(index);
@@ -520,13 +521,13 @@ export class RaftNode {
 
   #apply(entries: Entry[]): void {
     this.#stats.entriesApplied += entries.length;
-    for (const e of entries) this.#sinceSnapshotBytes += e.data.byteLength;
     let batch: Entry[] = [];
     const flush = () => {
       if (batch.length > 0) this.#sm.apply(batch);
       batch = [];
     };
     for (const e of entries) {
+      this.#sinceSnapshotBytes += e.data.byteLength;
       if (e.type === EntryType.ConfChange) {
         flush();
         const cc = decodeConfChange(e.data);

@@ -124,8 +124,6 @@ export class Raft {
   /** Messages to send once the Ready carrying them is persisted. */
   msgs: Message[] = [];
   readStates: ReadState[] = [];
-  /** The commit index advanced and followers were not told yet (see {@linkcode flushCommitBroadcast}). */
-  commitBroadcastPending = false;
   /** Target of a leadership transfer in progress, or NONE. */
   leadTransferee = NONE;
   /** Log index of the newest membership change proposed by this leader; another waits until it is applied. */
@@ -517,21 +515,18 @@ export class Raft {
   }
 
   #onCommitAdvanced(): void {
+    // Followers learn the new commit index when the Ready is taken (see
+    // flushCommitBroadcast), so that an append with entries made meanwhile
+    // (the next proposals) carries it instead of an empty append each.
     this.#releasePendingReadIndexMessages();
-    // Followers learn the new commit index from the next append. Telling
-    // them at once (an empty append each) waits until the Ready is taken, so
-    // that an append with entries made meanwhile (the next proposals) carries
-    // it instead: under load that halves the messages and acks per write.
-    this.commitBroadcastPending = true;
   }
 
   /**
    * Sends the commit index to every follower that no append in `msgs`
-   * carries it to yet. RawNode calls it before it takes the messages.
+   * carries it to yet. RawNode calls it before it takes the messages of a
+   * Ready in which the commit index moved.
    */
   flushCommitBroadcast(): void {
-    if (!this.commitBroadcastPending) return;
-    this.commitBroadcastPending = false;
     if (this.state !== StateType.Leader) return;
     const committed = this.raftLog.committed;
     const told = new Set<number>();

@@ -170,7 +170,7 @@ export class RawNode {
     if (!softStateEqual(r.softState(), this.#prevSoft)) return true;
     if (!hardStateEqual(r.hardState(), this.#prevHard)) return true;
     if (r.raftLog.hasPendingSnapshot()) return true;
-    if (r.msgs.length > 0 || r.readStates.length > 0 || r.commitBroadcastPending) return true;
+    if (r.msgs.length > 0 || r.readStates.length > 0) return true;
     if (r.raftLog.unstableEntries().length > 0) return true;
     return r.raftLog.hasNextCommittedEntries();
   }
@@ -183,7 +183,7 @@ export class RawNode {
   ready(): Ready {
     if (this.#inFlight) throw new Error("Cannot take a Ready as the previous one is not advanced");
     const r = this.raft;
-    r.flushCommitBroadcast();
+    if (r.raftLog.committed !== this.#prevHard.commit) r.flushCommitBroadcast();
     const hard = r.hardState();
     const voteChanged = hard.term !== this.#prevHard.term || hard.vote !== this.#prevHard.vote;
     const rd: Ready = {
