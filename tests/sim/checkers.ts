@@ -38,6 +38,8 @@ interface Applied {
   /** The state machine's hash chain after applying it. */
   chain: number;
   node: number;
+  /** The highest term led when it was first applied: it was committed in this term or before. */
+  committedBy: number;
 }
 
 /** Collects what every node did and checks it against what the others did. */
@@ -47,6 +49,7 @@ export class Checker {
   /** index → the entry applied there (by whichever node applied it first). */
   readonly applied = new Map<number, Applied>();
   maxApplied = 0;
+  #maxLeaderTerm = 0;
   /** node → the highest commit index seen for its current incarnation. */
   readonly #commit = new Map<number, number>();
 
@@ -55,6 +58,7 @@ export class Checker {
     const prev = this.leaderOfTerm.get(term);
     if (prev === undefined) {
       this.leaderOfTerm.set(term, node);
+      if (term > this.#maxLeaderTerm) this.#maxLeaderTerm = term;
     } else if (prev !== node) {
       throw new SafetyViolation(
         "election-safety",
@@ -68,7 +72,7 @@ export class Checker {
     const digest = entryDigest(e);
     const prev = this.applied.get(e.index);
     if (prev === undefined) {
-      this.applied.set(e.index, { digest, chain, node });
+      this.applied.set(e.index, { digest, chain, node, committedBy: this.#maxLeaderTerm });
       if (e.index > this.maxApplied) this.maxApplied = e.index;
       return;
     }
@@ -109,21 +113,29 @@ export class Checker {
   }
 
   /**
-   * Leader completeness: a new leader's log holds every entry applied anywhere
-   * (those are committed), unless compacted behind its snapshot.
+   * Leader completeness (Raft §5.4): the leader of `term` holds every entry
+   * committed in an earlier term, unless compacted behind its snapshot.
+   * Entries applied anywhere are committed; one first applied while the
+   * highest term led was below `term` was committed before `term`. (A later
+   * one may belong to a higher term: a candidate of a lower term can still win
+   * with votes cast before its voters heard of the higher one; seed 801883.)
    */
-  onBecomeLeader(node: number, log: RaftLog): void {
+  onBecomeLeader(node: number, log: RaftLog, term: number): void {
     const first = log.firstIndex();
     const last = log.lastIndex();
-    if (last < this.maxApplied) {
+    let required = 0;
+    for (const [i, a] of this.applied) {
+      if (a.committedBy < term && i > required) required = i;
+    }
+    if (last < required) {
       throw new SafetyViolation(
         "leader-completeness",
-        `leader ${node} ends at ${last} but index ${this.maxApplied} was committed`,
+        `leader ${node} of term ${term} ends at ${last} but index ${required} was committed before`,
       );
     }
-    for (let i = Math.max(first, 1); i <= this.maxApplied; i++) {
+    for (let i = Math.max(first, 1); i <= required; i++) {
       const a = this.applied.get(i);
-      if (!a) continue;
+      if (!a || a.committedBy >= term) continue;
       const [e] = log.slice(i, i + 1, Number.MAX_SAFE_INTEGER);
       if (!e || entryDigest(e) !== a.digest) {
         throw new SafetyViolation(

@@ -280,7 +280,7 @@ export class SimCluster {
       becameLeader: (n: SimNode) => {
         this.log(`node ${n.id} leads term ${n.rn!.raft.term}`);
         this.events.leaderChanges++;
-        this.checker.onBecomeLeader(n.id, n.rn!.raft.raftLog);
+        this.checker.onBecomeLeader(n.id, n.rn!.raft.raftLog, n.rn!.raft.term);
       },
     };
     const snapEvery = this.opts.snapshotEvery ?? 0;
