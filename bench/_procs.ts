@@ -68,18 +68,23 @@ export class Proc {
     const seen = this.lines.find(test);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const w = { test, resolve: (l: string) => (clearTimeout(timer), resolve(l)) };
-      const timer = setTimeout(() => {
+      const fail = (why: string) => {
+        clearTimeout(timer);
         this.#lineWaiters = this.#lineWaiters.filter((x) => x !== w);
-        reject(
-          new Error(
-            `${this.name} printed no expected line within ${timeoutMs} ms: ${
-              this.stderrTail.slice(-600)
-            }`,
-          ),
-        );
-      }, timeoutMs);
+        reject(new Error(`${this.name} ${why}: ${this.stderrTail.slice(-600)}`));
+      };
+      const w = { test, resolve: (l: string) => (clearTimeout(timer), resolve(l)) };
+      const timer = setTimeout(
+        () => fail(`printed no expected line within ${timeoutMs} ms`),
+        timeoutMs,
+      );
       this.#lineWaiters.push(w);
+      // A child that exits without the line fails at once, not at the timeout.
+      void this.exited.then((s) => {
+        if (this.#lineWaiters.includes(w)) {
+          fail(`exited (code ${s.code}) without the expected line`);
+        }
+      });
     });
   }
 
@@ -296,8 +301,6 @@ export interface CassemOptions {
   extra?: string[];
   /** Write a V8 CPU profile of every node into `<dir>/node-<i>/` (on a clean exit). */
   cpuProfDir?: string;
-  /** Extra `deno run` flags for every node (e.g. `--v8-flags=...`). */
-  denoFlags?: string[];
   /** Reuse these ports and dirs (a restart); default fresh ones under `root`. */
   layout?: { client: number; peer: number; dir: string }[];
 }
@@ -328,7 +331,6 @@ export function spawnCassemNode(
     "run",
     "-A",
     ...prof,
-    ...(opts.denoFlags ?? []),
     main,
     "--id",
     String(i),

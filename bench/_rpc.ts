@@ -55,16 +55,12 @@ export class RawClient {
     address: string,
     protocol: Protocol,
     service: string,
-    opts: { longs?: "number" | "string"; ownConnection?: boolean } = {},
+    opts: { longs?: "number" | "string" } = {},
   ) {
     const ctor = loadPackage(protocol, opts.longs)[service] as grpc.ServiceClientConstructor;
     if (!ctor?.service) throw new Error(`Cannot find service ${service} of ${protocol}`);
     this.#svc = ctor.service;
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
-      ...CHANNEL_OPTIONS,
-      // Separate clients of one address share a connection unless told not to.
-      ...(opts.ownConnection ? { "grpc.use_local_subchannel_pool": 1 } : {}),
-    });
+    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   }
 
   /** A caller of `method` (e.g. "SetKV", "Put"). */

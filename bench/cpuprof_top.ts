@@ -57,6 +57,9 @@ const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
+/** The repository root as a file URL, so sources below it print as repository paths. */
+const REPO = new URL("..", import.meta.url).href;
+
 /** Short source name: the npm package, or the path below the repository, or the V8 pseudo-frame. */
 function source(url: string): string {
   if (!url) return "(native/V8)";
@@ -67,8 +70,7 @@ function source(url: string): string {
   if (url.startsWith("node:") || url.startsWith("ext:")) {
     return url.replace(/^(ext:[^/]+)\/.*/, "$1");
   }
-  const m = /\/work\/main\/(.*)$/.exec(url);
-  return m ? m[1]! : url.replace(/^file:\/\//, "");
+  return url.startsWith(REPO) ? url.slice(REPO.length) : url.replace(/^file:\/\//, "");
 }
 function label(cf: CallFrame): string {
   const name = cf.functionName || "(anonymous)";

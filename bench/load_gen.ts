@@ -37,7 +37,6 @@ const { values: v } = parseArgs({
     "max-ops": { type: "string", default: "1000000" },
     warmup: { type: "string", default: "0.5" },
     prefix: { type: "string", default: "bench/" },
-    channels: { type: "string", default: "1" },
   },
 });
 
@@ -65,7 +64,6 @@ const valueSize = num("value-size", v["value-size"], 0);
 const keyCount = num("keys", v.keys, 1);
 const maxOps = num("max-ops", v["max-ops"], 1);
 const warmupMs = num("warmup", v.warmup, 0) * 1000;
-const channels = num("channels", v.channels, 1);
 
 const value = new Uint8Array(valueSize);
 for (let i = 0; i < valueSize; i++) value[i] = (i * 31 + 7) & 0xff;
@@ -111,11 +109,8 @@ function plan(): { service: string; method: string; requests: unknown[] } {
 }
 
 const { service, method, requests } = plan();
-const clients = Array.from(
-  { length: channels },
-  () => new RawClient(target, protocol, service, { ownConnection: channels > 1 }),
-);
-const calls: UnaryCall[] = clients.map((c) => c.method(method));
+const client = new RawClient(target, protocol, service);
+const call: UnaryCall = client.method(method);
 
 interface Phase {
   latencies: number[];
@@ -132,8 +127,7 @@ async function phase(ms: number, limit: number, pick: () => unknown | undefined)
   let started = 0;
   const t0 = performance.now();
   const deadline = t0 + ms;
-  const loop = async (w: number) => {
-    const call = calls[w % calls.length]!;
+  const loop = async () => {
     while (started < limit && performance.now() < deadline) {
       const req = pick();
       if (req === undefined) return;
@@ -148,7 +142,7 @@ async function phase(ms: number, limit: number, pick: () => unknown | undefined)
       }
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, (_, w) => loop(w)));
+  await Promise.all(Array.from({ length: concurrency }, loop));
   return { latencies, errors, firstError, elapsedMs: performance.now() - t0 };
 }
 
@@ -176,7 +170,7 @@ if (op === "fill") {
   result = await phase(durationMs, maxOps, random);
   clientCpuMs = cpuMs() - cpu0;
 }
-for (const c of clients) c.close();
+client.close();
 
 const sorted = result.latencies.sort((a, b) => a - b);
 const seconds = result.elapsedMs / 1000;

@@ -35,6 +35,15 @@ import { loadAvg, machineNote } from "./db_bench.ts";
 const TXN_OPS = 64;
 const IN_FLIGHT = 8;
 const READ_BATCH = 100;
+/** Bound on the load and on the read-back, each. */
+const LOAD_LIMIT_MS = 300_000;
+
+/** Throws once `limitMs` have passed since `since` (performance.now()). */
+function within(since: number, limitMs: number, what: string): void {
+  if (performance.now() - since > limitMs) {
+    throw new Error(`Cannot ${what} within ${limitMs / 1000} s`);
+  }
+}
 
 /**
  * Polls Status until the node at `addr` leads with everything applied:
@@ -106,6 +115,7 @@ export async function runMemoryBench(args: string[] = []): Promise<void> {
     let next = 0;
     const loader = async () => {
       while (next < keyCount) {
+        within(tLoad, LOAD_LIMIT_MS, "load the keys");
         const from = next;
         next = Math.min(keyCount, next + TXN_OPS);
         const ops = keys.slice(from, next).map((key) => ({
@@ -176,6 +186,7 @@ export async function runMemoryBench(args: string[] = []): Promise<void> {
     let cursor = 0;
     const reader = async () => {
       while (cursor < keyCount) {
+        within(t0, LOAD_LIMIT_MS, "read the keys back");
         const from = cursor;
         cursor = Math.min(keyCount, cursor + READ_BATCH);
         const r = (await getKVs({ keys: keys.slice(from, cursor) }, 30_000)) as {

@@ -44,6 +44,9 @@ import { RawClient } from "./_rpc.ts";
 import { fmt, percentile, printTable } from "./_stats.ts";
 import { loadAvg, machineNote } from "./db_bench.ts";
 
+/** Bound on one round of writes. */
+const WRITE_LIMIT_MS = 180_000;
+
 interface RoundResult {
   watchers: number;
   expected: number;
@@ -107,6 +110,9 @@ export async function runWatchBench(args: string[] = []): Promise<void> {
       const start = performance.now();
       const startEpoch = now();
       for (let i = 0; i < count; i++) {
+        if (performance.now() - start > WRITE_LIMIT_MS) {
+          throw new Error(`Cannot write ${count} changes within ${WRITE_LIMIT_MS / 1000} s`);
+        }
         if (perSec > 0) {
           const wait = start + (i * 1000) / perSec - performance.now();
           if (wait > 1) await new Promise((r) => setTimeout(r, wait));
