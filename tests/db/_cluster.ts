@@ -307,6 +307,7 @@ export class TestCluster {
   readonly #clients = new Set<DbClient>();
   readonly #probe: DbClient;
   #seq = 0;
+  #destroyed = false;
   readonly #t0 = Date.now();
   readonly #crash = Promise.withResolvers<never>();
 
@@ -399,10 +400,12 @@ export class TestCluster {
   #newProc(
     id: number,
     build: (p: { client: string; peer: string; http: string; dir: string }) => string[],
+    peerPort = freePort(),
   ): DbProc {
+    this.#checkNotDestroyed();
     const name = `n${++this.#seq}`;
     const client = `127.0.0.1:${freePort()}`;
-    const peer = `127.0.0.1:${freePort()}`;
+    const peer = `127.0.0.1:${peerPort}`;
     const http = `127.0.0.1:${freePort()}`;
     const dir = `${this.root}/${name}`;
     const args = [
@@ -435,31 +438,10 @@ export class TestCluster {
       const ports = Array.from({ length: n }, () => freePort());
       const peers = ports.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(",");
       for (let i = 0; i < n; i++) {
-        const name = `n${++this.#seq}`;
-        const client = `127.0.0.1:${freePort()}`;
-        const peer = `127.0.0.1:${ports[i]}`;
-        const http = `127.0.0.1:${freePort()}`;
-        const dir = `${this.root}/${name}`;
-        const args = [
-          "--id",
-          String(i + 1),
-          "--listen",
-          client,
-          "--peer-listen",
-          peer,
-          "--http",
-          http,
-          "--dir",
-          dir,
-          "--peers",
-          peers,
-          ...this.#nodeFlags(extra),
-        ];
-        procs.push(this.#watch(
-          new DbProc(
-            { name, id: i + 1, clientAddr: client, peerAddr: peer, httpAddr: http, dir, args },
-            this.#sink,
-          ),
+        procs.push(this.#newProc(
+          i + 1,
+          () => ["--id", String(i + 1), "--peers", peers, ...this.#nodeFlags(extra)],
+          ports[i],
         ));
       }
       this.nodes.push(...procs);
@@ -509,6 +491,7 @@ export class TestCluster {
 
   /** Starts `p` again with the same flags and data dir; waits until it serves Status. */
   async restart(p: DbProc): Promise<StatusResp> {
+    this.#checkNotDestroyed();
     this.note(`restart ${p.name} (id ${p.id})`);
     p.start();
     return await this.#waitServing(p, 30_000);
@@ -614,7 +597,16 @@ export class TestCluster {
   }
 
   /** Kills every process still running (SIGKILL, by PID), closes clients, removes the data root. */
+  /**
+   * A test body abandoned by {@linkcode withCluster} (its attempt was void)
+   * may still be running: it must not start nodes beside the next attempt.
+   */
+  #checkNotDestroyed(): void {
+    if (this.#destroyed) throw new Error("Cannot start a node as the cluster was destroyed");
+  }
+
   async destroy(): Promise<void> {
+    this.#destroyed = true;
     // Nodes first: a client that closes a connection sends GOAWAY, and the
     // runtime crash (README) is likelier on a graceful close than on a
     // connection that simply breaks.
@@ -702,6 +694,10 @@ export async function withCluster<T>(
         p.crashes.filter((x) => x.signal === null).map((x) => `${p.name} pid ${x.pid}: ${x.how}`)
       );
       if (result.ok && others.length === 0) return result.value;
+      if (!result.ok && result.error instanceof SafetyViolation) {
+        // Printed before anything can crash: scenario() never reruns a run that shows it.
+        console.error(`${SAFETY_MARK} ${result.error.message}`);
+      }
       const retry = !result.ok && !(result.error instanceof SafetyViolation) &&
         crashes.length > 0 && attempt < attempts;
       if (retry) {
@@ -724,6 +720,9 @@ export async function withCluster<T>(
 }
 
 // ---- one process per scenario ------------------------------------------------------
+
+/** Starts the stderr line of a safety violation; a run that printed it is never rerun. */
+const SAFETY_MARK = "SAFETY VIOLATION:";
 
 /** Options of {@linkcode scenario}. */
 export interface ScenarioOptions {
@@ -766,7 +765,8 @@ export function scenario(
       if (r.out) console.log(r.out.trimEnd());
       if (r.err) console.error(r.err.trimEnd());
       if (r.status.success) return;
-      if (r.status.signal && !r.timedOut && attempt < attempts) {
+      const unsafe = r.err.includes(SAFETY_MARK);
+      if (r.status.signal && !r.timedOut && !unsafe && attempt < attempts) {
         console.error(
           `WARNING: the process of "${name}" died of ${r.status.signal} (the Deno runtime ` +
             `crashed, see above); running it again (attempt ${attempt + 1} of ${attempts})`,

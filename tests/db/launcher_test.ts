@@ -62,9 +62,13 @@ scenario(
     const pids = new Map<number, number[]>();
     let log = "";
     const reading = (async () => {
+      let carry = "";
       for await (const chunk of launcher.stderr.pipeThrough(new TextDecoderStream())) {
         log += chunk;
-        for (const m of chunk.matchAll(/\[cluster\] node (\d) pid (\d+)/g)) {
+        // Whole lines only: a line split across chunks must not give half a PID.
+        const lines = (carry + chunk).split("\n");
+        carry = lines.pop() ?? "";
+        for (const m of lines.join("\n").matchAll(/\[cluster\] node (\d+) pid (\d+):/g)) {
           const list = pids.get(Number(m[1])) ?? [];
           list.push(Number(m[2]));
           pids.set(Number(m[1]), list);
@@ -119,10 +123,10 @@ scenario(
       });
     } finally {
       db.close();
+      // Only each node's current process: an earlier PID may belong to someone else by now.
       for (const list of pids.values()) {
-        for (const pid of list) {
-          if (alive(pid)) Deno.kill(pid, "SIGKILL");
-        }
+        const pid = list[list.length - 1]!;
+        if (alive(pid)) Deno.kill(pid, "SIGKILL");
       }
       if (alive(launcher.pid)) Deno.kill(launcher.pid, "SIGKILL");
       await launcher.status;
