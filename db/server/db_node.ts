@@ -18,11 +18,11 @@ import { GrpcTransport } from "../peer/grpc_transport.ts";
 import { type Command, encodeCommand } from "../store/command.ts";
 import type { ApplyResult, Store } from "../store/store.ts";
 import type { Entity, Member } from "../store/types.ts";
-import type { Watcher, WatchHub } from "../store/watch.ts";
+import type { WatchHub } from "../store/watch.ts";
 import { checkAddress } from "../validate.ts";
 import { clusterService, protoMembers, roleName } from "./cluster_service.ts";
 import { type StatusError, statusError, toStatus } from "./grpc_errors.ts";
-import { kvService, streamWatch } from "./kv_service.ts";
+import { kvService } from "./kv_service.ts";
 import { DbStateMachine, memberContext } from "./state_machine.ts";
 
 /** How often the leader looks for expired keys, in ms. */
@@ -37,7 +37,6 @@ export class DbNode {
   readonly raft: RaftNode;
   readonly sm: DbStateMachine;
   readonly transport: GrpcTransport;
-  readonly watchers = new Set<Watcher>();
   /** Highest member id seen, so AddNode never hands out a recently removed id. */
   maxSeenId = 0;
   readonly electionTimeoutMs: number;
@@ -204,10 +203,6 @@ export class DbNode {
     if (this.#noticed.size > 0) void this.#expire();
   }
 
-  serveWatch(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
-    return streamWatch(this, call);
-  }
-
   /** The Status RPC's answer. */
   statusReport(s: ReturnType<RaftNode["status"]> = this.raft.status()) {
     return {
@@ -238,7 +233,6 @@ export class DbNode {
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
     if (options.exiting) {
-      for (const w of this.watchers) w.close();
       this.hub.close();
       await this.raft.stop({ keepTransport: true });
       this.#log.info("cassemdb node stopped", { id: this.id });
@@ -253,9 +247,9 @@ export class DbNode {
         clearTimeout(force);
         resolve();
       });
-      for (const w of this.watchers) w.close();
+      // Open watch streams end, so that the graceful shutdown can finish.
+      this.hub.close();
     });
-    this.hub.close();
     await this.#http?.shutdown();
     await this.raft.stop();
     this.#log.info("cassemdb node stopped", { id: this.id });
@@ -470,7 +464,7 @@ function serveDebugHttp(node: DbNode, addr: string): Deno.HttpServer {
         ...node.statusReport(s),
         lastIndex: s.lastIndex,
         recovering: core.recovering,
-        watchers: node.watchers.size,
+        watchers: node.hub.watcherCount,
         progress: s.progress,
         raft: node.raft.stats(),
         transport: node.transport.stats(),

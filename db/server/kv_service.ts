@@ -145,7 +145,7 @@ export function kvService(node: DbNode): Record<string, unknown> {
     }),
 
     Watch: (call: grpc.ServerWritableStream<Req, unknown>) => {
-      node.serveWatch(call).catch(() => {});
+      streamWatch(node, call).catch(() => {});
     },
   };
 }
@@ -255,7 +255,7 @@ function ensureOk(r: ApplyResult, stripPrefix: string) {
 }
 
 /** Streams one watch until the client cancels, the watcher falls behind, or the node stops. */
-export async function streamWatch(
+async function streamWatch(
   node: DbNode,
   call: grpc.ServerWritableStream<Req, unknown>,
 ): Promise<void> {
@@ -283,7 +283,6 @@ export async function streamWatch(
   const w = watcher;
   call.on("cancelled", () => w.close());
   call.on("close", () => w.close());
-  node.watchers.add(w);
   try {
     if (!call.write({ changes: [], revision: w.startAfter })) await drained(call);
     for await (const ev of w) {
@@ -309,7 +308,6 @@ export async function streamWatch(
     }
     call.end();
   } finally {
-    node.watchers.delete(w);
     w.close();
   }
 }
