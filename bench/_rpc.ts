@@ -6,41 +6,28 @@
  * @module
  */
 
-import { CHANNEL_OPTIONS, grpc, LOADER_OPTIONS } from "../shared/grpc.ts";
-import * as loader from "@grpc/proto-loader";
-import { fileURLToPath } from "node:url";
-
-export { grpc };
+import { CHANNEL_OPTIONS, grpc, loadProto } from "../shared/grpc.ts";
 
 /** The protocols the benchmarks speak. */
 export type Protocol = "cassem" | "etcd" | "echo";
 
-const PROTOS: Record<Protocol, { file: string; pkg: string }> = {
-  cassem: { file: "../proto/cassemdb.proto", pkg: "cassemdb" },
-  etcd: { file: "./etcd_rpc.proto", pkg: "etcdserverpb" },
-  echo: { file: "./echo.proto", pkg: "benchecho" },
+const PROTOS: Record<Protocol, { file: string | URL; pkg: string }> = {
+  cassem: { file: "cassemdb.proto", pkg: "cassemdb" },
+  etcd: { file: new URL("./etcd_rpc.proto", import.meta.url), pkg: "etcdserverpb" },
+  echo: { file: new URL("./echo.proto", import.meta.url), pkg: "benchecho" },
 };
-
-const cache = new Map<string, grpc.GrpcObject>();
 
 /**
  * The loaded package of `protocol`. `longs: "string"` keeps uint64 ids exact
  * (etcd member ids are random 64-bit numbers); the default is cassem's
  * options (int64 as numbers), used by every measured call.
  */
-export function loadPackage(protocol: Protocol, longs: "number" | "string" = "number") {
-  const key = `${protocol}:${longs}`;
-  let pkg = cache.get(key);
-  if (!pkg) {
-    const { file, pkg: name } = PROTOS[protocol];
-    const def = loader.loadSync(fileURLToPath(new URL(file, import.meta.url)), {
-      ...LOADER_OPTIONS,
-      longs: longs === "string" ? String : Number,
-    });
-    pkg = grpc.loadPackageDefinition(def)[name] as grpc.GrpcObject;
-    cache.set(key, pkg);
-  }
-  return pkg;
+export function loadPackage(
+  protocol: Protocol,
+  longs: "number" | "string" = "number",
+): grpc.GrpcObject {
+  const { file, pkg } = PROTOS[protocol];
+  return loadProto(file, pkg, { longsAsStrings: longs === "string" });
 }
 
 /** A unary method bound to one channel: `call(req)` resolves with the decoded response. */

@@ -22,15 +22,36 @@ export const LOADER_OPTIONS: loader.Options = {
 
 const cache = new Map<string, grpc.GrpcObject>();
 
-/** The package `pkg` defined in `proto/<file>`. */
-export function loadProto(file: string, pkg: string): grpc.GrpcObject {
-  const key = `${file}#${pkg}`;
+/** Departures from {@linkcode LOADER_OPTIONS} for one package. */
+export interface ProtoVariant {
+  /** Enums as their numbers (the raft peer codec maps them itself). */
+  enumsAsNumbers?: boolean;
+  /** 64-bit integers as decimal strings (exact beyond 2^53, e.g. etcd member ids). */
+  longsAsStrings?: boolean;
+}
+
+/**
+ * The package `pkg` defined in `proto/<file>` (or in the file at a URL),
+ * loaded once per variant.
+ */
+export function loadProto(
+  file: string | URL,
+  pkg: string,
+  variant: ProtoVariant = {},
+): grpc.GrpcObject {
+  const url = typeof file === "string" ? new URL(`../proto/${file}`, import.meta.url) : file;
+  const key = `${url.href}#${pkg}#${variant.enumsAsNumbers ?? false}#${
+    variant.longsAsStrings ?? false
+  }`;
   let obj = cache.get(key);
   if (!obj) {
-    const path = fileURLToPath(new URL(`../proto/${file}`, import.meta.url));
-    const def = loader.loadSync(path, LOADER_OPTIONS);
+    const def = loader.loadSync(fileURLToPath(url), {
+      ...LOADER_OPTIONS,
+      enums: variant.enumsAsNumbers ? undefined : String,
+      longs: variant.longsAsStrings ? String : Number,
+    });
     obj = grpc.loadPackageDefinition(def)[pkg] as grpc.GrpcObject;
-    if (!obj) throw new Error(`Cannot load package ${pkg} as proto/${file} does not define it`);
+    if (!obj) throw new Error(`Cannot load package ${pkg} as ${url.pathname} does not define it`);
     cache.set(key, obj);
   }
   return obj;
