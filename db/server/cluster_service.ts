@@ -11,12 +11,8 @@ import { ConfChangeType, StateType } from "../../shared/raft/types.ts";
 import type { Member } from "../store/types.ts";
 import { checkAddress, InvalidArgumentError } from "../validate.ts";
 import type { DbNode } from "./db_node.ts";
-import { statusError } from "./grpc_errors.ts";
+import { statusError, unaryHandlers } from "./grpc_errors.ts";
 import { memberContext } from "./state_machine.ts";
-
-// deno-lint-ignore no-explicit-any
-type Req = any;
-type Unary = (call: grpc.ServerUnaryCall<Req, unknown>, cb: grpc.sendUnaryData<unknown>) => void;
 
 const ROLES: Record<StateType, string> = {
   [StateType.Leader]: "leader",
@@ -32,9 +28,7 @@ export function protoMembers(members: readonly Member[]): Member[] {
 
 /** Builds the Cluster service implementation over `node`. */
 export function clusterService(node: DbNode): Record<string, unknown> {
-  const unary = (fn: (req: Req) => Promise<unknown>): Unary => (call, cb) => {
-    fn(call.request).then((resp) => cb(null, resp), (e) => cb(node.statusOf(e)));
-  };
+  const unary = unaryHandlers((e) => node.statusOf(e));
   const requireLeader = () => {
     if (!node.raft.isLeader) throw new NotLeaderError(node.raft.leader);
   };

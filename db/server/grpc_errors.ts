@@ -96,3 +96,21 @@ function isStatusError(e: unknown): e is StatusError {
   return typeof e === "object" && e !== null && "code" in e && "metadata" in e &&
     (e as StatusError).metadata instanceof grpc.Metadata;
 }
+
+/** A request as grpc-js hands it to a handler (shaped by the .proto). */
+// deno-lint-ignore no-explicit-any
+export type Req = any;
+/** A grpc-js unary handler. */
+export type Unary = (
+  call: grpc.ServerUnaryCall<Req, unknown>,
+  cb: grpc.sendUnaryData<unknown>,
+) => void;
+
+/** Adapts async handlers to grpc-js unary callbacks, answering errors with `statusOf(e)`. */
+export function unaryHandlers(
+  statusOf: (e: unknown) => StatusError,
+): (fn: (req: Req) => Promise<unknown>) => Unary {
+  return (fn) => (call, cb) => {
+    fn(call.request).then((resp) => cb(null, resp), (e) => cb(statusOf(e)));
+  };
+}

@@ -24,12 +24,8 @@ import {
   InvalidArgumentError,
   LIMITS,
 } from "../validate.ts";
-import { compactedError, statusError, storeError } from "./grpc_errors.ts";
+import { compactedError, type Req, statusError, storeError, unaryHandlers } from "./grpc_errors.ts";
 import type { DbNode } from "./db_node.ts";
-
-// deno-lint-ignore no-explicit-any
-type Req = any;
-type Unary = (call: grpc.ServerUnaryCall<Req, unknown>, cb: grpc.sendUnaryData<unknown>) => void;
 
 /**
  * Store entity → proto entity; without its value for answers to writes
@@ -60,9 +56,7 @@ export function kvService(node: DbNode): Record<string, unknown> {
   const read = async (req: Req) => {
     if (!req.read?.serializable) await node.raft.linearizableRead();
   };
-  const unary = (fn: (req: Req) => Promise<unknown>): Unary => (call, cb) => {
-    fn(call.request).then((resp) => cb(null, resp), (e) => cb(node.statusOf(e)));
-  };
+  const unary = unaryHandlers((e) => node.statusOf(e));
 
   return {
     GetKV: unary(async (req) => {
