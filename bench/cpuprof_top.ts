@@ -115,7 +115,7 @@ function category(cf: CallFrame): string {
   }
   if (src.startsWith("npm:")) return src;
   if (src.startsWith("shared/raft/")) return "cassem raft (shared/raft)";
-  if (src.startsWith("db/store/")) return "cassem store (db/store)";
+  if (src.startsWith("shared/store/")) return "cassem store (shared/store)";
   if (src.startsWith("db/peer/")) return "cassem peer transport (db/peer)";
   if (src.startsWith("db/") || src.startsWith("shared/")) {
     return "cassem server (db/server, shared)";

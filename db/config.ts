@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { checkAddress, InvalidArgumentError } from "./validate.ts";
+import { checkAddress, InvalidArgumentError } from "../shared/store/mod.ts";
 
 /** Everything a cassemdb node needs to start. */
 export interface DbConfig {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "./config.ts";
-import { InvalidArgumentError } from "./validate.ts";
+import { InvalidArgumentError } from "../shared/store/mod.ts";
 
 Deno.test("parseConfig refuses flags that name one node together with --cluster", () => {
   for (

@@ -13,7 +13,7 @@ import { createLogger } from "../shared/log.ts";
 import { parseConfig, USAGE } from "./config.ts";
 import { runLocalCluster } from "./launcher.ts";
 import { DbNode } from "./server/db_node.ts";
-import { InvalidArgumentError } from "./validate.ts";
+import { InvalidArgumentError } from "../shared/store/mod.ts";
 
 let cfg;
 try {

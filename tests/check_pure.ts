@@ -27,7 +27,7 @@ const CORE = [
 ];
 
 /** Folders whose every non-test file is pure. */
-const PURE_DIRS = ["db/store"];
+const PURE_DIRS = ["shared/store"];
 
 /** Bare (import-map) specifiers pure code may use. */
 const PURE_PACKAGES = ["sorted-btree", "sorted-btree/extended/bulkLoad.js"];

@@ -8,8 +8,8 @@
 import { grpc } from "../../shared/grpc.ts";
 import { NotLeaderError } from "../../shared/raft/errors.ts";
 import { ConfChangeType, StateType } from "../../shared/raft/types.ts";
-import type { Member } from "../store/types.ts";
-import { checkAddress, InvalidArgumentError } from "../validate.ts";
+import type { Member } from "../../shared/store/mod.ts";
+import { checkAddress, InvalidArgumentError } from "../../shared/store/mod.ts";
 import type { DbNode } from "./db_node.ts";
 import { statusError, unaryHandlers } from "./grpc_errors.ts";
 import { memberContext } from "./state_machine.ts";

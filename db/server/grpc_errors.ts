@@ -13,7 +13,7 @@ import {
   ProposalDroppedError,
   StoppedError,
 } from "../../shared/raft/errors.ts";
-import { InvalidArgumentError } from "../validate.ts";
+import { InvalidArgumentError } from "../../shared/store/mod.ts";
 
 /** A gRPC status with metadata, ready to hand to a callback or `call.destroy`. */
 export interface StatusError {

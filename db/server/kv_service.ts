@@ -8,11 +8,11 @@
 
 import type { grpc } from "../../shared/grpc.ts";
 import type { Change as ProtoChange, Entity as ProtoEntity } from "../../shared/db/types.ts";
-import { EMPTY_VAL } from "../store/_entity.ts";
-import type { Command, SetOp, TxnOp, UnsetOp } from "../store/command.ts";
-import { CompactedError, WatcherFellBehindError } from "../store/errors.ts";
-import type { ApplyResult } from "../store/store.ts";
-import type { Change, Condition, Entity } from "../store/types.ts";
+import { EMPTY_VAL } from "../../shared/store/mod.ts";
+import type { Command, SetOp, TxnOp, UnsetOp } from "../../shared/store/mod.ts";
+import { CompactedError, WatcherFellBehindError } from "../../shared/store/mod.ts";
+import type { ApplyResult } from "../../shared/store/mod.ts";
+import type { Change, Condition, Entity } from "../../shared/store/mod.ts";
 import {
   checkKey,
   checkKeys,
@@ -23,7 +23,7 @@ import {
   checkValue,
   InvalidArgumentError,
   LIMITS,
-} from "../validate.ts";
+} from "../../shared/store/mod.ts";
 import { compactedError, type Req, statusError, storeError, unaryHandlers } from "./grpc_errors.ts";
 import type { DbNode } from "./db_node.ts";
 

@@ -14,10 +14,10 @@ import {
   type Entry,
   type Snapshot,
 } from "../../shared/raft/types.ts";
-import { decodeCommand } from "../store/command.ts";
-import { type ApplyResult, Store } from "../store/store.ts";
-import type { Member } from "../store/types.ts";
-import { WatchHub, type WatchHubOptions } from "../store/watch.ts";
+import { decodeCommand } from "../../shared/store/mod.ts";
+import { type ApplyResult, Store } from "../../shared/store/mod.ts";
+import type { Member } from "../../shared/store/mod.ts";
+import { WatchHub, type WatchHubOptions } from "../../shared/store/mod.ts";
 
 /** Results kept for proposers at most; older ones nobody asked for are dropped. */
 const MAX_RESULTS = 10_000;

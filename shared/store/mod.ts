@@ -34,9 +34,13 @@ export * from "./errors.ts";
 export * from "./store.ts";
 export * from "./watch.ts";
 export { fingerprint } from "./fingerprint.ts";
+export { EMPTY_VAL } from "./_entity.ts";
+export * from "./validate.ts";
 export {
   ancestorsOf,
+  keyCharsRuleBroken,
   keyProblem,
+  keyRuleBroken,
   MAX_KEY_LENGTH,
   MAX_TXN_COMPARES,
   MAX_TXN_OPS,

@@ -203,10 +203,11 @@ Deno.test("Store.applyCommand() set copies the value; entities handed out never 
 Deno.test("Store.applyCommand() set refuses malformed ops with INVALID_ARGUMENT and the field", () => {
   const h = new Harness();
   const cases: [TxnOp, string, RegExp][] = [
-    [setOp(""), "ops[0].set.key", /must not be empty/],
+    [setOp(""), "ops[0].set.key", /must be a non-empty string/],
     [setOp("/a"), "ops[0].set.key", /must not start or end with "\/"/],
     [setOp("a/"), "ops[0].set.key", /must not start or end/],
-    [setOp("a//b"), "ops[0].set.key", /segments must be non-empty/],
+    [setOp("a//b"), "ops[0].set.key", /must not contain "\/\/"/],
+    [setOp("a/../b"), "ops[0].set.key", /"\." or "\.\." segments/],
     [setOp("a", "", { ttl: -1 }), "ops[0].set.ttl", /ttl must be a non-negative integer/],
     [setOp("a", "", { ttl: 1.5 }), "ops[0].set.ttl", /current value is 1.5/],
     [dirOp("a", { ttl: 5 }), "ops[0].set.ttl", /only elements expire: current value is 5/],
@@ -227,7 +228,7 @@ Deno.test("Store.applyCommand() set refuses malformed ops with INVALID_ARGUMENT 
       "ops[0].set.condition",
       /exactly one of/,
     ],
-    [unsetOp("a//"), "ops[0].unset.key", /segments/],
+    [unsetOp("a//"), "ops[0].unset.key", /must not start or end/],
   ];
   for (const [op, field, re] of cases) {
     const r = failed(h.run([op]));

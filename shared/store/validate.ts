@@ -6,16 +6,22 @@
  * @module
  */
 
-import { MAX_TXN_COMPARES, MAX_TXN_OPS, MAX_VALUE_BYTES } from "./store/keys.ts";
-import { MAX_WATCH_KEYS } from "./store/watch.ts";
+import {
+  keyCharsRuleBroken,
+  keyRuleBroken,
+  MAX_KEY_LENGTH,
+  MAX_TXN_COMPARES,
+  MAX_TXN_OPS,
+  MAX_VALUE_BYTES,
+} from "./keys.ts";
+import { MAX_WATCH_KEYS } from "./watch.ts";
 
 /**
  * Limits of the API: the store's own where it has one, so the two cannot
- * drift. Keys are counted in UTF-8 bytes here, stricter than the store's
- * 1,024 UTF-16 code units.
+ * drift.
  */
 export const LIMITS = {
-  keyBytes: 1024,
+  keyBytes: MAX_KEY_LENGTH,
   valueBytes: MAX_VALUE_BYTES,
   getKVsKeys: 100,
   watchKeys: MAX_WATCH_KEYS,
@@ -38,41 +44,15 @@ export class InvalidArgumentError extends Error {
   }
 }
 
-const encoder = new TextEncoder();
-// Control characters (C0, DEL, C1) are never part of a key.
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
 /**
- * Checks a key: a slash-separated path of non-empty segments, no leading or
- * trailing slash, no `.`/`..` segment, no control characters, at most 1 KiB.
+ * Checks a key against the store's one key rule ({@linkcode keyRuleBroken}):
+ * a slash-separated path of non-empty segments, no leading or trailing slash,
+ * no `.`/`..` segment, no control characters, at most 1 KiB.
  */
 export function checkKey(field: string, key: unknown): string {
-  if (typeof key !== "string" || key.length === 0) {
-    throw new InvalidArgumentError(field, "a key must be a non-empty string");
-  }
-  checkKeyChars(field, key);
-  if (key.startsWith("/") || key.endsWith("/")) {
-    throw new InvalidArgumentError(
-      field,
-      `a key must not start or end with "/": current value is "${key}"`,
-    );
-  }
-  for (const seg of key.split("/")) {
-    if (seg === "") {
-      throw new InvalidArgumentError(
-        field,
-        `a key must not contain "//": current value is "${key}"`,
-      );
-    }
-    if (seg === "." || seg === "..") {
-      throw new InvalidArgumentError(
-        field,
-        `a key must not contain "." or ".." segments: current value is "${key}"`,
-      );
-    }
-  }
-  return key;
+  const broken = keyRuleBroken(key);
+  if (broken) throw new InvalidArgumentError(field, broken);
+  return key as string;
 }
 
 /** Checks a key prefix for Range and prefix watches: may be empty and may end with "/". */
@@ -81,7 +61,8 @@ export function checkPrefix(field: string, prefix: unknown): string {
     throw new InvalidArgumentError(field, "a prefix must be a string");
   }
   if (prefix === "") return prefix;
-  checkKeyChars(field, prefix);
+  const broken = keyCharsRuleBroken(prefix);
+  if (broken) throw new InvalidArgumentError(field, broken);
   if (prefix.startsWith("/")) {
     throw new InvalidArgumentError(
       field,
@@ -89,19 +70,6 @@ export function checkPrefix(field: string, prefix: unknown): string {
     );
   }
   return prefix;
-}
-
-function checkKeyChars(field: string, key: string): void {
-  const bytes = encoder.encode(key).byteLength;
-  if (bytes > LIMITS.keyBytes) {
-    throw new InvalidArgumentError(
-      field,
-      `a key must be at most ${LIMITS.keyBytes} bytes: current size is ${bytes}`,
-    );
-  }
-  if (CONTROL.test(key)) {
-    throw new InvalidArgumentError(field, "a key must not contain control characters");
-  }
 }
 
 /** Checks a value size. */
