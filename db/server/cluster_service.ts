@@ -11,7 +11,7 @@ import { ConfChangeType, StateType } from "../../shared/raft/types.ts";
 import type { Member } from "../../shared/store/mod.ts";
 import { checkAddress, InvalidArgumentError } from "../../shared/store/mod.ts";
 import type { DbNode } from "./db_node.ts";
-import { statusError, unaryHandlers } from "./grpc_errors.ts";
+import { StatusError, unaryHandlers } from "./grpc_errors.ts";
 import { memberContext } from "./state_machine.ts";
 
 const ROLES: Record<StateType, string> = {
@@ -47,14 +47,14 @@ export function clusterService(node: DbNode): Record<string, unknown> {
         );
       }
       if (requested > 0 && members.some((m) => m.id === requested)) {
-        throw statusError(
+        throw new StatusError(
           grpc.status.ALREADY_EXISTS,
           `Cannot add node ${requested} as it is already a member`,
         );
       }
       const taken = members.find((m) => m.peerAddr === peerAddr);
       if (taken) {
-        throw statusError(
+        throw new StatusError(
           grpc.status.ALREADY_EXISTS,
           `Cannot add a node at ${peerAddr} as member ${taken.id} already uses that peer address`,
         );
@@ -72,14 +72,14 @@ export function clusterService(node: DbNode): Record<string, unknown> {
       const id = Number(req.id);
       requireLeader();
       if (!node.store.members().some((m) => m.id === id)) {
-        throw statusError(
+        throw new StatusError(
           grpc.status.NOT_FOUND,
           `Cannot remove node ${req.id} as it is not a member`,
         );
       }
       const voters = node.raft.confState.voters;
       if (voters.length === 1 && voters[0] === id) {
-        throw statusError(
+        throw new StatusError(
           grpc.status.FAILED_PRECONDITION,
           `Cannot remove node ${id} as it is the last voter`,
         );
@@ -105,7 +105,7 @@ export function clusterService(node: DbNode): Record<string, unknown> {
       const id = Number(req.id);
       requireLeader();
       if (!node.raft.confState.voters.includes(id)) {
-        throw statusError(
+        throw new StatusError(
           grpc.status.FAILED_PRECONDITION,
           `Cannot transfer leadership to ${req.id} as it is not a voter`,
         );
@@ -117,7 +117,7 @@ export function clusterService(node: DbNode): Record<string, unknown> {
         await new Promise((r) => setTimeout(r, 10));
       }
       if (node.raft.leader !== id) {
-        throw statusError(
+        throw new StatusError(
           grpc.status.DEADLINE_EXCEEDED,
           `Cannot confirm the transfer to ${id}: leader is ${node.raft.leader}`,
         );

@@ -21,7 +21,7 @@ import type { Entity, Member } from "../../shared/store/mod.ts";
 import type { WatchHub } from "../../shared/store/mod.ts";
 import { checkAddress } from "../../shared/store/mod.ts";
 import { clusterService, protoMembers, roleName } from "./cluster_service.ts";
-import { type StatusError, statusError, toStatus } from "./grpc_errors.ts";
+import { StatusError, toStatus } from "./grpc_errors.ts";
 import { kvService } from "./kv_service.ts";
 import { DbStateMachine, memberContext } from "./state_machine.ts";
 
@@ -215,6 +215,7 @@ export class DbNode {
       revision: this.store.revision,
       keys: this.store.count(),
       members: protoMembers(this.store.members()),
+      watchOldestRevision: this.hub.oldestRevision,
     };
   }
 
@@ -360,7 +361,7 @@ export class DbNode {
 
   async #recordMember(m: { id: number; peerAddr: string; clientAddr: string }): Promise<void> {
     const r = await this.propose({ kind: "members", members: [m] });
-    if (!r.ok) throw statusError(grpc.status.INTERNAL, r.message);
+    if (!r.ok) throw new StatusError(grpc.status.INTERNAL, r.message);
   }
 }
 

@@ -6,48 +6,60 @@
  */
 
 import { grpc } from "../../shared/grpc.ts";
-import { COMPACT_REVISION, FIELD, LEADER_ADDR, RETRYABLE } from "../../shared/db/errors.ts";
+import {
+  COMPACT_REVISION,
+  FIELD,
+  LEADER_ADDR,
+  RETRYABLE,
+  REVISION,
+} from "../../shared/db/errors.ts";
 import {
   CommitTimeoutError,
   NotLeaderError,
   ProposalDroppedError,
   StoppedError,
 } from "../../shared/raft/errors.ts";
-import { InvalidArgumentError } from "../../shared/store/mod.ts";
+import { type ErrorCode, InvalidArgumentError } from "../../shared/store/mod.ts";
 
-/** A gRPC status with metadata, ready to hand to a callback or `call.destroy`. */
-export interface StatusError {
-  code: grpc.status;
-  details: string;
-  metadata: grpc.Metadata;
-}
-
-/** Builds a status error. */
-export function statusError(
-  code: grpc.status,
-  details: string,
-  md: Record<string, string> = {},
-): StatusError {
-  const metadata = new grpc.Metadata();
-  for (const [k, v] of Object.entries(md)) metadata.set(k, v);
-  return { code, details, metadata };
+/**
+ * An answer that is a gRPC status: its code, a message, and the metadata the
+ * shared client reads. Handlers throw it (or a domain error that
+ * {@linkcode toStatus} maps to one); grpc-js sends it as the call's status.
+ */
+export class StatusError extends Error {
+  readonly code: grpc.status;
+  readonly details: string;
+  readonly metadata: grpc.Metadata;
+  constructor(code: grpc.status, details: string, md: Record<string, string> = {}) {
+    super(details);
+    this.name = "StatusError";
+    this.code = code;
+    this.details = details;
+    this.metadata = new grpc.Metadata();
+    for (const [k, v] of Object.entries(md)) this.metadata.set(k, v);
+  }
 }
 
 /** A store result that failed, as the store reports it. */
 export interface StoreFailure {
-  code: "NOT_FOUND" | "ALREADY_EXISTS" | "FAILED_PRECONDITION" | "INVALID_ARGUMENT";
+  code: ErrorCode;
   field?: string;
   message: string;
 }
 
 /** The status of a store failure. */
 export function storeError(f: StoreFailure): StatusError {
-  return statusError(grpc.status[f.code], f.message, f.field ? { [FIELD]: f.field } : {});
+  return new StatusError(grpc.status[f.code], f.message, f.field ? { [FIELD]: f.field } : {});
+}
+
+/** A read of a key that does not exist, with the revision it was read at. */
+export function notFound(message: string, revision: number): StatusError {
+  return new StatusError(grpc.status.NOT_FOUND, message, { [REVISION]: String(revision) });
 }
 
 /** A watch that asked for compacted history. */
 export function compactedError(compactRevision: number): StatusError {
-  return statusError(
+  return new StatusError(
     grpc.status.OUT_OF_RANGE,
     `Cannot watch from that revision as it is compacted: the oldest kept is ${compactRevision}; re-list and watch again`,
     { [COMPACT_REVISION]: String(compactRevision) },
@@ -62,13 +74,13 @@ export function toStatus(
   e: unknown,
   leaderAddrOf: (id: number) => string | undefined,
 ): StatusError {
-  if (isStatusError(e)) return e;
+  if (e instanceof StatusError) return e;
   if (e instanceof InvalidArgumentError) {
-    return statusError(grpc.status.INVALID_ARGUMENT, e.message, { [FIELD]: e.field });
+    return new StatusError(grpc.status.INVALID_ARGUMENT, e.message, { [FIELD]: e.field });
   }
   if (e instanceof NotLeaderError) {
     const addr = e.leaderHint ? leaderAddrOf(e.leaderHint) : undefined;
-    return statusError(
+    return new StatusError(
       grpc.status.UNAVAILABLE,
       addr
         ? `Cannot serve the request as this node is not the leader: the leader is at ${addr}`
@@ -77,24 +89,19 @@ export function toStatus(
     );
   }
   if (e instanceof CommitTimeoutError) {
-    return statusError(grpc.status.DEADLINE_EXCEEDED, e.message);
+    return new StatusError(grpc.status.DEADLINE_EXCEEDED, e.message);
   }
   if (e instanceof ProposalDroppedError) {
-    return statusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
+    return new StatusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
   }
   if (e instanceof StoppedError) {
-    return statusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
+    return new StatusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
   }
   const msg = e instanceof Error ? e.message : String(e);
-  return statusError(
+  return new StatusError(
     grpc.status.INTERNAL,
     `Cannot serve the request as an internal error occurred: ${msg}`,
   );
-}
-
-function isStatusError(e: unknown): e is StatusError {
-  return typeof e === "object" && e !== null && "code" in e && "metadata" in e &&
-    (e as StatusError).metadata instanceof grpc.Metadata;
 }
 
 /** A request as grpc-js hands it to a handler (shaped by the .proto). */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { grpc } from "../../shared/grpc.ts";
+import { grpc } from "../../shared/grpc.ts";
 import type { Change as ProtoChange, Entity as ProtoEntity } from "../../shared/db/types.ts";
 import { EMPTY_VAL } from "../../shared/store/mod.ts";
 import type { Command, SetOp, TxnOp, UnsetOp } from "../../shared/store/mod.ts";
@@ -24,7 +24,14 @@ import {
   InvalidArgumentError,
   LIMITS,
 } from "../../shared/store/mod.ts";
-import { compactedError, type Req, statusError, storeError, unaryHandlers } from "./grpc_errors.ts";
+import {
+  compactedError,
+  notFound,
+  type Req,
+  StatusError,
+  storeError,
+  unaryHandlers,
+} from "./grpc_errors.ts";
 import type { DbNode } from "./db_node.ts";
 
 /**
@@ -64,7 +71,7 @@ export function kvService(node: DbNode): Record<string, unknown> {
       await read(req);
       const e = node.store.get(key);
       node.noticeExpired(e ? [e] : []);
-      if (!e) throw statusError(5, /* NOT_FOUND */ `Cannot get ${key} as it does not exist`);
+      if (!e) throw notFound(`Cannot get ${key} as it does not exist`, node.store.revision);
       return { entity: toProtoEntity(e), revision: node.store.revision };
     }),
 
@@ -96,7 +103,7 @@ export function kvService(node: DbNode): Record<string, unknown> {
       await read(req);
       const left = node.store.ttlLeft(key, Date.now());
       if (left === undefined) {
-        throw statusError(5, `Cannot read the ttl of ${key} as it does not exist`);
+        throw notFound(`Cannot read the ttl of ${key} as it does not exist`, node.store.revision);
       }
       const e = node.store.get(key);
       if (e) node.noticeExpired([e]);
@@ -135,6 +142,8 @@ export function kvService(node: DbNode): Record<string, unknown> {
         succeeded: ok.succeeded ?? true,
         revision: ok.revision,
         entities: (ok.entities ?? []).map(writtenEntity),
+        failedCompare: ok.failedCompare ?? 0,
+        failedModRevision: ok.failedModRevision ?? 0,
       };
     }),
 
@@ -287,8 +296,8 @@ async function streamWatch(
     if (w.error instanceof WatcherFellBehindError) {
       fail(
         call,
-        statusError(
-          8, // RESOURCE_EXHAUSTED
+        new StatusError(
+          grpc.status.RESOURCE_EXHAUSTED,
           `Cannot keep up with this watcher as it fell behind after revision ${w.error.lastRevision}: resume with start_revision ${
             w.error.lastRevision + 1
           }`,
@@ -323,9 +332,6 @@ function drained(call: grpc.ServerWritableStream<Req, unknown>): Promise<void> {
  * server stream from its 'error' listener (which ends the stream); `destroy`
  * would skip that and leave the client waiting for a status forever.
  */
-function fail(
-  call: grpc.ServerWritableStream<Req, unknown>,
-  s: { code: number; details: string; metadata: grpc.Metadata },
-): void {
-  call.emit("error", Object.assign(new Error(s.details), s));
+function fail(call: grpc.ServerWritableStream<Req, unknown>, s: StatusError): void {
+  call.emit("error", s);
 }

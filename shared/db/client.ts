@@ -14,6 +14,7 @@ import {
   FIELD,
   LEADER_ADDR,
   RETRYABLE,
+  REVISION,
   WatchCompactedError,
 } from "./errors.ts";
 import type {
@@ -387,10 +388,12 @@ export function toDbError(err: grpc.ServiceError): DbError {
   const field = md?.get(FIELD)?.[0]?.toString();
   const leaderAddr = md?.get(LEADER_ADDR)?.[0]?.toString();
   const retryable = md?.get(RETRYABLE)?.[0]?.toString() === "1";
+  const rev = md?.get(REVISION)?.[0]?.toString();
   return new DbError(err.code ?? S.UNKNOWN, err.details || err.message, {
     field,
     leaderAddr,
     retryable,
+    revision: rev === undefined ? undefined : Number(rev),
   });
 }
 

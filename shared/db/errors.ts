@@ -11,6 +11,8 @@ export const LEADER_ADDR = "x-cassem-leader";
 export const FIELD = "x-cassem-field";
 /** Metadata key: the oldest revision still in the watch history, on a compacted watch. */
 export const COMPACT_REVISION = "x-cassem-compact-revision";
+/** Metadata key: the store's revision when a read was answered NOT_FOUND (decimal). */
+export const REVISION = "x-cassem-revision";
 /** Metadata key: "1" when the server did not apply the request, so it is safe to retry. */
 export const RETRYABLE = "x-cassem-retryable";
 
@@ -21,10 +23,12 @@ export class DbError extends Error {
   readonly leaderAddr: string | undefined;
   /** The server did not apply the request: retrying cannot apply it twice. */
   readonly retryable: boolean;
+  /** On NOT_FOUND of a read: the revision it was served at. */
+  readonly revision: number | undefined;
   constructor(
     code: number,
     message: string,
-    extra: { field?: string; leaderAddr?: string; retryable?: boolean } = {},
+    extra: { field?: string; leaderAddr?: string; retryable?: boolean; revision?: number } = {},
   ) {
     super(message);
     this.name = "DbError";
@@ -32,6 +36,7 @@ export class DbError extends Error {
     this.field = extra.field;
     this.leaderAddr = extra.leaderAddr;
     this.retryable = extra.retryable ?? false;
+    this.revision = extra.revision;
   }
 }
 

@@ -98,12 +98,16 @@ export interface TxnResp {
   succeeded: boolean;
   revision: number;
   entities: Entity[];
+  /** When not succeeded: the index of the first compare that failed. */
+  failedCompare: number;
+  /** When not succeeded: that compare's key's mod_revision (0 when absent). */
+  failedModRevision: number;
 }
 
 export interface WatchReq {
   keys: string[];
   prefix?: boolean;
-  /** Replay from this revision (inclusive); 0 = only new changes. */
+  /** The first revision to deliver (inclusive); 0 = only new changes. */
   startRevision?: number;
 }
 
@@ -129,4 +133,6 @@ export interface StatusResp {
   revision: number;
   keys: number;
   members: Member[];
+  /** The oldest revision a watch on this node can start from. */
+  watchOldestRevision: number;
 }

@@ -29,7 +29,12 @@ import { decodeSnapshot, encodeSnapshot } from "./_snapshot.ts";
 import type { Change, Condition, Entity, Member } from "./types.ts";
 
 /** The gRPC status an apply error maps to. */
-export type ErrorCode = "NOT_FOUND" | "ALREADY_EXISTS" | "FAILED_PRECONDITION" | "INVALID_ARGUMENT";
+export type ErrorCode =
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "FAILED_PRECONDITION"
+  | "ABORTED"
+  | "INVALID_ARGUMENT";
 
 /** A command that applied (possibly changing nothing). */
 export interface ApplyOk {
@@ -47,6 +52,10 @@ export interface ApplyOk {
   readonly removed?: number;
   /** Txn: whether every compare held (false: nothing applied, no revision consumed). */
   readonly succeeded?: boolean;
+  /** Txn that did not succeed: the index of the first compare that failed. */
+  readonly failedCompare?: number;
+  /** Txn that did not succeed: that compare's key's mod_revision now (0 when absent). */
+  readonly failedModRevision?: number;
 }
 
 /** A command that was refused; the store is unchanged. */
@@ -348,23 +357,27 @@ export class Store {
    * unset change just before the op's own changes.
    *
    * txn: INVALID_ARGUMENT when malformed (keys, ttl, value size, conditions,
-   * at most 64 compares and 64 ops). If a compare fails: `succeeded: false`,
-   * nothing applied. Otherwise the ops apply in order, each seeing the
-   * effects of those before it; if one fails, none applies and its error is
-   * returned with `field` `ops[i].set.*` or `ops[i].unset.*`.
+   * at most 64 compares and 64 ops). If a compare fails: `succeeded: false`
+   * with `failedCompare` (its index) and `failedModRevision` (its key's
+   * mod_revision now, 0 when absent), nothing applied. Otherwise the ops apply
+   * in order, each seeing the effects of those before it; if one fails, none
+   * applies and its error is returned with `field` `ops[i].set.*` or
+   * `ops[i].unset.*`.
    *
-   * - set element, checked in this order: an ancestor is an element →
+   * - set element, checked in this order: the op's condition fails →
+   *   ABORTED (naming the current mod_revision); an ancestor is an element →
    *   FAILED_PRECONDITION; the key is a directory → FAILED_PRECONDITION;
-   *   condition fails → FAILED_PRECONDITION (naming the current
-   *   mod_revision); exists and `!overwrite` → ALREADY_EXISTS. Then missing
+   *   exists and `!overwrite` → ALREADY_EXISTS, unless the condition asked
+   *   for an existing key (`modRevision` or `mustExist`), which implies
+   *   overwrite. Then missing
    *   ancestors are created as directories and the element is set:
    *   createRevision and createdAt kept on overwrite, modRevision = the new
    *   revision, updatedAt = time, expireAt = time + ttl·1000 (ttl > 0).
    * - set directory: the same checks (the key being an element fails); an
    *   existing directory is left as it is and returned (no change, whatever
    *   `overwrite`); ttl and val must be empty.
-   * - unset: absent → NOT_FOUND; a directory without `isDir` →
-   *   FAILED_PRECONDITION; condition fails → FAILED_PRECONDITION. With
+   * - unset: condition fails → ABORTED; absent → NOT_FOUND; a directory
+   *   without `isDir` → FAILED_PRECONDITION. With
    *   `isDir`, removes the key and everything below it: one unset change per
    *   entity, in key order, reason "unset" for the key, "parent" below (or
    *   "expired" for due elements, which `removed` does not count).
@@ -372,7 +385,8 @@ export class Store {
    * expire: each listed element that is due at `time` and still has the
    * listed modRevision is removed ("expired"); others are skipped. A forced
    * key (alone in the command) is removed whatever its ttl: NOT_FOUND when
-   * absent, FAILED_PRECONDITION for a directory or a modRevision mismatch.
+   * absent, FAILED_PRECONDITION for a directory, ABORTED for a modRevision
+   * mismatch.
    *
    * members: sets the addresses of the listed members (unknown ids are added
    * as voters); no revision.
@@ -417,9 +431,19 @@ export class Store {
   #applyTxn(cmd: TxnCommand): ApplyResult {
     const problem = txnProblem(cmd);
     if (problem) return problem;
-    for (const c of cmd.compares) {
-      if (conditionFailure(c.condition, this.#live(c.key, cmd.time), "compare", c.key)) {
-        return { ok: true, revision: this.#revision, succeeded: false, entities: [], removed: 0 };
+    for (let i = 0; i < cmd.compares.length; i++) {
+      const c = cmd.compares[i]!;
+      const cur = this.#live(c.key, cmd.time);
+      if (conditionFailure(c.condition, cur, "compare", c.key)) {
+        return {
+          ok: true,
+          revision: this.#revision,
+          succeeded: false,
+          entities: [],
+          removed: 0,
+          failedCompare: i,
+          failedModRevision: cur?.modRevision ?? 0,
+        };
       }
     }
     const tx: Tx = { revision: this.#revision + 1, time: cmd.time, changes: [], removed: 0 };
@@ -454,7 +478,11 @@ export class Store {
   #set(op: SetOp, tx: Tx): Entity | OpError {
     const { key } = op;
     const ancestors = ancestorsOf(key);
+    const cur = this.#live(key, tx.time);
     // Check everything first, so that a failing op leaves nothing to undo.
+    // A condition first: a lost compare-and-swap is ABORTED whatever else.
+    const cf = conditionFailure(op.condition, cur, "set", key);
+    if (cf) return { code: "ABORTED", field: "condition", message: cf };
     for (const a of ancestors) {
       if (this.#live(a, tx.time)?.type === "element") {
         return {
@@ -464,7 +492,6 @@ export class Store {
         };
       }
     }
-    const cur = this.#live(key, tx.time);
     if (op.isDir && cur?.type === "element") {
       return {
         code: "FAILED_PRECONDITION",
@@ -483,10 +510,10 @@ export class Store {
         } as an element as it is a directory: current mod_revision is ${cur.modRevision}`,
       };
     }
-    const cf = conditionFailure(op.condition, cur, "set", key);
-    if (cf) return { code: "FAILED_PRECONDITION", field: "condition", message: cf };
     if (cur && op.isDir) return cur; // mkdir -p: an existing directory is left as it is
-    if (cur && !op.overwrite) {
+    // A condition that requires the key to exist (and held) implies overwrite.
+    const expectsExisting = op.condition?.modRevision !== undefined || op.condition?.mustExist;
+    if (cur && !op.overwrite && !expectsExisting) {
       return {
         code: "ALREADY_EXISTS",
         field: "key",
@@ -530,6 +557,9 @@ export class Store {
   #unset(op: UnsetOp, tx: Tx): true | OpError {
     const { key } = op;
     const cur = this.#live(key, tx.time);
+    // A condition first: a lost compare-and-swap is ABORTED whatever else.
+    const cf = conditionFailure(op.condition, cur, "unset", key);
+    if (cf) return { code: "ABORTED", field: "condition", message: cf };
     if (!cur) {
       return {
         code: "NOT_FOUND",
@@ -546,8 +576,6 @@ export class Store {
         } as it is a directory: set is_dir to remove it and everything below`,
       };
     }
-    const cf = conditionFailure(op.condition, cur, "unset", key);
-    if (cf) return { code: "FAILED_PRECONDITION", field: "condition", message: cf };
     this.#write(key, undefined);
     tx.changes.push(makeChange("unset", key, cur, undefined, tx.revision, "unset"));
     tx.removed++;
@@ -620,7 +648,7 @@ export class Store {
       }
       if (only.modRevision !== undefined && e.modRevision !== only.modRevision) {
         return fail(
-          "FAILED_PRECONDITION",
+          "ABORTED",
           "mod_revision",
           `Cannot expire ${
             q(only.key)

@@ -151,18 +151,18 @@ Deno.test("Store.applyCommand() set checks its condition on the key", async (t) 
   ok(h.run([setOp("a", "v2")]));
   await t.step("mustNotExist on an existing key", () => {
     const r = failed(h.run([setOp("a", "x", { condition: { mustNotExist: true } })]));
-    assert.equal(r.code, "FAILED_PRECONDITION");
+    assert.equal(r.code, "ABORTED");
     assert.equal(r.field, "ops[0].set.condition");
     assert.equal(r.message, 'Cannot set "a" as it must not exist: current mod_revision is 2');
   });
   await t.step("mustExist on an absent key", () => {
     const r = failed(h.run([setOp("b", "x", { condition: { mustExist: true } })]));
-    assert.equal(r.code, "FAILED_PRECONDITION");
+    assert.equal(r.code, "ABORTED");
     assert.equal(r.message, 'Cannot set "b" as it must exist: current value is absent');
   });
   await t.step("modRevision mismatch names the current mod_revision", () => {
     const r = failed(h.run([setOp("a", "x", { condition: { modRevision: 1 } })]));
-    assert.equal(r.code, "FAILED_PRECONDITION");
+    assert.equal(r.code, "ABORTED");
     assert.equal(
       r.message,
       'Cannot set "a" as its mod_revision must be 1: current mod_revision is 2',
@@ -180,6 +180,21 @@ Deno.test("Store.applyCommand() set checks its condition on the key", async (t) 
     assert.equal(text(h, "a"), "y");
     assert.equal(h.store.revision, 5);
   });
+});
+
+Deno.test("Store.applyCommand() set: a condition that the key exists implies overwrite", () => {
+  const h = new Harness();
+  ok(h.run([setOp("a", "v")]));
+  const plain = failed(h.run([setOp("a", "x", { overwrite: false })]));
+  assert.equal(plain.code, "ALREADY_EXISTS");
+  ok(h.run([setOp("a", "x", { overwrite: false, condition: { modRevision: 1 } })]));
+  ok(h.run([setOp("a", "y", { overwrite: false, condition: { mustExist: true } })]));
+  assert.equal(text(h, "a"), "y");
+  // A lost compare is ABORTED even without overwrite, never ALREADY_EXISTS.
+  const lost = failed(
+    h.run([setOp("a", "z", { overwrite: false, condition: { modRevision: 1 } })]),
+  );
+  assert.equal(lost.code, "ABORTED");
 });
 
 Deno.test("Store.applyCommand() set copies the value; entities handed out never change", () => {
@@ -277,7 +292,7 @@ Deno.test("Store.applyCommand() set isDir on an existing directory is a no-op wi
   assert.equal(h.store.get("a/b"), before);
   assert.equal(h.published.length, 1);
   const cond = failed(h.run([dirOp("a/b", { condition: { mustNotExist: true } })]));
-  assert.equal(cond.code, "FAILED_PRECONDITION");
+  assert.equal(cond.code, "ABORTED");
 });
 
 Deno.test("Store.applyCommand() set isDir refuses an existing element or an element ancestor", () => {
@@ -354,7 +369,7 @@ Deno.test("Store.applyCommand() unset checks its condition", () => {
   const h = new Harness();
   ok(h.run([setOp("a")]));
   const r = failed(h.run([unsetOp("a", { condition: { modRevision: 7 } })]));
-  assert.equal(r.code, "FAILED_PRECONDITION");
+  assert.equal(r.code, "ABORTED");
   assert.equal(r.field, "ops[0].unset.condition");
   assert.equal(
     r.message,
@@ -374,7 +389,15 @@ Deno.test("Store.applyCommand() txn applies nothing and consumes no revision whe
       condition: { mustNotExist: true },
     }],
   })));
-  assert.deepEqual(r, { ok: true, revision: 1, succeeded: false, entities: [], removed: 0 });
+  assert.deepEqual(r, {
+    ok: true,
+    revision: 1,
+    succeeded: false,
+    entities: [],
+    removed: 0,
+    failedCompare: 1,
+    failedModRevision: 1,
+  });
   assert.equal(h.published.length, 1);
   assert.deepEqual(keys(h), ["a"]);
   assert.equal(h.store.appliedIndex, 2);
@@ -518,7 +541,7 @@ Deno.test("Store.applyCommand() due elements fail mustExist, pass mustNotExist, 
   assert.equal(r.code, "NOT_FOUND");
   assert.equal(
     failed(h.run([setOp("a", "x", { condition: { mustExist: true } })], at)).code,
-    "FAILED_PRECONDITION",
+    "ABORTED",
   );
   assert.equal(
     ok(h.apply(txn([], { time: at, compares: [{ key: "a", condition: { mustExist: true } }] })))
@@ -642,7 +665,7 @@ Deno.test("Store.applyCommand() forced expire removes one key now, or fails", ()
       h.apply({ kind: "expire", time: T0, keys: [{ key: "d/x", force: true, modRevision: 9 }] }),
     )
       .code,
-    "FAILED_PRECONDITION",
+    "ABORTED",
   );
   assert.equal(h.store.revision, 2);
 });

@@ -115,16 +115,16 @@ export function checkKeys(field: string, keys: unknown, max: number, check = che
   return keys as string[];
 }
 
-/** Checks a Range limit: an integer in 1..100. */
+/** Checks a Range limit: an integer in 1..100, or 0 (unset) for the default page of 100. */
 export function checkLimit(field: string, limit: unknown): number {
-  const n = Number(limit);
-  if (!Number.isInteger(n) || n < 1 || n > LIMITS.rangeLimit) {
+  const n = Number(limit ?? 0);
+  if (!Number.isInteger(n) || n < 0 || n > LIMITS.rangeLimit) {
     throw new InvalidArgumentError(
       field,
-      `a limit must be an integer in [1, ${LIMITS.rangeLimit}]: current value is ${limit}`,
+      `a limit must be an integer in [0, ${LIMITS.rangeLimit}] (0: ${LIMITS.rangeLimit}): current value is ${limit}`,
     );
   }
-  return n;
+  return n === 0 ? LIMITS.rangeLimit : n;
 }
 
 /** Checks a revision: a non-negative integer. */

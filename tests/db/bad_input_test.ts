@@ -61,6 +61,7 @@ function rows(): Row[] {
   const keys = (n: number) => Array.from({ length: n }, (_, i) => `many/k${i}`);
   const IA = S.INVALID_ARGUMENT;
   const FP = S.FAILED_PRECONDITION;
+  const AB = S.ABORTED;
   return [
     // ---- GetKV
     { rpc: "GetKV", what: "empty key", call: (d) => d.getKV(""), code: IA, field: "key" },
@@ -192,7 +193,7 @@ function rows(): Row[] {
       what: "stale mod_revision",
       call: (d) =>
         d.setKV({ key: "el", val: val("y"), overwrite: true, condition: { modRevision: 999 } }),
-      code: FP,
+      code: AB,
       field: "condition",
     },
     {
@@ -200,14 +201,14 @@ function rows(): Row[] {
       what: "must_not_exist on an existing key",
       call: (d) =>
         d.setKV({ key: "el", val: val("y"), overwrite: true, condition: { mustNotExist: true } }),
-      code: FP,
+      code: AB,
       field: "condition",
     },
     {
       rpc: "SetKV",
       what: "must_exist on a missing key",
       call: (d) => d.setKV({ key: "nope", val: val("y"), condition: { mustExist: true } }),
-      code: FP,
+      code: AB,
       field: "condition",
     },
     // ---- UnsetKV
@@ -243,14 +244,14 @@ function rows(): Row[] {
       rpc: "UnsetKV",
       what: "stale mod_revision",
       call: (d) => d.unsetKV({ key: "el", condition: { modRevision: 999 } }),
-      code: FP,
+      code: AB,
       field: "condition",
     },
     // ---- Range
     {
       rpc: "Range",
-      what: "limit 0",
-      call: (d) => d.range({ key: "", limit: 0 }),
+      what: "limit -1",
+      call: (d) => d.range({ key: "", limit: -1 }),
       code: IA,
       field: "limit",
     },
@@ -430,7 +431,7 @@ function rows(): Row[] {
           compares: [],
           ops: [set("txn/new"), { unset: { key: "el", condition: { modRevision: 999 } } }],
         }),
-      code: FP,
+      code: AB,
       field: "ops[1].unset.condition",
     },
     {
@@ -591,7 +592,29 @@ scenario(
       });
       assert.equal(t.succeeded, false);
       assert.equal(t.revision, base.revision);
+      const el = (await db.getKV("el"))!;
+      assert.deepEqual([t.failedCompare, t.failedModRevision], [0, el.modRevision]);
+      const second = await db.txn({
+        compares: [{ key: "el", condition: { modRevision: el.modRevision } }, {
+          key: "absent",
+          condition: { mustExist: true },
+        }],
+        ops: [set("txn/new")],
+      });
+      assert.deepEqual(
+        [second.succeeded, second.failedCompare, second.failedModRevision],
+        [false, 1, 0],
+        "the second compare failed, on a key that does not exist",
+      );
       assert.equal(await db.getKV("txn/new"), undefined, "a refused Txn left a trace");
+      // NOT_FOUND carries the revision the read was served at.
+      const nf = await db.ttl("nope").then(() => undefined, (e) => e);
+      assert.ok(nf instanceof DbError && nf.code === S.NOT_FOUND, String(nf));
+      assert.equal(nf.revision, base.revision);
+      // Range limit 0 is the default page (100), as etcd users expect a default.
+      const page = await db.range({ key: "", limit: 0 });
+      assert.ok(page.entities.length > 0 && page.entities.length <= 100);
+      assert.deepEqual(page, await db.range({ key: "", limit: 100 }));
       assert.deepEqual(await fingerprint(c, node, db), base);
       // A write after all the refused ones: once the watcher has it, anything
       // a refused request had changed would have reached it first.
@@ -624,6 +647,25 @@ scenario(
       );
       assert.ok(err instanceof DbError, String(err));
       assert.equal(err.code, S.OUT_OF_RANGE, err.message);
+      // The oldest revision a watch can start from is in Status, so no failing
+      // Watch is needed to find it; a watch from there is accepted.
+      const st = await c.client({ endpoints: [node.clientAddr] }).status(node.clientAddr);
+      assert.ok(st.watchOldestRevision > 1, `watch_oldest_revision ${st.watchOldestRevision}`);
+      const from = await new Promise<number>((resolve, reject) => {
+        const w = c.client({ endpoints: [node.clientAddr] }).watch(
+          { keys: ["el"], startRevision: st.watchOldestRevision },
+          { onChanges: () => {}, onCompacted: reject, onRetry: reject },
+        );
+        setTimeout(() => {
+          w.close();
+          resolve(w.revision);
+        }, 500);
+      });
+      assert.equal(
+        from,
+        st.watchOldestRevision - 1,
+        "the watch starts after watch_oldest_revision - 1",
+      );
       console.log(`watch from revision 1 after the restart: ${err.message}`);
     });
   },
