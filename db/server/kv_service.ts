@@ -7,22 +7,24 @@
  */
 
 import { grpc } from "../../shared/grpc.ts";
-import type { Change as ProtoChange, Entity as ProtoEntity } from "../../shared/db/types.ts";
-import { EMPTY_VAL } from "../../shared/store/mod.ts";
-import type { Command, SetOp, TxnOp, UnsetOp } from "../../shared/store/mod.ts";
 import { CompactedError, WatcherFellBehindError } from "../../shared/store/mod.ts";
-import type { ApplyResult } from "../../shared/store/mod.ts";
-import type { Change, Condition, Entity } from "../../shared/store/mod.ts";
+import type { ApplyOk, ApplyResult } from "../../shared/store/mod.ts";
 import {
   checkKey,
   checkKeys,
   checkLimit,
   checkPrefix,
   checkRevision,
-  checkTtl,
-  checkValue,
-  InvalidArgumentError,
   LIMITS,
+  refusalOf,
+  setAnswer,
+  setOp,
+  toProtoChange,
+  toProtoEntity,
+  txnAnswer,
+  txnCommand,
+  unsetAnswer,
+  unsetOp,
 } from "../../shared/store/mod.ts";
 import {
   compactedError,
@@ -33,30 +35,6 @@ import {
   unaryHandlers,
 } from "./grpc_errors.ts";
 import type { DbNode } from "./db_node.ts";
-
-/**
- * Store entity → proto entity; without its value for answers to writes
- * (`withVal` false): the caller has it.
- */
-export function toProtoEntity(e: Entity, withVal = true): ProtoEntity {
-  const type = e.type === "directory" ? "DIRECTORY" : "ELEMENT";
-  return withVal ? { ...e, type } : { ...e, val: EMPTY_VAL, type };
-}
-
-/** An entity as a write's answer carries it. */
-const writtenEntity = (e: Entity) => toProtoEntity(e, false);
-
-/** Store change → proto change. */
-export function toProtoChange(c: Change): ProtoChange {
-  return {
-    op: c.op === "set" ? "SET" : "UNSET",
-    key: c.key,
-    last: c.last ? toProtoEntity(c.last) : null,
-    current: c.current ? toProtoEntity(c.current) : null,
-    revision: c.revision,
-    reason: c.reason,
-  };
-}
 
 /** Builds the KV service implementation over `node`. */
 export function kvService(node: DbNode): Record<string, unknown> {
@@ -113,15 +91,13 @@ export function kvService(node: DbNode): Record<string, unknown> {
     SetKV: unary(async (req) => {
       const op = setOp("", req);
       const r = await node.propose({ kind: "txn", time: Date.now(), compares: [], ops: [op] });
-      const ok = ensureOk(r, "ops[0].set.");
-      return { entity: writtenEntity(ok.entities![0]!), revision: ok.revision };
+      return setAnswer(ensureOk(r, "ops[0].set."));
     }),
 
     UnsetKV: unary(async (req) => {
       const op = unsetOp("", req);
       const r = await node.propose({ kind: "txn", time: Date.now(), compares: [], ops: [op] });
-      const ok = ensureOk(r, "ops[0].unset.");
-      return { removed: ok.removed ?? 0, revision: ok.revision };
+      return unsetAnswer(ensureOk(r, "ops[0].unset."));
     }),
 
     Expire: unary(async (req) => {
@@ -135,16 +111,8 @@ export function kvService(node: DbNode): Record<string, unknown> {
     }),
 
     Txn: unary(async (req) => {
-      const cmd = txnCommand(req);
-      const r = await node.propose(cmd);
-      const ok = ensureOk(r, "");
-      return {
-        succeeded: ok.succeeded ?? true,
-        revision: ok.revision,
-        entities: (ok.entities ?? []).map(writtenEntity),
-        failedCompare: ok.failedCompare ?? 0,
-        failedModRevision: ok.failedModRevision ?? 0,
-      };
+      const r = await node.propose(txnCommand(req, Date.now()));
+      return txnAnswer(ensureOk(r, ""));
     }),
 
     Watch: (call: grpc.ServerWritableStream<Req, unknown>) => {
@@ -153,108 +121,11 @@ export function kvService(node: DbNode): Record<string, unknown> {
   };
 }
 
-/** Validates and converts a Condition message. */
-function condition(field: string, c: Req): Condition | undefined {
-  if (!c || !c.check) return undefined;
-  switch (c.check) {
-    case "modRevision": {
-      const rev = checkRevision(`${field}.mod_revision`, c.modRevision);
-      if (rev < 1) throw new InvalidArgumentError(`${field}.mod_revision`, "it must be at least 1");
-      return { modRevision: rev };
-    }
-    case "mustNotExist":
-      return c.mustNotExist ? { mustNotExist: true } : undefined;
-    case "mustExist":
-      return c.mustExist ? { mustExist: true } : undefined;
-  }
-  return undefined;
-}
-
-function setOp(prefix: string, req: Req): SetOp {
-  const isDir = Boolean(req.isDir);
-  const val = checkValue(`${prefix}val`, req.val);
-  if (isDir && val.byteLength > 0) {
-    throw new InvalidArgumentError(`${prefix}val`, "a directory holds no value");
-  }
-  const ttl = checkTtl(`${prefix}ttl`, req.ttl);
-  if (isDir && ttl > 0) throw new InvalidArgumentError(`${prefix}ttl`, "a directory cannot expire");
-  return {
-    op: "set",
-    key: checkKey(`${prefix}key`, req.key),
-    isDir,
-    ttl,
-    // encodeCommand copies it into the entry.
-    val,
-    overwrite: Boolean(req.overwrite),
-    condition: condition(`${prefix}condition`, req.condition),
-  };
-}
-
-function unsetOp(prefix: string, req: Req): UnsetOp {
-  return {
-    op: "unset",
-    key: checkKey(`${prefix}key`, req.key),
-    isDir: Boolean(req.isDir),
-    condition: condition(`${prefix}condition`, req.condition),
-  };
-}
-
-function txnCommand(req: Req): Command {
-  const compares = (req.compares ?? []) as Req[];
-  const ops = (req.ops ?? []) as Req[];
-  if (compares.length > LIMITS.txnCompares) {
-    throw new InvalidArgumentError(
-      "compares",
-      `at most ${LIMITS.txnCompares} are allowed: current count is ${compares.length}`,
-    );
-  }
-  if (ops.length === 0 || ops.length > LIMITS.txnOps) {
-    throw new InvalidArgumentError(
-      "ops",
-      `it must hold 1 to ${LIMITS.txnOps} ops: current count is ${ops.length}`,
-    );
-  }
-  const seen = new Set<string>();
-  let bytes = 0;
-  const txnOps: TxnOp[] = ops.map((o, i) => {
-    let op: TxnOp;
-    if (o.op === "set" && o.set) op = setOp(`ops[${i}].set.`, o.set);
-    else if (o.op === "unset" && o.unset) op = unsetOp(`ops[${i}].unset.`, o.unset);
-    else throw new InvalidArgumentError(`ops[${i}]`, "it must be a set or an unset");
-    if (seen.has(op.key)) {
-      throw new InvalidArgumentError(
-        `ops[${i}]`,
-        `each key may appear in one op only: "${op.key}" repeats`,
-      );
-    }
-    seen.add(op.key);
-    if (op.op === "set") bytes += op.val.byteLength;
-    return op;
-  });
-  if (bytes > LIMITS.txnValueBytes) {
-    throw new InvalidArgumentError(
-      "ops",
-      `values must total at most ${LIMITS.txnValueBytes} bytes: current total is ${bytes}`,
-    );
-  }
-  return {
-    kind: "txn",
-    time: Date.now(),
-    compares: compares.map((c, i) => ({
-      key: checkKey(`compares[${i}].key`, c.key),
-      condition: condition(`compares[${i}].condition`, c.condition),
-    })),
-    ops: txnOps,
-  };
-}
-
-/** The successful result, or the store's failure as a status (fields without the single-op prefix). */
-function ensureOk(r: ApplyResult, stripPrefix: string) {
-  if (r.ok) return r;
-  const field = r.field && stripPrefix && r.field.startsWith(stripPrefix)
-    ? r.field.slice(stripPrefix.length)
-    : r.field;
-  throw storeError({ ...r, field });
+/** The successful result, or the store's refusal as a status (shaped by `refusalOf`). */
+function ensureOk(r: ApplyResult, stripPrefix: string): ApplyOk {
+  const refusal = refusalOf(r, stripPrefix);
+  if (refusal) throw storeError(refusal);
+  return r as ApplyOk;
 }
 
 /** Streams one watch until the client cancels, the watcher falls behind, or the node stops. */

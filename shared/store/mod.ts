@@ -9,6 +9,10 @@
  *   payload (txn, expire, members) as a JSON header followed by raw values.
  * - {@linkcode WatchHub} / {@linkcode Watcher}: a bounded history of recent
  *   revisions and pull-based watchers with back-pressure.
+ * - The API's messages (`wire.ts`) and their translation to and from store
+ *   ops and results (`requests.ts`: {@linkcode setOp}, {@linkcode txnCommand},
+ *   {@linkcode refusalOf}, {@linkcode toProtoEntity}, ...), shared by the
+ *   server and the client's in-memory implementation.
  *
  * ```ts
  * import { Store, WatchHub } from "./mod.ts";
@@ -36,6 +40,8 @@ export * from "./watch.ts";
 export { fingerprint } from "./fingerprint.ts";
 export { EMPTY_VAL } from "./_entity.ts";
 export * from "./validate.ts";
+export * from "./wire.ts";
+export * from "./requests.ts";
 export {
   ancestorsOf,
   keyCharsRuleBroken,
