@@ -16,7 +16,7 @@ import {
   RETRYABLE,
   REVISION,
   WatchCompactedError,
-} from "./errors.ts";
+} from "./_legacy_errors.ts";
 import type {
   Entity,
   Member,

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import type { DbClient } from "../../shared/db/client.ts";
-import { DbError } from "../../shared/db/errors.ts";
+import { DbError } from "../../shared/db/_legacy_errors.ts";
 import type { Entity, WatchResp } from "../../shared/db/types.ts";
 import { grpc } from "../../shared/grpc.ts";
 import { type DbProc, SafetyViolation, type TestCluster } from "./_cluster.ts";
