@@ -505,7 +505,10 @@ export class DbClient implements KvClient {
         : Math.min(deadline, Date.now() + this.#attemptMs);
       let e: DbError;
       try {
-        return await this.#once(endpoint, rpc, req, attemptDeadline, signal);
+        const resp = await this.#once(endpoint, rpc, req, attemptDeadline, signal);
+        // Only the leader applies writes: the node that did is the one to write to next.
+        if (rpc.write && !only) this.#leaderAddr = endpoint;
+        return resp;
       } catch (err) {
         if (!(err instanceof DbError)) throw err;
         e = err;
