@@ -20,6 +20,15 @@ console.log(isUnavailable(err) ? "unavailable" : \`unexpected: \${err}\`);
 client.close();
 `;
 
+/** The example of db/README.md's "The client" section, which outside projects copy. */
+function readmeExample(): string {
+  const readme = Deno.readTextFileSync(new URL("db/README.md", ROOT));
+  const section = readme.slice(readme.indexOf("## The client"));
+  const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(code?.includes('from "@cassem/cassem/db"'), "db/README.md shows the import");
+  return code!;
+}
+
 Deno.test("the client is importable from another Deno project through the package's ./db export", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cassem_outside_" });
   try {
@@ -32,7 +41,10 @@ Deno.test("the client is importable from another Deno project through the packag
       }),
     );
     await Deno.writeTextFile(`${dir}/main.ts`, PROGRAM);
-    for (const args of [["check", "main.ts"], ["run", "-A", "main.ts"]]) {
+    await Deno.writeTextFile(`${dir}/readme_example.ts`, readmeExample());
+    for (
+      const args of [["check", "main.ts", "readme_example.ts"], ["run", "-A", "main.ts"]]
+    ) {
       const out = await new Deno.Command(Deno.execPath(), {
         args,
         cwd: dir,
