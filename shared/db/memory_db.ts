@@ -13,6 +13,10 @@
  * stream drops and resumes) and {@linkcode MemoryDb.compact} (the watch
  * history is dropped: a resuming watch is told to re-list).
  *
+ * Calls finish at once (in a microtask), so `timeoutMs` never expires; an
+ * aborted `signal` rejects with CANCELLED. Entities and changes it hands out
+ * are copies: a caller may change them without changing the store.
+ *
  * ```ts
  * const db = new MemoryDb({ clock: () => now });
  * await db.set("app/k", "v1");
