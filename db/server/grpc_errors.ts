@@ -14,6 +14,7 @@ import {
   StoppedError,
 } from "../../shared/raft/errors.ts";
 import { InvalidArgumentError } from "../../shared/store/mod.ts";
+import { NoLeaderError } from "./errors.ts";
 
 /** A gRPC status with metadata, ready to hand to a callback or `call.destroy`. */
 export interface StatusError {
@@ -75,6 +76,10 @@ export function toStatus(
         : e.message,
       addr ? { [LEADER_ADDR]: addr, [RETRYABLE]: "1" } : { [RETRYABLE]: "1" },
     );
+  }
+  if (e instanceof NoLeaderError) {
+    // Thrown before anything was proposed: certainly not applied.
+    return statusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
   }
   if (e instanceof CommitTimeoutError) {
     return statusError(grpc.status.DEADLINE_EXCEEDED, e.message);

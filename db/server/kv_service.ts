@@ -54,7 +54,7 @@ export function toProtoChange(c: Change): ProtoChange {
 /** Builds the KV service implementation over `node`. */
 export function kvService(node: DbNode): Record<string, unknown> {
   const read = async (req: Req) => {
-    if (!req.read?.serializable) await node.raft.linearizableRead();
+    if (!req.read?.serializable) await node.linearizableRead();
   };
   const unary = unaryHandlers((e) => node.statusOf(e));
 
