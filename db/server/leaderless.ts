@@ -143,7 +143,7 @@ export function describePeers(peers: readonly PeerHealth[]): string {
   if (down.length > 0) parts.push(`cannot reach ${down.join(", ")}`);
   if (up.length > 0 && down.length > 0) parts.push(`reaches ${up.join(", ")}`);
   if (up.length > 0 && down.length === 0) {
-    parts.push(`reaches every peer (${up.join(", ")}) but no election was won yet`);
+    parts.push(`reaches every peer (${up.join(", ")}) but has heard from no leader yet`);
   }
   return parts.join("; ");
 }

@@ -94,6 +94,8 @@ export class DbProc {
   readonly crashes: Crash[] = [];
   /** Called on each exit nobody asked for. */
   onCrash: ((c: Crash) => void) | undefined;
+  /** An exit of its own is expected (a node that must refuse to start): not a crash. */
+  readonly mayExit: boolean;
   readonly #sink: (line: string) => void;
 
   constructor(
@@ -105,10 +107,12 @@ export class DbProc {
       httpAddr: string;
       dir: string;
       args: string[];
+      mayExit?: boolean;
     },
     sink: (line: string) => void,
   ) {
     this.name = init.name;
+    this.mayExit = init.mayExit ?? false;
     this.id = init.id;
     this.clientAddr = init.clientAddr;
     this.peerAddr = init.peerAddr;
@@ -151,7 +155,7 @@ export class DbProc {
       this.#running = false;
       const how = `code ${s.code}${s.signal ? ` signal ${s.signal}` : ""}`;
       this.#sink(`${tag} exited: ${how}`);
-      if (!this.#signalled) {
+      if (!this.#signalled && !(this.mayExit && !s.signal)) {
         const crash = { pid: proc.pid, how, signal: s.signal };
         this.crashes.push(crash);
         this.onCrash?.(crash);
@@ -285,13 +289,14 @@ export class TestCluster {
     id: number,
     build: (p: { client: string; peer: string; http: string; dir: string }) => string[],
     peerPort = freePort(),
+    opts: { dir?: string; mayExit?: boolean } = {},
   ): DbProc {
     this.#checkNotDestroyed();
     const name = `n${++this.#seq}`;
     const client = `127.0.0.1:${freePort()}`;
     const peer = `127.0.0.1:${peerPort}`;
     const http = `127.0.0.1:${freePort()}`;
-    const dir = `${this.root}/${name}`;
+    const dir = opts.dir ?? `${this.root}/${name}`;
     const args = [
       "--listen",
       client,
@@ -305,7 +310,16 @@ export class TestCluster {
     ];
     return this.#watch(
       new DbProc(
-        { name, id, clientAddr: client, peerAddr: peer, httpAddr: http, dir, args },
+        {
+          name,
+          id,
+          clientAddr: client,
+          peerAddr: peer,
+          httpAddr: http,
+          dir,
+          args,
+          mayExit: opts.mayExit,
+        },
         this.#sink,
       ),
     );
@@ -358,6 +372,29 @@ export class TestCluster {
     const st = await this.#waitServing(p, 30_000);
     p.id = st.id;
     this.note(`${p.name} joined as id ${p.id}`);
+    return p;
+  }
+
+  /**
+   * Starts one node with flags of the test's own and does not wait for it:
+   * fresh client, peer and HTTP ports, its own data dir (or `dir`), then what
+   * `args` returns and the cluster's raft flags. With `mayExit`, an exit of
+   * its own (a node that must refuse to start) is not a failure.
+   */
+  spawn(opts: {
+    args: (p: { client: string; peer: string; http: string; dir: string }) => string[];
+    dir?: string;
+    id?: number;
+    mayExit?: boolean;
+  }): DbProc {
+    const p = this.#newProc(
+      opts.id ?? 0,
+      (x) => [...opts.args(x), ...this.#nodeFlags()],
+      freePort(),
+      { dir: opts.dir, mayExit: opts.mayExit },
+    );
+    this.nodes.push(p);
+    p.start();
     return p;
   }
 
