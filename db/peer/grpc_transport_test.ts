@@ -455,6 +455,7 @@ Deno.test("GrpcTransport refuses a peer of another cluster; both sides log it on
       ),
     );
     assert.equal(one.peerHealth(2).failure?.kind, "other-cluster");
+    assert.equal(one.peerHealth(2).acceptedAt, 0, "a refused stream never counts as accepted");
     const req: AnnounceRequest = { id: 1, peerAddr: one.address, clientAddr: "127.0.0.1:1" };
     two.onAnnounce = () => Promise.resolve({ ok: true, leader: 2 });
     await assert.rejects(
@@ -500,8 +501,12 @@ Deno.test("GrpcTransport refuses calls as not ready, without an error, until it 
       "a message once the cluster id is known",
       10_000,
     );
+    // The sender learns of the acceptance from the stream's headers, a moment later.
+    await until(
+      () => one.peerHealth(2).acceptedAt > one.peerHealth(2).failure!.at,
+      "the stream accepted after the refusal",
+    );
     assert.deepEqual(errors, []);
-    assert.ok(one.peerHealth(2).acceptedAt > one.peerHealth(2).failure!.at);
   } finally {
     await closeAll([one, two]);
   }

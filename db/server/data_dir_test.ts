@@ -32,9 +32,10 @@ Deno.test("lockDataDir holds the dir until released and names the holder's PID t
 Deno.test("lockDataDir releases with its process, however it dies", async () => {
   const root = await Deno.makeTempDir();
   try {
+    // The file stays referenced from globalThis: nothing may close it but the process's death.
     const code = `const f = await Deno.open("${root}/LOCK", { write: true, create: true });
       await f.lock(true); await f.write(new TextEncoder().encode(Deno.pid + "\\n"));
-      console.log("locked"); await new Promise(() => {});`;
+      globalThis.held = f; console.log("locked"); setInterval(() => {}, 60_000);`;
     const child = new Deno.Command(Deno.execPath(), {
       args: ["eval", code],
       stdout: "piped",
