@@ -4,6 +4,7 @@ import { transportContract } from "../../shared/raft/_transport_contract.ts";
 import { EntryType, type Message, message, MessageType } from "../../shared/raft/types.ts";
 import type { AnnounceRequest } from "./codec.ts";
 import { GrpcTransport, type GrpcTransportOptions } from "./grpc_transport.ts";
+import { sleep, waitFor } from "../../tests/support/procs.ts";
 
 const LOOPBACK = "127.0.0.1:0";
 
@@ -35,16 +36,9 @@ function inbox(t: GrpcTransport): Inbox {
   return box;
 }
 
+/** Polls `cond` every 2 ms until it holds, at most `ms`. */
 async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`Cannot see ${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  await waitFor(what, () => (cond() ? true : undefined), { timeoutMs: ms, everyMs: 2 });
 }
 
 function app(from: number, to: number, index: number, bytes = 8): Message {

@@ -141,9 +141,10 @@ export class DbNode {
       });
       const plan = planIdentity(cfg, await readNodeRecord(cfg.dir), storage.isEmpty());
       for (const w of plan.warnings) log.warn(w);
-      const joined = plan.kind === "join" ? await joinCluster(cfg, log) : undefined;
-      const id = joined?.id ?? (plan.kind === "join" ? 0 : plan.record.id);
-      const initialPeers = joined?.peers ?? (plan.kind === "join" ? new Map() : plan.peers);
+      // A joining node learns its id and peers from AddNode, the others from the plan.
+      const { id, peers: initialPeers } = plan.kind === "join"
+        ? await joinCluster(cfg, log)
+        : { id: plan.record.id, peers: plan.peers };
       transport = await GrpcTransport.listen({
         id,
         address: cfg.peerListen,
@@ -235,20 +236,24 @@ export class DbNode {
         serviceOf(pkg, "Cluster").service,
         clusterService(node) as grpc.UntypedServiceImplementation,
       );
-      const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(
-          cfg.listen,
-          grpc.ServerCredentials.createInsecure(),
-          (e, p) => (e ? reject(new BindError("--listen", cfg.listen, e)) : resolve(p)),
-        )
-      ).catch(async (e) => {
+      try {
+        const port = await new Promise<number>((resolve, reject) =>
+          server.bindAsync(
+            cfg.listen,
+            grpc.ServerCredentials.createInsecure(),
+            (e, p) => (e ? reject(new BindError("--listen", cfg.listen, e)) : resolve(p)),
+          )
+        );
+        if (cfg.listen.endsWith(":0")) {
+          node.clientAddr = `${cfg.listen.slice(0, cfg.listen.lastIndexOf(":"))}:${port}`;
+        }
+        if (cfg.http) node.#http = serveDebugHttp(node, cfg.http);
+      } catch (e) {
+        // Only a port taken since the check at the top gets here.
+        server.forceShutdown();
         await raft.stop();
         throw e;
-      });
-      if (cfg.listen.endsWith(":0")) {
-        node.clientAddr = `${cfg.listen.slice(0, cfg.listen.lastIndexOf(":"))}:${port}`;
       }
-      if (cfg.http) node.#http = serveDebugHttp(node, cfg.http);
       node.#startLoops();
       log.info("cassemdb node started", {
         id,

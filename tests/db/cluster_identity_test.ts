@@ -154,3 +154,36 @@ scenario(
     });
   },
 );
+
+scenario(
+  import.meta.url,
+  "a founder whose data dir was wiped finds its cluster, keeps its cluster id and catches up",
+  async () => {
+    await withCluster({ name: "wiped founder" }, async (c) => {
+      const founders = await c.startFounders(3);
+      const db = c.client({ endpoints: founders.map((p) => p.clientAddr) });
+      const acked = new Map<string, string>();
+      for (let i = 0; i < 20; i++) {
+        await db.setKV({ key: `wf/k${i}`, val: enc.encode(`v${i}`), overwrite: true });
+        acked.set(`wf/k${i}`, `v${i}`);
+      }
+      const { node: leader } = await c.waitLeader();
+      const wiped = founders.find((p) => p !== leader)!;
+      const ours = await clusterIdOf(wiped);
+      await c.kill(wiped);
+      await Deno.remove(wiped.dir, { recursive: true });
+      await c.restart(wiped);
+      assert.ok(
+        c.linesOf(wiped).some((l) =>
+          /a cluster already runs at --peers: starting empty and recovering/.test(l)
+        ),
+        "the wiped founder did not bootstrap a cluster of its own",
+      );
+      assert.equal(await clusterIdOf(wiped), ours);
+      await c.waitConverged(founders);
+      const one = c.client({ endpoints: [wiped.clientAddr] });
+      const got = await one.getKVs([...acked.keys()], { serializable: true });
+      assert.deepEqual(new Map(got.entities.map((e) => [e.key, dec.decode(e.val)])), acked);
+    });
+  },
+);

@@ -18,6 +18,7 @@ import {
   freePortBlock,
   isAlive,
   portIsFree,
+  sleep,
   spawnChild,
   waitFor,
 } from "../support/procs.ts";
@@ -38,7 +39,7 @@ function db(name: string, cwd: string, args: string[]): ChildProc {
 
 /** Waits for `p` to exit on its own (at most 30 s); its exit code and stderr. */
 async function exitOf(p: ChildProc): Promise<{ code: number; err: string }> {
-  const status = await Promise.race([p.exited, new Promise((r) => setTimeout(r, 30_000))]);
+  const status = await Promise.race([p.exited, sleep(30_000)]);
   if (!status) {
     await p.stop({ signal: "SIGKILL" });
     assert.fail(`${p.name} still ran after 30 s, where it should have refused:\n${p.tail(2_000)}`);
