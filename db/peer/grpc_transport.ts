@@ -175,6 +175,8 @@ interface Peer {
   address: string;
   /** When a stream to it was last accepted (0: never). */
   acceptedAt: number;
+  /** When the open stream was opened (0: none open). */
+  openedAt: number;
   /** Its last failure. */
   failure: PeerFailure | undefined;
   /** Until then (ms since the epoch), messages to it are dropped: it refused our last stream. */
@@ -383,6 +385,7 @@ export class GrpcTransport implements Transport {
       id,
       address: p?.address,
       acceptedAt: p?.acceptedAt ?? 0,
+      waitingSince: p?.stream && p.acceptedAt < p.openedAt ? p.openedAt : 0,
       heardAt: this.#heard.get(id) ?? 0,
       failure: p?.failure,
     };
@@ -469,6 +472,7 @@ export class GrpcTransport implements Transport {
         id,
         address,
         acceptedAt: 0,
+        openedAt: 0,
         failure: undefined,
         holdUntil: 0,
         queue: [],
@@ -691,6 +695,7 @@ export class GrpcTransport implements Transport {
     );
     this.#stats.streams++;
     p.stream = stream;
+    p.openedAt = Date.now();
     // The receiver sends its headers as soon as it takes the stream.
     stream.on("metadata", () => {
       if (p.stream === stream) p.acceptedAt = Date.now();

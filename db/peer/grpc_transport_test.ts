@@ -530,11 +530,13 @@ Deno.test("GrpcTransport.peerHealth records accepted streams, batches heard and 
       id: 9,
       address: undefined,
       acceptedAt: 0,
+      waitingSince: 0,
       heardAt: 0,
       failure: undefined,
     });
     one.send([app(1, 2, 1)]);
     await until(() => box2.got.length === 1 && one.peerHealth(2).acceptedAt > 0, "accepted");
+    assert.equal(one.peerHealth(2).waitingSince, 0, "an accepted stream waits for nothing");
     assert.equal(two.peerHealth(1).heardAt > 0, true);
     assert.equal(one.peerHealth(2).heardAt, 0);
     one.setPeer(3, "127.0.0.1:1"); // nothing listens there

@@ -45,6 +45,8 @@ export interface PeerHealth {
   address: string | undefined;
   /** When a stream to it was last accepted (ms since the epoch; 0: never). */
   acceptedAt: number;
+  /** When the stream now open to it, not accepted yet, was opened (0: none such): how long it has not answered. */
+  waitingSince: number;
   /** When a batch from it last arrived (0: never). */
   heardAt: number;
   /** Its last failure, if any. */

@@ -13,6 +13,9 @@
 
 import { describeFailure, isUnreachable, type PeerHealth } from "../peer/peer_health.ts";
 
+/** A stream that waits this long for the peer to accept it counts as "no answer". */
+const NO_ANSWER_MS = 1_000;
+
 /** Default of {@linkcode ServingWatchOptions.warnEveryMs}. */
 export const DEFAULT_WARN_EVERY_MS = 3_000;
 
@@ -81,8 +84,10 @@ export class ServingWatch {
         seconds(s.now - this.#leaderlessSince!)
       } (term ${s.term}, ${s.role})`;
       return s.recovering
-        ? `${why}; recovering from a lost disk, so it does not vote: ${describePeers(s.peers)}`
-        : `${why}: ${describePeers(s.peers)}`;
+        ? `${why}; recovering from a lost disk, so it does not vote: ${
+          describePeers(s.peers, s.now)
+        }`
+        : `${why}: ${describePeers(s.peers, s.now)}`;
     }
     return `recovering from a lost disk for ${
       seconds(s.now - this.#recoveringSince!)
@@ -102,7 +107,7 @@ export class ServingWatch {
       return `this node knows no leader (for ${
         seconds(s.now - this.#leaderlessSince!)
       }, term ${s.term}${s.recovering ? ", recovering from a lost disk" : ""}): ${
-        describePeers(s.peers)
+        describePeers(s.peers, s.now)
       }`;
     }
     if (read && s.recovering) {
@@ -129,15 +134,17 @@ export class ServingWatch {
  * The peers a node cannot reach and why ("cannot reach node 2 at
  * 127.0.0.1:7032 (connection refused)"), and those it can.
  */
-export function describePeers(peers: readonly PeerHealth[]): string {
+export function describePeers(peers: readonly PeerHealth[], now: number): string {
   if (peers.length === 0) return "it has no other voter";
   const name = (p: PeerHealth) => `node ${p.id}${p.address ? ` at ${p.address}` : ""}`;
   const down: string[] = [];
   const up: string[] = [];
   for (const p of peers) {
-    const why = unreachableBecause(p);
+    const why = unreachableBecause(p, now);
     if (why) down.push(`${name(p)} (${why})`);
-    else up.push(name(p));
+    else if (p.heardAt > 0 && now - p.heardAt >= NO_ANSWER_MS) {
+      up.push(`${name(p)} (silent for ${seconds(now - p.heardAt)})`);
+    } else up.push(name(p));
   }
   const parts: string[] = [];
   if (down.length > 0) parts.push(`cannot reach ${down.join(", ")}`);
@@ -148,9 +155,13 @@ export function describePeers(peers: readonly PeerHealth[]): string {
   return parts.join("; ");
 }
 
-/** Why `p` counts as unreachable, or undefined when it was reached since its last failure. */
-function unreachableBecause(p: PeerHealth): string | undefined {
+/** Why `p` counts as unreachable at `now`, or undefined when it was reached since its last failure. */
+function unreachableBecause(p: PeerHealth, now: number): string | undefined {
   if (p.address === undefined) return "no address known";
+  // A peer that takes connections but never answers (hung, stopped) shows as a stream that waits.
+  if (p.waitingSince > 0 && now - p.waitingSince >= NO_ANSWER_MS) {
+    return `no answer for ${seconds(now - p.waitingSince)}`;
+  }
   if (p.failure && isUnreachable(p)) return describeFailure(p.failure);
   if (p.acceptedAt === 0 && p.heardAt === 0) return "no answer yet";
   return undefined;

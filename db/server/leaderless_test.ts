@@ -9,6 +9,7 @@ function peer(id: number, over: Partial<PeerHealth> = {}): PeerHealth {
     id,
     address: `127.0.0.1:70${id}2`,
     acceptedAt: 0,
+    waitingSince: 0,
     heardAt: 0,
     failure: undefined,
     ...over,
@@ -98,18 +99,20 @@ Deno.test("ServingWatch.refusal gives the reason a request cannot be served now"
 });
 
 Deno.test("describePeers tells unreachable peers from reachable ones", () => {
-  assert.equal(describePeers([]), "it has no other voter");
+  assert.equal(describePeers([], 100), "it has no other voter");
   assert.equal(
     describePeers([
       peer(2, { acceptedAt: 10, failure: { kind: "refused", detail: "", at: 5 } }),
       peer(3, { heardAt: 3, failure: { kind: "other-cluster", detail: "", at: 4 } }),
       peer(4, { address: undefined }),
       peer(5),
-    ]),
-    "cannot reach node 3 at 127.0.0.1:7032 (it belongs to another cluster), node 4 (no address known), node 5 at 127.0.0.1:7052 (no answer yet); reaches node 2 at 127.0.0.1:7022",
+      peer(6, { acceptedAt: 1, failure: { kind: "lost", detail: "", at: 2 }, waitingSince: 3 }),
+      peer(7, { waitingSince: 2_000 }), // half a second: just connecting
+    ], 2_503),
+    "cannot reach node 3 at 127.0.0.1:7032 (it belongs to another cluster), node 4 (no address known), node 5 at 127.0.0.1:7052 (no answer yet), node 6 at 127.0.0.1:7062 (no answer for 2.5 s), node 7 at 127.0.0.1:7072 (no answer yet); reaches node 2 at 127.0.0.1:7022",
   );
   assert.equal(
-    describePeers([peer(2, { acceptedAt: 1 }), peer(3, { heardAt: 1 })]),
-    "reaches every peer (node 2 at 127.0.0.1:7022, node 3 at 127.0.0.1:7032) but has heard from no leader yet",
+    describePeers([peer(2, { acceptedAt: 1 }), peer(3, { heardAt: 1 })], 1_500),
+    "reaches every peer (node 2 at 127.0.0.1:7022, node 3 at 127.0.0.1:7032 (silent for 1.5 s)) but has heard from no leader yet",
   );
 });
