@@ -74,7 +74,8 @@ async function runNode(cfg: DbConfig): Promise<void> {
   try {
     node = await DbNode.start(cfg, log);
   } catch (e) {
-    log.error(e instanceof Error ? e.message : String(e));
+    // One line, whatever the cause quotes.
+    log.error((e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, " "));
     Deno.exit(e instanceof IdentityConflictError ? EXIT_USAGE : EXIT_FAILURE);
   }
   let stopping = false;

@@ -323,6 +323,7 @@ function withoutSelf(peers: ReadonlyMap<number, string>, id: number): Map<number
   return new Map([...peers].filter(([pid]) => pid !== id));
 }
 
+/** An error's message on one line (JSON.parse quotes the text it choked on, newlines included). */
 function osText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ");
 }

@@ -61,3 +61,32 @@ scenario(
     });
   },
 );
+
+scenario(
+  import.meta.url,
+  "an unusable data dir stops a node with one line naming the path and the cause",
+  async () => {
+    await withCluster({ name: "unusable data dir" }, async (c) => {
+      const file = `${c.root}/a-file`;
+      await Deno.writeTextFile(file, "");
+      const broken = `${c.root}/broken`;
+      await Deno.mkdir(broken);
+      await Deno.writeTextFile(`${broken}/node.json`, "garbage\n");
+      for (
+        const [dir, text] of [
+          [file, `Cannot create the data dir ${file} as file exists`],
+          [`${file}/sub`, `Cannot create the data dir ${file}/sub as not a directory`],
+          [broken, `Cannot use ${broken}/node.json as it is not a node record: `],
+        ]
+      ) {
+        const p = c.spawn({ dir, args: () => [], mayExit: true });
+        const status = await Promise.race([p.exited!, sleep(30_000)]);
+        const out = c.linesOf(p).filter((l) => !/ (started|exited): /.test(l));
+        assert.ok(status, `the node on ${dir} still runs:\n${out.join("\n")}`);
+        assert.equal(status.code, 1, out.join("\n"));
+        assert.equal(out.length, 1, `one line: ${out.join("\n")}`);
+        assert.ok(out[0]!.includes(`ERROR cassemdb[1] ${text}`), out[0]!);
+      }
+    });
+  },
+);
