@@ -27,6 +27,7 @@ import { readNodeRecord } from "./server/identity.ts";
 
 /** The launcher cannot start the local cluster; the message says why and what to do. */
 export class LauncherError extends Error {
+  /** `message`: the whole line, saying what to do. */
   constructor(message: string) {
     super(message);
     this.name = "LauncherError";

@@ -17,6 +17,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 export class FlagError extends Error {
   /** The flag as typed (`--foo`), or the stray argument. */
   readonly flag: string;
+  /** Reads "Cannot accept `flag` as `reason`". */
   constructor(flag: string, reason: string) {
     super(`Cannot accept ${flag} as ${reason}`);
     this.name = "FlagError";

@@ -26,8 +26,11 @@ export const REFUSAL_KEY = "x-cassem-refusal";
 export interface CallIdentity {
   /** The sender's cluster id ("" when it has none). */
   clusterId: string;
+  /** The sender's node id. */
   from: number;
+  /** The sender's advertised RaftPeer address. */
   fromAddr: string;
+  /** The node id the sender expects to reach; 0 when it does not know (Announce). */
   to: number;
 }
 
@@ -36,7 +39,9 @@ export type RefusalKind = "other-cluster" | "not-ready";
 
 /** A refused call: the gRPC status to answer with, and what to log. */
 export interface Refusal {
+  /** Why. */
   kind: RefusalKind;
+  /** The status code to answer with. */
   code: grpc.status;
   /** The status details the sender receives. */
   details: string;

@@ -31,6 +31,7 @@ export type PeerFailureKind =
 
 /** One failure to reach a peer. */
 export interface PeerFailure {
+  /** What kind of failure. */
   kind: PeerFailureKind;
   /** What grpc-js or the peer said. */
   detail: string;
@@ -40,6 +41,7 @@ export interface PeerFailure {
 
 /** The transport's view of one peer (see {@linkcode GrpcTransport.peerHealth}). */
 export interface PeerHealth {
+  /** The peer's node id. */
   id: number;
   /** Its address, when known. */
   address: string | undefined;

@@ -20,6 +20,7 @@ export const LOCK_FILE = "LOCK";
 
 /** A held data-directory lock. */
 export interface DataDirLock {
+  /** The directory locked. */
   readonly dir: string;
   /** Releases the lock (closing the file); safe to call twice. */
   release(): void;

@@ -16,6 +16,7 @@
 export class NoLeaderError extends Error {
   /** Why, for the caller: names the peers this node cannot reach and how. */
   readonly reason: string;
+  /** `reason` completes "Cannot serve the request as …". */
   constructor(reason: string) {
     super(`Cannot serve the request as ${reason}`);
     this.name = "NoLeaderError";
@@ -27,6 +28,7 @@ export class NoLeaderError extends Error {
 export class DataDirError extends Error {
   /** The file or directory that failed. */
   readonly path: string;
+  /** Reads "Cannot `what` `path` as `cause`", the cause without its OS error number. */
   constructor(path: string, what: string, cause: unknown) {
     super(`Cannot ${what} ${path} as ${osCause(cause)}`, { cause });
     this.name = "DataDirError";
@@ -36,9 +38,11 @@ export class DataDirError extends Error {
 
 /** Another process holds the data directory's lock: two nodes must never share one. */
 export class DataDirLockedError extends Error {
+  /** The data directory. */
   readonly dir: string;
   /** The PID the lock file names, when it names one. */
   readonly pid: number | undefined;
+  /** `pid`: the holder, as its lock file names it, if it does. */
   constructor(dir: string, lockFile: string, pid: number | undefined) {
     super(
       `Cannot use the data dir ${dir} as ${
@@ -55,9 +59,11 @@ export class DataDirLockedError extends Error {
 export class BindError extends Error {
   /** The flag that gave the address, such as `--peer-listen`. */
   readonly flag: string;
+  /** The address that cannot be bound. */
   readonly address: string;
   /** Why, such as "it is in use". */
   readonly reason: string;
+  /** `cause`: the error of the bind attempt (Deno's or grpc-js's). */
   constructor(flag: string, address: string, cause: unknown) {
     const reason = bindCause(cause);
     super(`Cannot listen on ${flag} ${address} as ${reason}`, { cause });
@@ -76,6 +82,7 @@ export class BindError extends Error {
 export class IdentityConflictError extends Error {
   /** The flag that contradicts the data. */
   readonly flag: string;
+  /** `message`: the whole line, saying what the data dir holds and what to do. */
   constructor(flag: string, message: string) {
     super(message);
     this.name = "IdentityConflictError";

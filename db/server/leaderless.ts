@@ -25,6 +25,7 @@ export interface ServingState {
   now: number;
   /** The leader it knows (0: none). */
   leader: number;
+  /** Its current term. */
   term: number;
   /** Its raft role ("follower", "pre-candidate", ...). */
   role: string;
@@ -57,6 +58,7 @@ export class ServingWatch {
   #recoveringSince: number | undefined;
   #warnedAt = -Infinity;
 
+  /** A watch of a node that started at `opts.startedAt` without a leader. */
   constructor(opts: ServingWatchOptions) {
     this.#electionTimeoutMs = opts.electionTimeoutMs;
     this.#warnEveryMs = opts.warnEveryMs ?? DEFAULT_WARN_EVERY_MS;

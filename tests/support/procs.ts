@@ -156,6 +156,7 @@ export type StreamName = "stdout" | "stderr";
 
 /** Options of {@linkcode spawnChild}. */
 export interface SpawnOptions {
+  /** Working directory of the child (default: this process's). */
   cwd?: string;
   /** Added to the parent's environment. */
   env?: Record<string, string>;
@@ -220,7 +221,9 @@ const HAS_SETPRIV = (() => {
 export class ChildProc {
   /** A label for messages. */
   readonly name: string;
+  /** Its process id. */
   readonly pid: number;
+  /** The underlying Deno child process. */
   readonly child: Deno.ChildProcess;
   /** Resolves with the exit status once the process exited and its output was read. */
   readonly exited: Promise<Deno.CommandStatus>;
@@ -230,6 +233,7 @@ export class ChildProc {
   readonly #onLine: SpawnOptions["onLine"];
   #waiters: { test: (s: StreamName, l: string) => boolean; done: (l: string) => void }[] = [];
 
+  /** Spawns `cmd args` at once; see {@linkcode SpawnOptions}. */
   constructor(name: string, cmd: string, args: string[], opts: SpawnOptions = {}) {
     this.name = name;
     this.#keep = opts.keepLines ?? 1_000;
