@@ -24,19 +24,9 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  closeProbeClients,
-  type Cluster,
-  findEtcd,
-  type LoadResult,
-  type LoadSpec,
-  Proc,
-  procCpuMs,
-  runLoad,
-  sleep,
-  startCassem,
-  startEtcd,
-} from "./_procs.ts";
+import { closeProbeClients, type Cluster, findEtcd, startCassem, startEtcd } from "./_clusters.ts";
+import { type LoadResult, type LoadSpec, runLoad } from "./_load.ts";
+import { type Proc, procCpuMs, sleep, spawnProc } from "./_procs.ts";
 import { fmt, printTable } from "./_stats.ts";
 
 const OPS = [
@@ -104,13 +94,15 @@ export async function runDbBench(args: string[] = []): Promise<void> {
   let echo: Proc | undefined;
   const clusters: Cluster[] = [];
   try {
-    echo = new Proc("echo server", Deno.execPath(), [
+    echo = spawnProc("echo server", Deno.execPath(), [
       "run",
       "-A",
       new URL("./echo_server.ts", import.meta.url).pathname,
     ]);
     const echoAddr = `127.0.0.1:${
-      JSON.parse(await echo.waitLine((l) => l.startsWith("{"), 30_000)).port
+      JSON.parse(
+        await echo.waitLine((l) => l.startsWith("{"), { timeoutMs: 30_000, stream: "stdout" }),
+      ).port
     }`;
     const echoRow = async (when: string) => {
       const r = await runLoad({

@@ -18,16 +18,8 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  cassemLayout,
-  cassemStatus,
-  dirSizeMiB,
-  type Proc,
-  procMemMiB,
-  sleep,
-  spawnCassemNode,
-  startCassem,
-} from "./_procs.ts";
+import { cassemLayout, cassemStatus, spawnCassemNode, startCassem } from "./_clusters.ts";
+import { dirSizeMiB, type Proc, procMemMiB, sleep } from "./_procs.ts";
 import { RawClient } from "./_rpc.ts";
 import { fmt, printTable } from "./_stats.ts";
 import { loadAvg, machineNote } from "./db_bench.ts";
@@ -163,7 +155,7 @@ export async function runMemoryBench(args: string[] = []): Promise<void> {
         [tStatus, tLeader] = up;
         break;
       }
-      const tail = node.stderrTail.slice(-400);
+      const tail = node.tail(400);
       const status = await node.exited;
       if (!status.signal || attempt >= 3) {
         throw new Error(`Cannot restart the node: ${tail}`);
@@ -177,9 +169,9 @@ export async function runMemoryBench(args: string[] = []): Promise<void> {
     cluster = {
       ...cluster,
       members: [{ index: 1, client: addr, proc: node }],
-      stop: () => node!.stop(),
+      stop: async () => void (await node!.stop()),
     };
-    const restartedLog = node.stderrTail.match(/cassemdb node started.*/)?.[0];
+    const restartedLog = node.tail(8_192).match(/cassemdb node started.*/)?.[0];
     kv = new RawClient(addr, "cassem", "KV");
     const getKVs = kv.method("GetKVs");
     let found = 0;

@@ -39,7 +39,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { type Cluster, Proc, procCpuMs, startCassem, stopAll } from "./_procs.ts";
+import { type Cluster, startCassem } from "./_clusters.ts";
+import { type Proc, procCpuMs, spawnProc, stopAll } from "./_procs.ts";
 import { RawClient } from "./_rpc.ts";
 import { fmt, percentile, printTable } from "./_stats.ts";
 import { loadAvg, machineNote } from "./db_bench.ts";
@@ -140,7 +141,7 @@ export async function runWatchBench(args: string[] = []): Promise<void> {
       const at = targets[k % targets.length]!;
       const count = Math.floor(watchers / procs) + (k < watchers % procs ? 1 : 0);
       workers.push(
-        new Proc(`watch worker ${k + 1}`, Deno.execPath(), [
+        spawnProc(`watch worker ${k + 1}`, Deno.execPath(), [
           "run",
           "-A",
           new URL("./watch_worker.ts", import.meta.url).pathname,
@@ -155,7 +156,11 @@ export async function runWatchBench(args: string[] = []): Promise<void> {
       );
     }
     const tReady = performance.now();
-    await Promise.all(workers.map((w) => w.waitLine((l) => l.startsWith('{"ready"'), 90_000)));
+    await Promise.all(
+      workers.map((w) =>
+        w.waitLine((l) => l.startsWith('{"ready"'), { timeoutMs: 90_000, stream: "stdout" })
+      ),
+    );
     console.log(
       `${fmt(watchers)} watches open after ${
         ((performance.now() - tReady) / 1000).toFixed(1)
@@ -180,7 +185,10 @@ export async function runWatchBench(args: string[] = []): Promise<void> {
       await Promise.all(workers.map((w) => w.writeLine(line)));
       const results = await Promise.all(
         workers.map(async (w) => {
-          const l = await w.waitLine((x) => x.startsWith('{"watchers"') && !seen.has(x), 180_000);
+          const l = await w.waitLine((x) => x.startsWith('{"watchers"') && !seen.has(x), {
+            timeoutMs: 180_000,
+            stream: "stdout",
+          });
           seen.add(l);
           return JSON.parse(l) as RoundResult;
         }),

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseFlags } from "../shared/flags.ts";
 import { checkAddress, InvalidArgumentError } from "../shared/store/mod.ts";
 
 /** Everything a cassemdb node needs to start. */
@@ -23,6 +23,15 @@ export interface DbConfig {
   dir: string;
   /** Founding members: id → peer address. Empty when joining. */
   peers: Map<number, string>;
+  /** Whether --peers was given (else `peers` is this node alone). */
+  peersGiven: boolean;
+  /**
+   * Mixed into the cluster id a new cluster derives from its founding
+   * members (etcd's --initial-cluster-token); "" by default.
+   */
+  clusterToken: string;
+  /** Whether --cluster-token was given. */
+  clusterTokenGiven: boolean;
   /** Client address of a member to join through; empty when founding. */
   join: string;
   /** Debug HTTP address (/status, /healthz); empty = off. */
@@ -31,10 +40,14 @@ export interface DbConfig {
   electionTicks: number;
   snapshotEvery: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Stop when stdin reaches its end (the launcher's nodes: they stop when it dies). */
+  stopWithStdin: boolean;
   /** Launcher mode: start this many local nodes as child processes (0 = off). */
   cluster: number;
   /** Launcher mode: client port of node 1; node i listens on it + 10·(i-1), peers +1, HTTP +2. */
   clusterPort: number;
+  /** Launcher mode: the directory that holds node-<i>/ for each node. */
+  dataRoot: string;
 }
 
 /** The flags, for `--help`. */
@@ -49,26 +62,37 @@ flags:
   --peer-listen HOST:PORT  raft peer gRPC address (default 127.0.0.1:7022)
   --advertise-client HOST:PORT, --advertise-peer HOST:PORT  addresses to announce
   --dir PATH             data directory (default ./data/node-<id>)
-  --peers ID=HOST:PORT,...  founding members' peer addresses (default: this node alone)
+  --peers ID=HOST:PORT,...  founding members' peer addresses (default: this node alone);
+                         a founder restarts with the same --peers
+  --cluster-token TEXT   mixed into the id of a new cluster (default none); give each
+                         cluster founded with the same --peers its own token
   --join HOST:PORT       client address of a member: join that cluster as a new node
   --http HOST:PORT       debug HTTP: GET /status (JSON), GET /healthz
   --tick-ms N            raft tick (default 50)
   --election-ticks N     ticks before an election (default 10)
   --snapshot-every N     applied entries between snapshots (default 10000)
   --log-level LEVEL      debug | info | warn | error (default info)
-  --cluster N            start N local nodes as child processes (restarted if they crash),
-                         data under ./data/node-<i>; the flags above that name one
-                         node (--id, addresses, --dir, --peers, --join, --http) are refused
+  --stop-with-stdin      stop when stdin closes (the --cluster launcher's nodes use it,
+                         so that they stop when it dies, even by kill -9)
+  --cluster N            start N local nodes as child processes (restarted if they crash);
+                         the flags above that name one node (--id, addresses, --dir,
+                         --peers, --join, --http, --cluster-token) are refused
   --cluster-port P       client port of local node 1 (default 7021); node i uses
                          P+10(i-1) for clients, +1 for peers, +2 for debug HTTP
-  --help                 this text`;
+  --data-root PATH       with --cluster: node i keeps its data in PATH/node-<i>
+                         (default ./data)
+  --help                 this text
+
+exit codes: 0 stopped cleanly; 1 cannot start or run (data dir locked or unusable,
+address in use, ...); 2 bad flags, or flags that contradict the data dir`;
 
 /**
  * Parses and validates `args`.
- * @throws {InvalidArgumentError} naming the flag that is wrong.
+ * @throws {InvalidArgumentError} naming the flag whose value is wrong.
+ * @throws {FlagError} for an unknown flag, or one that lacks its value.
  */
 export function parseConfig(args: string[]): DbConfig | "help" {
-  const { values } = parseArgs({
+  const { values } = parseFlags("deno task db", {
     args,
     strict: true,
     options: {
@@ -81,12 +105,15 @@ export function parseConfig(args: string[]): DbConfig | "help" {
       peers: { type: "string" },
       join: { type: "string" },
       http: { type: "string" },
+      "cluster-token": { type: "string" },
       "tick-ms": { type: "string", default: "50" },
       "election-ticks": { type: "string", default: "10" },
       "snapshot-every": { type: "string", default: "10000" },
       "log-level": { type: "string", default: "info" },
+      "stop-with-stdin": { type: "boolean", default: false },
       cluster: { type: "string", default: "0" },
       "cluster-port": { type: "string", default: "7021" },
+      "data-root": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -103,6 +130,11 @@ export function parseConfig(args: string[]): DbConfig | "help" {
         );
       }
     }
+  } else if (values["data-root"] !== undefined) {
+    throw new InvalidArgumentError(
+      "--data-root",
+      "it is a flag of the --cluster launcher: a single node takes --dir",
+    );
   }
   const id = int("--id", values.id ?? "1", 1, 2 ** 31);
   const listen = checkAddress("--listen", values.listen ?? "127.0.0.1:7021");
@@ -136,14 +168,19 @@ export function parseConfig(args: string[]): DbConfig | "help" {
     advertisePeer: checkAddress("--advertise-peer", values["advertise-peer"] ?? peerListen),
     dir: values.dir ?? `./data/node-${id}`,
     peers,
+    peersGiven: values.peers !== undefined,
+    clusterToken: values["cluster-token"] ?? "",
+    clusterTokenGiven: values["cluster-token"] !== undefined,
     join,
     http: values.http ? checkAddress("--http", values.http) : "",
     tickMs: int("--tick-ms", values["tick-ms"], 1, 10_000),
     electionTicks: int("--election-ticks", values["election-ticks"], 2, 1000),
     snapshotEvery: int("--snapshot-every", values["snapshot-every"], 1, 10_000_000),
     logLevel: level,
+    stopWithStdin: values["stop-with-stdin"],
     cluster,
     clusterPort: int("--cluster-port", values["cluster-port"], 1, 65_535 - 100),
+    dataRoot: values["data-root"] ?? "./data",
   };
 }
 
@@ -158,7 +195,13 @@ const PER_NODE_FLAGS = [
   "peers",
   "join",
   "http",
+  "cluster-token",
 ] as const;
+
+/** Formats a founding membership as `--peers` takes it: "1=host:port,2=host:port", by id. */
+export function formatPeers(peers: ReadonlyMap<number, string>): string {
+  return [...peers].sort(([a], [b]) => a - b).map(([id, addr]) => `${id}=${addr}`).join(",");
+}
 
 /** Parses "1=host:port,2=host:port". */
 export function parsePeers(spec: string): Map<number, string> {

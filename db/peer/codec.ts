@@ -114,6 +114,16 @@ export interface AnnounceResponse {
   leader: number;
 }
 
+/** `cassemraft.IdentifyResp`: who answers at a peer address. */
+export interface IdentifyResponse {
+  /** Its node id. */
+  id: number;
+  /** Its cluster id; "" while it does not know it yet. */
+  clusterId: string;
+  /** The leader as it knows it; 0 when unknown. */
+  leader: number;
+}
+
 /**
  * Copies `bytes` (a Node Buffer, any Uint8Array, or nothing) into a new plain
  * `Uint8Array` that shares no memory with it.
@@ -265,6 +275,11 @@ export function decodeAnnounceRequest(p: Partial<AnnounceRequest>): AnnounceRequ
 /** An announce response read from a proto object (missing fields read as defaults). */
 export function decodeAnnounceResponse(p: Partial<AnnounceResponse>): AnnounceResponse {
   return { ok: p.ok === true, leader: num(p.leader) };
+}
+
+/** An identify response read from a proto object (missing fields read as defaults). */
+export function decodeIdentifyResponse(p: Partial<IdentifyResponse>): IdentifyResponse {
+  return { id: num(p.id), clusterId: p.clusterId ?? "", leader: num(p.leader) };
 }
 
 /** Fixed per-message overhead counted by {@linkcode messageBytes}. */

@@ -18,6 +18,14 @@
  * Receiving: each batch is handed to raft in order as it arrives, before raft
  * processes it; the receiver answers only for a batch it dropped messages of.
  *
+ * Identity: every call carries the sender's cluster id, node id and address
+ * and the node id it expects (`call_identity.ts`). A receiver of another
+ * cluster refuses the call; both sides log that as an error naming the peer,
+ * at most once per peer every `errorEveryMs`, and the sender holds its
+ * messages to that peer for a second before it tries again. The transport
+ * remembers, per peer, when a stream was last accepted, when a batch last
+ * arrived and the last failure with its kind ({@linkcode GrpcTransport.peerHealth}).
+ *
  * ```ts ignore
  * const t = await GrpcTransport.listen({ id: 1, address: "127.0.0.1:7001", peers });
  * const node = await RaftNode.start({ id: 1, transport: t, ... });
@@ -36,12 +44,29 @@ import {
   type BatchProto,
   decodeAnnounceRequest,
   decodeAnnounceResponse,
+  decodeIdentifyResponse,
   decodeMessage,
   deserializeOwned,
   encodeBatch,
+  type IdentifyResponse,
   isNetworkMessageType,
   messageBytes,
 } from "./codec.ts";
+import {
+  type CallIdentity,
+  checkCaller,
+  clusterName,
+  identityMetadata,
+  readCallIdentity,
+  type Refusal,
+  REFUSAL_KEY,
+} from "./call_identity.ts";
+import {
+  classifyFailure,
+  type PeerFailure,
+  type PeerFailureKind,
+  type PeerHealth,
+} from "./peer_health.ts";
 import { raftPeerService } from "./_proto.ts";
 
 const MiB = 1024 * 1024;
@@ -58,6 +83,10 @@ export const DEFAULT_MAX_MESSAGE_BYTES: number = 96 * MiB;
 export const DEFAULT_TIMEOUT_MS = 2_000;
 /** HTTP/2 flow-control window of a peer stream: room for a few full batches in flight. */
 const FLOW_CONTROL_WINDOW = 16 * MiB;
+/** Default of {@linkcode GrpcTransportOptions.errorEveryMs}. */
+export const DEFAULT_ERROR_EVERY_MS = 5_000;
+/** How long messages to a peer that refused our stream are dropped before the next try. */
+const REFUSED_HOLD_MS = 1_000;
 
 /** Options of {@linkcode GrpcTransport.listen}. */
 export interface GrpcTransportOptions {
@@ -87,6 +116,23 @@ export interface GrpcTransportOptions {
   closeGraceMs?: number;
   /** Receives one line per notable event (failed calls, dropped messages). */
   logger?: (line: string) => void;
+  /**
+   * The cluster this node belongs to: sent with every call, and required of
+   * every caller (default ""). `null` while it is not known yet (a joining
+   * node, until {@linkcode GrpcTransport.setClusterId}): incoming calls are
+   * then refused as not ready.
+   */
+  clusterId?: string | null;
+  /** The RaftPeer address other nodes know this node by, sent with every call (default: the bound address). */
+  advertise?: string;
+  /**
+   * Receives the lines an operator must see: a peer of another cluster on
+   * either side of a call, or an address that serves another node than the
+   * one addressed. At most one per peer and kind every `errorEveryMs`.
+   */
+  errorLogger?: (line: string) => void;
+  /** Least time between two {@linkcode errorLogger} lines about one peer and kind, in ms (default 5,000). */
+  errorEveryMs?: number;
 }
 
 /** Options of {@linkcode GrpcTransport.announce}. */
@@ -127,6 +173,14 @@ export interface GrpcTransportStats {
 interface Peer {
   readonly id: number;
   address: string;
+  /** When a stream to it was last accepted (0: never). */
+  acceptedAt: number;
+  /** When the open stream was opened (0: none open). */
+  openedAt: number;
+  /** Its last failure. */
+  failure: PeerFailure | undefined;
+  /** Until then (ms since the epoch), messages to it are dropped: it refused our last stream. */
+  holdUntil: number;
   /** Invariant: in send order; `bytes` is the sum of their {@linkcode messageBytes}. */
   queue: Message[];
   bytes: number;
@@ -163,7 +217,14 @@ export class GrpcTransport implements Transport {
    * node built on this transport. Undefined: calls fail with UNIMPLEMENTED.
    */
   onAnnounce: ((req: AnnounceRequest) => Promise<AnnounceResponse>) | undefined;
+  /** The leader as this node knows it (0: unknown), told to Identify callers; kept up to date by the node. */
+  leaderHint = 0;
   readonly #opts: GrpcTransportOptions;
+  #clusterId: string | null;
+  /** When a batch last arrived from each node id. */
+  readonly #heard = new Map<number, number>();
+  /** When an error line was last logged, per "address|kind". */
+  readonly #errorLoggedAt = new Map<string, number>();
   readonly #server: grpc.Server;
   #address = "";
   #handlers: TransportHandlers | undefined;
@@ -188,6 +249,7 @@ export class GrpcTransport implements Transport {
   readonly #channelOptions: grpc.ChannelOptions;
   readonly #stream: grpc.MethodDefinition<BatchProto, BatchAckProto>;
   readonly #announce: grpc.MethodDefinition<AnnounceRequest, AnnounceResponse>;
+  readonly #identify: grpc.MethodDefinition<Record<string, never>, IdentifyResponse>;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -200,6 +262,7 @@ export class GrpcTransport implements Transport {
     this.id = opts.id;
     this.onAnnounce = opts.onAnnounce;
     this.#opts = opts;
+    this.#clusterId = opts.clusterId === undefined ? "" : opts.clusterId;
     this.#maxQueueMessages = positive("maxQueueMessages", opts.maxQueueMessages) ??
       DEFAULT_MAX_QUEUE_MESSAGES;
     this.#maxQueueBytes = positive("maxQueueBytes", opts.maxQueueBytes) ?? DEFAULT_MAX_QUEUE_BYTES;
@@ -237,6 +300,10 @@ export class GrpcTransport implements Transport {
     const service = raftPeerService();
     this.#stream = service.Stream as grpc.MethodDefinition<BatchProto, BatchAckProto>;
     this.#announce = service.Announce as grpc.MethodDefinition<AnnounceRequest, AnnounceResponse>;
+    this.#identify = service.Identify as grpc.MethodDefinition<
+      Record<string, never>,
+      IdentifyResponse
+    >;
   }
 
   /**
@@ -262,6 +329,8 @@ export class GrpcTransport implements Transport {
       Stream: (call: StreamCall) => t.#onStream(call),
       Announce: (call: AnnounceCall, cb: grpc.sendUnaryData<AnnounceResponse>) =>
         t.#onAnnounce(call, cb),
+      Identify: (_call: unknown, cb: grpc.sendUnaryData<IdentifyResponse>) =>
+        cb(null, { id: t.id, clusterId: t.#clusterId ?? "", leader: t.leaderHint }),
     });
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(opts.address, grpc.ServerCredentials.createInsecure(), (err, port) => {
@@ -293,6 +362,33 @@ export class GrpcTransport implements Transport {
   /** A snapshot of the counters. */
   stats(): GrpcTransportStats {
     return { ...this.#stats };
+  }
+
+  /** This node's cluster id; null while it is not known yet. */
+  get clusterId(): string | null {
+    return this.#clusterId;
+  }
+
+  /** Sets this node's cluster id once it is known (a joining node); later calls carry it. */
+  setClusterId(clusterId: string): void {
+    this.#clusterId = clusterId;
+  }
+
+  /**
+   * What this transport knows about reaching peer `id`: its address (none
+   * when it has no known address), when a stream to it was last accepted,
+   * when a batch from it last arrived, and its last failure.
+   */
+  peerHealth(id: number): PeerHealth {
+    const p = this.#peers.get(id);
+    return {
+      id,
+      address: p?.address,
+      acceptedAt: p?.acceptedAt ?? 0,
+      waitingSince: p?.stream && p.acceptedAt < p.openedAt ? p.openedAt : 0,
+      heardAt: this.#heard.get(id) ?? 0,
+      failure: p?.failure,
+    };
   }
 
   /** The address known for peer `id`, if any. */
@@ -375,6 +471,10 @@ export class GrpcTransport implements Transport {
       this.#peers.set(id, {
         id,
         address,
+        acceptedAt: 0,
+        openedAt: 0,
+        failure: undefined,
+        holdUntil: 0,
         queue: [],
         bytes: 0,
         stream: undefined,
@@ -411,6 +511,7 @@ export class GrpcTransport implements Transport {
         m.requestSerialize,
         m.responseDeserialize,
         req,
+        identityMetadata(this.#callIdentity(0)),
         { deadline },
         (err, resp) => {
           if (!shared) client.close();
@@ -422,6 +523,45 @@ export class GrpcTransport implements Transport {
               ),
             );
           } else resolve(decodeAnnounceResponse(resp));
+        },
+      );
+    });
+  }
+
+  /**
+   * Asks the node serving RaftPeer at `peerAddr` who it is: its node id,
+   * cluster id and known leader. Any node answers, whatever its cluster.
+   * Reuses the channel of a peer at that address, or opens one for the call.
+   * @throws {Error} when the call fails; `cause` is the gRPC error (with its `code`).
+   */
+  identify(peerAddr: string, options: AnnounceOptions = {}): Promise<IdentifyResponse> {
+    if (this.#closed) {
+      return Promise.reject(new Error(`Cannot identify ${peerAddr} as the transport is closed`));
+    }
+    const shared = this.#clients.get(peerAddr)?.client;
+    const client = shared ??
+      new grpc.Client(peerAddr, grpc.credentials.createInsecure(), this.#channelOptions);
+    const m = this.#identify;
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    return new Promise<IdentifyResponse>((resolve, reject) => {
+      client.makeUnaryRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        {},
+        { deadline },
+        (err, resp) => {
+          if (!shared) client.close();
+          if (err || !resp) {
+            reject(
+              new Error(
+                `Cannot identify the node at ${peerAddr} as the call failed: ${
+                  err?.details ?? "no reply"
+                }`,
+                { cause: err },
+              ),
+            );
+          } else resolve(decodeIdentifyResponse(resp));
         },
       );
     });
@@ -502,6 +642,14 @@ export class GrpcTransport implements Transport {
   #flush(p: Peer): void {
     p.scheduled = false;
     if (this.#closed || p.blocked || p.queue.length === 0 || this.#peers.get(p.id) !== p) return;
+    if (p.holdUntil > Date.now()) {
+      // It refused our last stream: raft retries after this pause, not in a tight loop.
+      this.#stats.dropped += p.queue.length;
+      p.queue = [];
+      p.bytes = 0;
+      this.#handlers?.unreachable(p.id);
+      return;
+    }
     const stream = p.stream ?? this.#openStream(p);
     if (!stream) return;
     const st = this.#stats;
@@ -542,16 +690,47 @@ export class GrpcTransport implements Transport {
       m.path,
       m.requestSerialize,
       m.responseDeserialize,
-      new grpc.Metadata(),
+      identityMetadata(this.#callIdentity(p.id)),
       {},
     );
     this.#stats.streams++;
     p.stream = stream;
+    p.openedAt = Date.now();
+    // The receiver sends its headers as soon as it takes the stream.
+    stream.on("metadata", () => {
+      if (p.stream === stream) p.acceptedAt = Date.now();
+    });
     stream.on("data", (ack: BatchAckProto) => this.#onAck(p, stream, ack));
     // Every end of a stream reports a status; errors come with one too.
     stream.on("error", () => {});
-    stream.on("status", (s: grpc.StatusObject) => this.#broken(p, stream, s.details || "ended"));
+    stream.on("status", (s: grpc.StatusObject) => {
+      const kind = s.code === grpc.status.OK ? "lost" : classifyFailure(s);
+      this.#broken(p, stream, kind, s.details || "the peer ended the stream");
+    });
     return stream;
+  }
+
+  #callIdentity(to: number): CallIdentity {
+    return {
+      clusterId: this.#clusterId ?? "",
+      from: this.id,
+      fromAddr: this.#opts.advertise ?? this.#address,
+      to,
+    };
+  }
+
+  /** Logs `line` to the error logger unless a line about `peer` and `kind` went out recently. */
+  #logError(peer: string, kind: string, line: string): void {
+    const log = this.#opts.errorLogger;
+    if (!log) return;
+    const key = `${peer}|${kind}`;
+    const now = Date.now();
+    const last = this.#errorLoggedAt.get(key);
+    if (last !== undefined && now - last < (this.#opts.errorEveryMs ?? DEFAULT_ERROR_EVERY_MS)) {
+      return;
+    }
+    this.#errorLoggedAt.set(key, now);
+    log(line);
   }
 
   /** The receiver dropped messages of a batch, or is not the node addressed. */
@@ -559,22 +738,43 @@ export class GrpcTransport implements Transport {
     if (this.#closed || p.stream !== stream) return;
     this.#stats.dropped += ack.rejected;
     if (ack.id !== p.id) {
-      this.#broken(p, stream, `${p.address} is node ${ack.id}, not ${p.id}`);
+      this.#broken(p, stream, "wrong-node", `${p.address} is node ${ack.id}, not ${p.id}`);
       return;
     }
     this.#opts.logger?.(`${this.id}: ${p.id} dropped ${ack.rejected} messages of a batch`);
     this.#handlers?.unreachable(p.id);
   }
 
-  /** Forgets a stream that ended or failed, reports the peer unreachable and reopens on demand. */
-  #broken(p: Peer, stream: PeerStream, reason: string): void {
+  /**
+   * Forgets a stream that ended or failed, records why, reports the peer
+   * unreachable and reopens on demand (after a pause when the peer refused it).
+   */
+  #broken(p: Peer, stream: PeerStream, kind: PeerFailureKind, detail: string): void {
     if (p.stream !== stream) return;
     p.stream = undefined;
     p.blocked = false;
     stream.cancel();
     if (this.#closed || this.#peers.get(p.id) !== p) return;
     this.#stats.failedStreams++;
-    this.#opts.logger?.(`${this.id}: stream to ${p.id} at ${p.address} broke: ${reason}`);
+    const now = Date.now();
+    p.failure = { kind, detail, at: now };
+    this.#opts.logger?.(`${this.id}: stream to ${p.id} at ${p.address} broke: ${detail}`);
+    if (kind === "other-cluster") {
+      this.#logError(
+        p.address,
+        kind,
+        `node ${p.id} at ${p.address} refused raft messages from this node (id ${this.id}, cluster ${
+          clusterName(this.#clusterId ?? "")
+        }): ${detail}`,
+      );
+    } else if (kind === "wrong-node") {
+      this.#logError(
+        p.address,
+        kind,
+        `cannot send raft messages to node ${p.id} as ${detail}: its address is stale or wrong`,
+      );
+    }
+    if (kind === "other-cluster" || kind === "not-ready") p.holdUntil = now + REFUSED_HOLD_MS;
     this.#handlers?.unreachable(p.id);
     this.#schedule(p);
   }
@@ -623,6 +823,24 @@ export class GrpcTransport implements Transport {
       call.end();
       return;
     }
+    const caller = readCallIdentity(call.metadata);
+    const refusal = checkCaller(caller, { id: this.id, clusterId: this.#clusterId });
+    if (refusal) {
+      this.#logRefusal(call, caller, refusal);
+      const metadata = new grpc.Metadata();
+      metadata.set(REFUSAL_KEY, refusal.kind);
+      call.on("error", () => {});
+      call.emit("error", { code: refusal.code, details: refusal.details, metadata });
+      return;
+    }
+    if (caller.to !== 0 && caller.to !== this.id) {
+      this.#logError(
+        caller.fromAddr,
+        "wrong-node",
+        `node ${caller.from} at ${caller.fromAddr} sends raft messages for node ${caller.to} to this node (id ${this.id}): its address for node ${caller.to} is stale or wrong`,
+      );
+    }
+    call.sendMetadata(new grpc.Metadata());
     this.#incoming.add(call);
     call.on("data", (batch: BatchProto) => this.#onBatch(call, batch));
     call.on("end", () => call.end());
@@ -650,10 +868,35 @@ export class GrpcTransport implements Transport {
     }
     this.#stats.received += accepted;
     this.#stats.rejected += rejected;
+    if (accepted > 0) this.#heard.set(Number(batch.from), Date.now());
     if (rejected > 0 && !this.#closed) call.write({ id: this.id, rejected });
   }
 
+  /** Logs a refused call (a caller of another cluster is an error an operator must see). */
+  #logRefusal(call: { getPeer(): string }, caller: CallIdentity, refusal: Refusal): void {
+    this.#opts.logger?.(`${this.id}: refused a call from ${call.getPeer()}: ${refusal.details}`);
+    if (refusal.kind !== "other-cluster") return;
+    this.#logError(
+      caller.fromAddr || call.getPeer(),
+      refusal.kind,
+      `refused raft messages from node ${caller.from} at ${
+        caller.fromAddr || call.getPeer()
+      }: it belongs to cluster ${
+        clusterName(caller.clusterId)
+      }, this node (id ${this.id}) to cluster ${clusterName(this.#clusterId ?? "")}`,
+    );
+  }
+
   #onAnnounce(call: AnnounceCall, cb: grpc.sendUnaryData<AnnounceResponse>): void {
+    const caller = readCallIdentity(call.metadata);
+    const refusal = checkCaller(caller, { id: this.id, clusterId: this.#clusterId });
+    if (refusal) {
+      this.#logRefusal(call, caller, refusal);
+      const metadata = new grpc.Metadata();
+      metadata.set(REFUSAL_KEY, refusal.kind);
+      cb({ code: refusal.code, details: refusal.details, metadata });
+      return;
+    }
     const handler = this.onAnnounce;
     if (!handler || this.#closed) {
       cb({

@@ -4,6 +4,7 @@ import { transportContract } from "../../shared/raft/_transport_contract.ts";
 import { EntryType, type Message, message, MessageType } from "../../shared/raft/types.ts";
 import type { AnnounceRequest } from "./codec.ts";
 import { GrpcTransport, type GrpcTransportOptions } from "./grpc_transport.ts";
+import { sleep, waitFor } from "../../tests/support/procs.ts";
 
 const LOOPBACK = "127.0.0.1:0";
 
@@ -35,16 +36,9 @@ function inbox(t: GrpcTransport): Inbox {
   return box;
 }
 
+/** Polls `cond` every 2 ms until it holds, at most `ms`. */
 async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`Cannot see ${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  await waitFor(what, () => (cond() ? true : undefined), { timeoutMs: ms, everyMs: 2 });
 }
 
 function app(from: number, to: number, index: number, bytes = 8): Message {
@@ -408,6 +402,148 @@ Deno.test("GrpcTransport.close is idempotent and stops sending", async () => {
     assert.equal(one.stats().batches, 0);
     assert.equal(one.stats().streams, 0);
     await assert.rejects(one.announce("127.0.0.1:1", { id: 1, peerAddr: "", clientAddr: "" }));
+  } finally {
+    await closeAll(ts);
+  }
+});
+
+Deno.test("GrpcTransport refuses a peer of another cluster; both sides log it once per interval, naming it", async () => {
+  const lines1: string[] = [];
+  const lines2: string[] = [];
+  const one = await GrpcTransport.listen({
+    id: 1,
+    address: LOOPBACK,
+    clusterId: "aaa",
+    errorLogger: (l) => lines1.push(l),
+    errorEveryMs: 60_000,
+  });
+  const two = await GrpcTransport.listen({
+    id: 2,
+    address: LOOPBACK,
+    clusterId: "bbb",
+    errorLogger: (l) => lines2.push(l),
+    errorEveryMs: 60_000,
+  });
+  try {
+    one.setPeer(2, two.address);
+    const box1 = inbox(one);
+    const box2 = inbox(two);
+    const end = Date.now() + 1_500; // past the 1 s hold: a second refusal, not logged again
+    for (let i = 0; Date.now() < end; i++) {
+      one.send([app(1, 2, i)]);
+      await sleep(50);
+    }
+    await until(() => lines1.length > 0 && lines2.length > 0, "both sides to log the refusal");
+    assert.equal(box2.got.length, 0);
+    assert.equal(two.stats().received, 0);
+    assert.ok(box1.unreachable.includes(2));
+    assert.ok(one.stats().failedStreams >= 2, `${one.stats().failedStreams} refused streams`);
+    assert.deepEqual(lines2, [
+      `refused raft messages from node 1 at ${one.address}: it belongs to cluster aaa, this node (id 2) to cluster bbb`,
+    ]);
+    assert.equal(lines1.length, 1);
+    assert.match(
+      lines1[0]!,
+      new RegExp(
+        `^node 2 at ${two.address} refused raft messages from this node \\(id 1, cluster aaa\\)`,
+      ),
+    );
+    assert.equal(one.peerHealth(2).failure?.kind, "other-cluster");
+    assert.equal(one.peerHealth(2).acceptedAt, 0, "a refused stream never counts as accepted");
+    const req: AnnounceRequest = { id: 1, peerAddr: one.address, clientAddr: "127.0.0.1:1" };
+    two.onAnnounce = () => Promise.resolve({ ok: true, leader: 2 });
+    await assert.rejects(
+      one.announce(two.address, req),
+      (e: Error) =>
+        (e.cause as grpc.ServiceError).code === grpc.status.FAILED_PRECONDITION &&
+        /belongs to cluster aaa/.test(e.message),
+    );
+  } finally {
+    await closeAll([one, two]);
+  }
+});
+
+Deno.test("GrpcTransport refuses calls as not ready, without an error, until it learns its cluster", async () => {
+  const errors: string[] = [];
+  const one = await GrpcTransport.listen({
+    id: 1,
+    address: LOOPBACK,
+    clusterId: "c1",
+    errorLogger: (l) => errors.push(l),
+  });
+  const two = await GrpcTransport.listen({
+    id: 2,
+    address: LOOPBACK,
+    clusterId: null,
+    errorLogger: (l) => errors.push(l),
+  });
+  try {
+    one.setPeer(2, two.address);
+    inbox(one);
+    const box2 = inbox(two);
+    one.send([app(1, 2, 1)]);
+    await until(() => one.peerHealth(2).failure !== undefined, "the refusal");
+    assert.equal(one.peerHealth(2).failure?.kind, "not-ready");
+    assert.equal(box2.got.length, 0);
+    assert.equal(two.clusterId, null);
+    two.setClusterId("c1");
+    await until(
+      () => {
+        one.send([app(1, 2, 2)]);
+        return box2.got.length > 0;
+      },
+      "a message once the cluster id is known",
+      10_000,
+    );
+    // The sender learns of the acceptance from the stream's headers, a moment later.
+    await until(
+      () => one.peerHealth(2).acceptedAt > one.peerHealth(2).failure!.at,
+      "the stream accepted after the refusal",
+    );
+    assert.deepEqual(errors, []);
+  } finally {
+    await closeAll([one, two]);
+  }
+});
+
+Deno.test("GrpcTransport.identify answers who is there, whatever the caller's cluster", async () => {
+  const one = await GrpcTransport.listen({ id: 1, address: LOOPBACK, clusterId: "mine" });
+  const two = await GrpcTransport.listen({ id: 2, address: LOOPBACK, clusterId: "theirs" });
+  const three = await GrpcTransport.listen({ id: 3, address: LOOPBACK, clusterId: null });
+  try {
+    two.leaderHint = 7;
+    assert.deepEqual(await one.identify(two.address), { id: 2, clusterId: "theirs", leader: 7 });
+    assert.deepEqual(await one.identify(three.address), { id: 3, clusterId: "", leader: 0 });
+    await assert.rejects(one.identify("127.0.0.1:1", { timeoutMs: 2_000 }), /Cannot identify/);
+  } finally {
+    await closeAll([one, two, three]);
+  }
+});
+
+Deno.test("GrpcTransport.peerHealth records accepted streams, batches heard and failures by kind", async () => {
+  const ts = await cluster(2);
+  try {
+    const [one, two] = ts as [GrpcTransport, GrpcTransport];
+    inbox(one);
+    const box2 = inbox(two);
+    assert.deepEqual(one.peerHealth(9), {
+      id: 9,
+      address: undefined,
+      acceptedAt: 0,
+      waitingSince: 0,
+      heardAt: 0,
+      failure: undefined,
+    });
+    one.send([app(1, 2, 1)]);
+    await until(() => box2.got.length === 1 && one.peerHealth(2).acceptedAt > 0, "accepted");
+    assert.equal(one.peerHealth(2).waitingSince, 0, "an accepted stream waits for nothing");
+    assert.equal(two.peerHealth(1).heardAt > 0, true);
+    assert.equal(one.peerHealth(2).heardAt, 0);
+    one.setPeer(3, "127.0.0.1:1"); // nothing listens there
+    one.send([app(1, 3, 1)]);
+    await until(() => one.peerHealth(3).failure !== undefined, "the failure", 10_000);
+    assert.equal(one.peerHealth(3).failure?.kind, "refused");
+    assert.equal(one.peerHealth(3).address, "127.0.0.1:1");
   } finally {
     await closeAll(ts);
   }

@@ -1,13 +1,15 @@
 /**
- * DbNode: one running cassemdb node. It wires the Deno KV raft storage, the
- * gRPC peer transport, the raft driver, the store and watch hub, the client
- * gRPC services and the debug HTTP server, and runs the leader's duties:
- * TTL expiry, promoting caught-up learners, and recording members' addresses.
+ * DbNode: one running cassemdb node. It locks its data dir, settles who it
+ * is (identity.ts), wires the Deno KV raft storage, the gRPC peer transport,
+ * the raft driver, the store and watch hub, the client gRPC services and the
+ * debug HTTP server, and runs the leader's duties: TTL expiry, promoting
+ * caught-up learners, and recording members' addresses. It refuses writes
+ * and linearizable reads at once while it cannot serve them, and says why in
+ * its log every few seconds (leaderless.ts).
  *
  * @module
  */
 
-import { DbClient } from "../../shared/db/mod.ts";
 import { CHANNEL_OPTIONS, grpc, loadProto, serviceOf } from "../../shared/grpc.ts";
 import type { Logger } from "../../shared/log.ts";
 import { KvStorage } from "../../shared/raft/kv_storage.ts";
@@ -24,11 +26,27 @@ import { clusterService, protoMembers, roleName } from "./cluster_service.ts";
 import { StatusError, toStatus } from "./grpc_errors.ts";
 import { kvService } from "./kv_service.ts";
 import { DbStateMachine, memberContext } from "./state_machine.ts";
+import { type DataDirLock, lockDataDir } from "./data_dir.ts";
+import { serveDebugHttp } from "./debug_http.ts";
+import { BindError, DataDirError, NoLeaderError } from "./errors.ts";
+import {
+  findRunningCluster,
+  joinCluster,
+  learnClusterId,
+  type NodeRecord,
+  planIdentity,
+  readNodeRecord,
+  writeNodeRecord,
+} from "./identity.ts";
+import { type ServingState, ServingWatch } from "./leaderless.ts";
+import { checkListenAddresses } from "./listen_check.ts";
 
 /** How often the leader looks for expired keys, in ms. */
 const EXPIRY_SCAN_MS = 100;
 /** Keys expired per proposal at most. */
 const EXPIRY_BATCH = 500;
+/** How often the node checks whether it has been leaderless or recovering for too long, in ms. */
+const SERVING_CHECK_MS = 500;
 
 /** A running cassemdb node. */
 export class DbNode {
@@ -40,8 +58,13 @@ export class DbNode {
   /** Highest member id seen, so AddNode never hands out a recently removed id. */
   maxSeenId = 0;
   readonly electionTimeoutMs: number;
+  /** Who this node is, as `node.json` records it. */
+  readonly record: NodeRecord;
   readonly #log: Logger;
   readonly #server: grpc.Server;
+  readonly #storage: KvStorage;
+  readonly #lock: DataDirLock;
+  readonly #serving: ServingWatch;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #http: Deno.HttpServer | undefined;
   #expiring = false;
@@ -55,19 +78,34 @@ export class DbNode {
 
   private constructor(
     cfg: DbConfig,
-    id: number,
+    record: NodeRecord,
     log: Logger,
-    parts: { raft: RaftNode; sm: DbStateMachine; transport: GrpcTransport; server: grpc.Server },
+    parts: {
+      raft: RaftNode;
+      sm: DbStateMachine;
+      transport: GrpcTransport;
+      server: grpc.Server;
+      storage: KvStorage;
+      lock: DataDirLock;
+      startedAt: number;
+    },
   ) {
     this.cfg = cfg;
-    this.id = id;
+    this.id = record.id;
+    this.record = record;
     this.#log = log;
     this.raft = parts.raft;
     this.sm = parts.sm;
     this.transport = parts.transport;
     this.#server = parts.server;
+    this.#storage = parts.storage;
+    this.#lock = parts.lock;
     this.electionTimeoutMs = cfg.tickMs * cfg.electionTicks;
     this.clientAddr = cfg.advertiseClient;
+    this.#serving = new ServingWatch({
+      electionTimeoutMs: this.electionTimeoutMs,
+      startedAt: parts.startedAt,
+    });
   }
 
   get store(): Store {
@@ -78,29 +116,69 @@ export class DbNode {
     return this.sm.hub;
   }
 
-  /** Starts a node from `cfg`: joins, bootstraps or restarts depending on its data dir. */
+  /**
+   * Starts a node from `cfg`: joins, bootstraps or restarts depending on its
+   * data dir, which it locks for as long as it runs.
+   * @throws {DataDirLockedError} when another process runs on the data dir.
+   * @throws {DataDirError} when the data dir cannot be created, opened or written (names the path).
+   * @throws {BindError} when an address is in use (names the flag and the address).
+   * @throws {IdentityConflictError} when the flags contradict the data dir.
+   */
   static async start(cfg: DbConfig, log: Logger): Promise<DbNode> {
-    await Deno.mkdir(cfg.dir, { recursive: true });
-    const storage = await KvStorage.open(`${cfg.dir}/raft.db`);
+    const startedAt = Date.now();
+    const lock = await lockDataDir(cfg.dir);
+    let storage: KvStorage | undefined;
     let transport: GrpcTransport | undefined;
     try {
-      const identity = await resolveIdentity(cfg, storage.isEmpty(), log);
-      const sm = new DbStateMachine();
-      sm.setId(identity.id);
-      transport = await GrpcTransport.listen({
-        id: identity.id,
-        address: cfg.peerListen,
-        peers: identity.peers,
-        logger: cfg.logLevel === "debug" ? (l) => log.debug(l) : undefined,
+      checkListenAddresses([
+        { flag: "--listen", address: cfg.listen },
+        { flag: "--peer-listen", address: cfg.peerListen },
+        ...(cfg.http ? [{ flag: "--http", address: cfg.http }] : []),
+      ]);
+      const raftFile = `${cfg.dir}/raft.db`;
+      storage = await KvStorage.open(raftFile).catch((e) => {
+        throw new DataDirError(raftFile, "open the raft storage", e);
       });
-      let founding = identity.bootstrap;
-      if (founding && storage.isEmpty() && await clusterExists(transport, identity.id, cfg)) {
-        log.warn(
-          "a cluster already runs at --peers: starting empty and recovering instead of bootstrapping",
-        );
-        founding = false;
+      const plan = planIdentity(cfg, await readNodeRecord(cfg.dir), storage.isEmpty());
+      for (const w of plan.warnings) log.warn(w);
+      // A joining node learns its id and peers from AddNode, the others from the plan.
+      const { id, peers: initialPeers } = plan.kind === "join"
+        ? await joinCluster(cfg, log)
+        : { id: plan.record.id, peers: plan.peers };
+      transport = await GrpcTransport.listen({
+        id,
+        address: cfg.peerListen,
+        advertise: cfg.advertisePeer,
+        peers: initialPeers,
+        clusterId: plan.kind === "join" ? null : plan.record.clusterId,
+        logger: cfg.logLevel === "debug" ? (l) => log.debug(l) : undefined,
+        errorLogger: (l) => log.error(l),
+      }).catch((e) => {
+        throw new BindError("--peer-listen", cfg.peerListen, e);
+      });
+      let record: NodeRecord;
+      let founding = false;
+      if (plan.kind === "join") {
+        const clusterId = await learnClusterId(transport, initialPeers);
+        transport.setClusterId(clusterId);
+        record = { id, clusterId };
+      } else {
+        record = plan.record;
+        founding = plan.kind === "found";
+        if (
+          founding && await findRunningCluster(transport, initialPeers, record.clusterId, log)
+        ) {
+          log.warn(
+            "a cluster already runs at --peers: starting empty and recovering instead of bootstrapping",
+          );
+          founding = false;
+        }
       }
-      const known = new Map<number, string>(identity.peers);
+      // Recorded before raft writes anything: a restart knows who it is.
+      await writeNodeRecord(cfg.dir, record);
+      const sm = new DbStateMachine();
+      sm.setId(id);
+      const known = new Map<number, string>(initialPeers);
       let toldRemoved = false;
       sm.onMembers = (members) => {
         if (sm.removed && !toldRemoved) {
@@ -115,16 +193,17 @@ export class DbNode {
         known.clear();
         for (const [id, addr] of now) known.set(id, addr);
       };
+      const founders = record.founders ?? new Map<number, string>();
       const raft = await RaftNode.start({
-        id: identity.id,
+        id,
         storage,
         transport,
         stateMachine: sm,
-        bootstrap: founding ? [...cfg.peers.keys()] : undefined,
+        bootstrap: founding ? [...founders.keys()] : undefined,
         // Identical on every founder (the log must be): peer addresses only;
         // client addresses are announced once a leader exists.
         bootstrapContext: (pid) =>
-          memberContext({ peerAddr: cfg.peers.get(pid) ?? "", clientAddr: "" }),
+          memberContext({ peerAddr: founders.get(pid) ?? "", clientAddr: "" }),
         tickMs: cfg.tickMs,
         raft: { electionTick: cfg.electionTicks },
         snapshotEvery: cfg.snapshotEvery,
@@ -132,9 +211,19 @@ export class DbNode {
         logger: (l) => log.debug(l),
       });
       const server = new grpc.Server(CHANNEL_OPTIONS);
-      const node = new DbNode(cfg, identity.id, log, { raft, sm, transport, server });
+      const node = new DbNode(cfg, record, log, {
+        raft,
+        sm,
+        transport,
+        server,
+        storage,
+        lock,
+        startedAt,
+      });
       sm.onLeader = (leader, term) => {
         log.info("leader changed", { leader, term });
+        transport!.leaderHint = leader;
+        node.#serving.noteLeader(leader, Date.now());
         if (leader) void node.#announce(); // a new leader may need our addresses
       };
       transport.onAnnounce = (req) => node.#onAnnounce(req);
@@ -147,20 +236,28 @@ export class DbNode {
         serviceOf(pkg, "Cluster").service,
         clusterService(node) as grpc.UntypedServiceImplementation,
       );
-      const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(
-          cfg.listen,
-          grpc.ServerCredentials.createInsecure(),
-          (e, p) => (e ? reject(e) : resolve(p)),
-        )
-      );
-      if (cfg.listen.endsWith(":0")) {
-        node.clientAddr = `${cfg.listen.slice(0, cfg.listen.lastIndexOf(":"))}:${port}`;
+      try {
+        const port = await new Promise<number>((resolve, reject) =>
+          server.bindAsync(
+            cfg.listen,
+            grpc.ServerCredentials.createInsecure(),
+            (e, p) => (e ? reject(new BindError("--listen", cfg.listen, e)) : resolve(p)),
+          )
+        );
+        if (cfg.listen.endsWith(":0")) {
+          node.clientAddr = `${cfg.listen.slice(0, cfg.listen.lastIndexOf(":"))}:${port}`;
+        }
+        if (cfg.http) node.#http = serveDebugHttp(node, cfg.http);
+      } catch (e) {
+        // Only a port taken since the check at the top gets here.
+        server.forceShutdown();
+        await raft.stop();
+        throw e;
       }
-      if (cfg.http) node.#http = serveDebugHttp(node, cfg.http);
       node.#startLoops();
       log.info("cassemdb node started", {
-        id: identity.id,
+        id,
+        cluster: record.clusterId,
         client: node.clientAddr,
         peer: transport.address,
         dir: cfg.dir,
@@ -170,13 +267,42 @@ export class DbNode {
       return node;
     } catch (e) {
       await transport?.close();
-      storage.close();
+      storage?.close();
+      lock.release();
       throw e;
     }
   }
 
-  /** Proposes `cmd` on the leader and resolves with the store's result. */
+  /**
+   * Throws {@linkcode NoLeaderError} when this node cannot serve a write
+   * (`read` false) or a linearizable read right now, before anything is
+   * proposed or asked of the leader: no leader known, removed, or (reads)
+   * still recovering from a lost disk.
+   */
+  checkServing(read: boolean): void {
+    // The common case costs three field reads: this runs before every request.
+    const recovering = read && this.#storage.recovering();
+    if (this.raft.leader !== 0 && !this.sm.removed && !recovering) return;
+    const why = this.#serving.refusal(this.#servingState(), read);
+    if (why) throw new NoLeaderError(why);
+  }
+
+  /**
+   * Resolves once this node has applied every entry committed before the
+   * call (ReadIndex), so that a read from its store is linearizable.
+   * @throws {NoLeaderError} at once when it cannot serve reads now (see {@linkcode checkServing}).
+   */
+  async linearizableRead(): Promise<void> {
+    this.checkServing(true);
+    await this.raft.linearizableRead();
+  }
+
+  /**
+   * Proposes `cmd` on the leader and resolves with the store's result.
+   * @throws {NoLeaderError} at once when no leader is known (nothing was proposed).
+   */
   async propose(cmd: Command): Promise<ApplyResult> {
+    this.checkServing(false);
     const index = await this.raft.propose(encodeCommand(cmd));
     const r = this.sm.takeResult(index);
     if (!r) throw new Error(`Cannot find the result of the command applied at ${index}`);
@@ -236,6 +362,7 @@ export class DbNode {
     if (options.exiting) {
       this.hub.close();
       await this.raft.stop({ keepTransport: true });
+      this.#lock.release();
       this.#log.info("cassemdb node stopped", { id: this.id });
       return;
     }
@@ -253,6 +380,7 @@ export class DbNode {
     });
     await this.#http?.shutdown();
     await this.raft.stop();
+    this.#lock.release();
     this.#log.info("cassemdb node stopped", { id: this.id });
   }
 
@@ -262,7 +390,30 @@ export class DbNode {
     this.#timers.push(setInterval(() => void this.#expire(), EXPIRY_SCAN_MS));
     this.#timers.push(setInterval(() => void this.#promote(), 200));
     this.#timers.push(setInterval(() => void this.#announce(), 1000));
+    this.#timers.push(setInterval(() => this.#checkLeaderless(), SERVING_CHECK_MS));
     void this.#announce();
+  }
+
+  /** Logs why this node cannot serve, every few seconds while it stays so. */
+  #checkLeaderless(): void {
+    const warning = this.#serving.observe(this.#servingState());
+    if (warning) this.#log.warn(warning);
+  }
+
+  #servingState(): ServingState {
+    const s = this.raft.status();
+    return {
+      now: Date.now(),
+      leader: this.raft.leader,
+      term: s.term,
+      role: roleName(s.raftState),
+      recovering: this.#storage.recovering(),
+      removed: this.sm.removed,
+      applied: s.applied,
+      peers: s.confState.voters.filter((v) => v !== this.id).map((v) =>
+        this.transport.peerHealth(v)
+      ),
+    };
   }
 
   /** Proposes the expiry of keys whose ttl ran out; expiry always goes through the log. */
@@ -363,122 +514,6 @@ export class DbNode {
     const r = await this.propose({ kind: "members", members: [m] });
     if (!r.ok) throw new StatusError(grpc.status.INTERNAL, r.message);
   }
-}
-
-/** Who this node is and whom it starts with. */
-interface Identity {
-  id: number;
-  peers: Map<number, string>;
-  /** Whether to bootstrap a new cluster (founding member, empty disk). */
-  bootstrap: boolean;
-}
-
-/**
- * Reads `node.json` in the data dir, or creates it: a founding member takes
- * `--id`; a joining node asks the cluster (AddNode) for its id and peers.
- */
-async function resolveIdentity(cfg: DbConfig, empty: boolean, log: Logger): Promise<Identity> {
-  const file = `${cfg.dir}/node.json`;
-  let saved: { id: number } | undefined;
-  try {
-    saved = JSON.parse(await Deno.readTextFile(file));
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  if (saved && !empty) {
-    if (!cfg.join && saved.id !== cfg.id && cfg.peers.size > 0 && !cfg.peers.has(saved.id)) {
-      throw new Error(
-        `Cannot start as ${cfg.dir} belongs to node ${saved.id}, which --peers does not list`,
-      );
-    }
-    return {
-      id: saved.id,
-      peers: cfg.join ? new Map() : withoutSelf(cfg.peers, saved.id),
-      bootstrap: false,
-    };
-  }
-  if (cfg.join) {
-    const client = new DbClient({ endpoints: [cfg.join], timeoutMs: 15_000 });
-    try {
-      log.info("joining", { via: cfg.join });
-      const resp = await client.addNode({
-        peerAddr: cfg.advertisePeer,
-        clientAddr: cfg.advertiseClient,
-        id: cfg.idGiven ? cfg.id : 0,
-      });
-      await Deno.writeTextFile(file, JSON.stringify({ id: resp.id }));
-      const peers = new Map(
-        resp.members.filter((m) => m.id !== resp.id).map((m) => [m.id, m.peerAddr]),
-      );
-      log.info("joined as a learner", { id: resp.id, members: resp.members.length });
-      return { id: resp.id, peers, bootstrap: false };
-    } catch (e) {
-      client.close();
-      throw e;
-    }
-    // On success the client stays open: closing it sends GOAWAY to the leader,
-    // which Deno 2.9.6 may crash on (denoland/deno#36788).
-  }
-  await Deno.writeTextFile(file, JSON.stringify({ id: cfg.id }));
-  return { id: cfg.id, peers: withoutSelf(cfg.peers, cfg.id), bootstrap: true };
-}
-
-function withoutSelf(peers: Map<number, string>, id: number): Map<number, string> {
-  return new Map([...peers].filter(([pid]) => pid !== id));
-}
-
-/**
- * Whether any founding peer already follows a leader: then a cluster exists
- * and this empty node must not bootstrap a second one (it recovers instead).
- */
-async function clusterExists(t: GrpcTransport, id: number, cfg: DbConfig): Promise<boolean> {
-  const probes = [...cfg.peers].filter(([pid]) => pid !== id).map(async ([, addr]) => {
-    try {
-      const r = await t.announce(addr, {
-        id,
-        peerAddr: cfg.advertisePeer,
-        clientAddr: cfg.advertiseClient,
-      }, {
-        timeoutMs: 500,
-      });
-      return r.leader > 0;
-    } catch {
-      return false;
-    }
-  });
-  return (await Promise.all(probes)).some(Boolean);
-}
-
-/** Serves GET /status (JSON) and GET /healthz on `addr`. */
-function serveDebugHttp(node: DbNode, addr: string): Deno.HttpServer {
-  const i = addr.lastIndexOf(":");
-  return Deno.serve({
-    hostname: addr.slice(0, i),
-    port: Number(addr.slice(i + 1)),
-    onListen: () => {},
-  }, (req) => {
-    const path = new URL(req.url).pathname;
-    if (path === "/status") {
-      const core = node.raft.rn.raft;
-      const s = node.raft.status();
-      return Response.json({
-        ...node.statusReport(s),
-        lastIndex: s.lastIndex,
-        recovering: core.recovering,
-        watchers: node.hub.watcherCount,
-        progress: s.progress,
-        raft: node.raft.stats(),
-        transport: node.transport.stats(),
-        memory: Deno.memoryUsage(),
-      });
-    }
-    if (path === "/healthz") {
-      // A removed node keeps the last leader it knew but takes no part.
-      const ok = node.raft.leader !== 0 && !node.sm.removed;
-      return Response.json({ ok, leader: node.raft.leader }, { status: ok ? 200 : 503 });
-    }
-    return Response.json({ error: `no route ${path}: try /status or /healthz` }, { status: 404 });
-  });
 }
 
 /** Members as returned to callers of DbNode (for tests). */

@@ -20,6 +20,7 @@ import {
   StoppedError,
 } from "../../shared/raft/errors.ts";
 import { type ErrorCode, InvalidArgumentError } from "../../shared/store/mod.ts";
+import { NoLeaderError } from "./errors.ts";
 
 /**
  * An answer that is a gRPC status: its code, a message, and the metadata the
@@ -87,6 +88,10 @@ export function toStatus(
         : e.message,
       addr ? { [LEADER_ADDR]: addr, [RETRYABLE]: "1" } : { [RETRYABLE]: "1" },
     );
+  }
+  if (e instanceof NoLeaderError) {
+    // Thrown before anything was proposed: certainly not applied.
+    return new StatusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
   }
   if (e instanceof CommitTimeoutError) {
     return new StatusError(grpc.status.DEADLINE_EXCEEDED, e.message);

@@ -39,7 +39,7 @@ import type { DbNode } from "./db_node.ts";
 /** Builds the KV service implementation over `node`. */
 export function kvService(node: DbNode): Record<string, unknown> {
   const read = async (req: Req) => {
-    if (!req.read?.serializable) await node.raft.linearizableRead();
+    if (!req.read?.serializable) await node.linearizableRead();
   };
   const unary = unaryHandlers((e) => node.statusOf(e));
 

@@ -14,9 +14,9 @@
  *   go to one in-memory timeline that {@linkcode withCluster} prints only when
  *   the test fails.
  *
- * - {@linkcode scenario} declares a test whose body runs in a process of its
- *   own, and {@linkcode withCluster} gives it a cluster; both run an attempt
- *   again when the Deno runtime crashed under it (tests/db/README.md).
+ * - {@linkcode withCluster} gives a test body a cluster, and runs an attempt
+ *   again when the Deno runtime crashed under it (tests/db/README.md); the
+ *   body itself runs in a process of its own (`scenario()` of _scenario.ts).
  *
  * Ports: a random port below the kernel's ephemeral range (so no outgoing
  * connection can take it between the check and the child's bind), checked
@@ -28,6 +28,8 @@
  */
 
 import { DbClient, type NodeStatus as StatusResp } from "../../shared/db/mod.ts";
+import { type ChildProc, freePort, sleep, spawnChild, waitFor } from "../support/procs.ts";
+import { recordScenarioPid, SAFETY_MARK, scenarioRoot } from "./_scenario.ts";
 
 /** Raft and store flags every node of a cluster gets. */
 export interface NodeFlags {
@@ -52,96 +54,12 @@ export interface ClusterOptions extends NodeFlags {
  * as it happens: the record survives even if the test process itself dies.
  */
 const LOG_DIR = Deno.env.get("CASSEMDB_TEST_LOG_DIR");
-/** Set in a scenario's own process: the scenario to run (see {@linkcode scenario}). */
-const SCENARIO_ENV = "CASSEMDB_TEST_SCENARIO";
-/** Set in a scenario's own process: the directory to make data roots in. */
-const ROOT_ENV = "CASSEMDB_TEST_ROOT";
-/** Set in a scenario's own process: a file that receives the PID of every node started. */
-const PIDS_ENV = "CASSEMDB_TEST_PIDS";
-
 /** Lines of output kept per cluster (older ones are dropped first). */
 const MAX_LOG_LINES = 20_000;
 /** How long a SIGTERMed process may take to exit before it is SIGKILLed. */
 const TERM_GRACE_MS = 10_000;
 
 const MAIN = new URL("../../db/main.ts", import.meta.url).pathname;
-
-/** PIDs of the children running now, killed at exit should a test leave any behind. */
-const live = new Set<number>();
-globalThis.addEventListener("unload", () => killLive());
-
-/** Sleeps `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/**
- * Polls `probe` until it returns a value other than `undefined`, at most
- * `timeoutMs`; throws naming `what` when time runs out.
- */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  opts: { timeoutMs?: number; everyMs?: number } = {},
-): Promise<T> {
-  const timeoutMs = opts.timeoutMs ?? 15_000;
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (true) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) {
-      throw new Error(
-        `Cannot see ${what} within ${timeoutMs} ms${last ? `: last error ${String(last)}` : ""}`,
-      );
-    }
-    await sleep(opts.everyMs ?? 50);
-  }
-}
-
-// ---- ports -------------------------------------------------------------------------
-
-const handedOut = new Set<number>();
-
-/** Ports below this are never handed out by the kernel to outgoing connections. */
-function ephemeralLow(): number {
-  try {
-    const range = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range");
-    const low = Number(range.trim().split(/\s+/)[0]);
-    if (Number.isInteger(low) && low > 12_000) return low;
-  } catch { /* not Linux: fall back */ }
-  return 0;
-}
-const EPHEMERAL_LOW = ephemeralLow();
-
-/**
- * A port on 127.0.0.1 that is free right now and not yet handed out by this
- * process: random below the ephemeral range when there is one, else what the
- * kernel picks for port 0.
- */
-export function freePort(): number {
-  for (let i = 0; i < 200; i++) {
-    const want = EPHEMERAL_LOW > 0
-      ? 10_000 + Math.floor(Math.random() * (EPHEMERAL_LOW - 10_000))
-      : 0;
-    let port: number;
-    try {
-      const l = Deno.listen({ hostname: "127.0.0.1", port: want });
-      port = (l.addr as Deno.NetAddr).port;
-      l.close();
-    } catch {
-      continue; // taken
-    }
-    if (handedOut.has(port)) continue;
-    handedOut.add(port);
-    return port;
-  }
-  throw new Error("Cannot find a free port on 127.0.0.1 after 200 tries");
-}
 
 // ---- one process -------------------------------------------------------------------
 
@@ -167,15 +85,16 @@ export class DbProc {
   readonly args: string[];
   /** Process ids, one per start. */
   readonly pids: number[] = [];
-  #child: Deno.ChildProcess | undefined;
+  #proc: ChildProc | undefined;
   #exited: Promise<Deno.CommandStatus> | undefined;
   #running = false;
   #signalled = false;
-  #pumps: Promise<void>[] = [];
   /** Exits nobody asked for (crashes). */
   readonly crashes: Crash[] = [];
   /** Called on each exit nobody asked for. */
   onCrash: ((c: Crash) => void) | undefined;
+  /** An exit of its own is expected (a node that must refuse to start): not a crash. */
+  readonly mayExit: boolean;
   readonly #sink: (line: string) => void;
 
   constructor(
@@ -187,10 +106,12 @@ export class DbProc {
       httpAddr: string;
       dir: string;
       args: string[];
+      mayExit?: boolean;
     },
     sink: (line: string) => void,
   ) {
     this.name = init.name;
+    this.mayExit = init.mayExit ?? false;
     this.id = init.id;
     this.clientAddr = init.clientAddr;
     this.peerAddr = init.peerAddr;
@@ -202,7 +123,7 @@ export class DbProc {
 
   /** The PID of the running process, if any. */
   get pid(): number | undefined {
-    return this.#running ? this.#child?.pid : undefined;
+    return this.#running ? this.#proc?.pid : undefined;
   }
 
   get running(): boolean {
@@ -217,29 +138,24 @@ export class DbProc {
   /** Spawns the process (it must not be running). */
   start(): void {
     if (this.#running) throw new Error(`Cannot start ${this.name} as it is already running`);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, ...this.args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#child = child;
+    let tag = `[${this.name}]`;
+    const proc = spawnChild(this.name, Deno.execPath(), ["run", "-A", MAIN, ...this.args], {
+      onLine: (_, l) => this.#sink(`${tag} ${l}`),
+      keepLines: 0,
+    });
+    tag = `[${this.name} pid ${proc.pid}]`;
+    this.#proc = proc;
     this.#running = true;
     this.#signalled = false;
-    this.pids.push(child.pid);
-    live.add(child.pid);
-    const pids = Deno.env.get(PIDS_ENV);
-    if (pids) Deno.writeTextFileSync(pids, `${child.pid}\n`, { append: true });
-    const tag = `[${this.name} pid ${child.pid}]`;
+    this.pids.push(proc.pid);
+    recordScenarioPid(proc.pid);
     this.#sink(`${tag} started: ${this.args.join(" ")}`);
-    this.#pumps = [pump(child.stdout, tag, this.#sink), pump(child.stderr, tag, this.#sink)];
-    this.#exited = child.status.then((s) => {
+    this.#exited = proc.exited.then((s) => {
       this.#running = false;
-      live.delete(child.pid);
       const how = `code ${s.code}${s.signal ? ` signal ${s.signal}` : ""}`;
       this.#sink(`${tag} exited: ${how}`);
-      if (!this.#signalled) {
-        const crash = { pid: child.pid, how, signal: s.signal };
+      if (!this.#signalled && !(this.mayExit && !s.signal)) {
+        const crash = { pid: proc.pid, how, signal: s.signal };
         this.crashes.push(crash);
         this.onCrash?.(crash);
       }
@@ -252,45 +168,17 @@ export class DbProc {
    * SIGTERM that is not obeyed within 10 s is followed by a SIGKILL.
    */
   async signal(sig: "SIGKILL" | "SIGTERM"): Promise<Deno.CommandStatus | undefined> {
-    const child = this.#child;
-    if (!child || !this.#running) return await this.#exited;
+    const proc = this.#proc;
+    if (!proc || !this.#running) return await this.#exited;
     this.#signalled = true;
-    this.#sink(`[${this.name} pid ${child.pid}] sending ${sig}`);
-    try {
-      Deno.kill(child.pid, sig);
-    } catch { /* it exited meanwhile */ }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const forced = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), TERM_GRACE_MS)));
-    const first = await Promise.race([this.#exited!, forced]);
-    clearTimeout(timer);
-    if (first === "late") {
-      this.#sink(
-        `[${this.name} pid ${child.pid}] did not exit within ${TERM_GRACE_MS} ms: SIGKILL`,
-      );
-      try {
-        Deno.kill(child.pid, "SIGKILL");
-      } catch { /* gone */ }
-    }
-    const status = await this.#exited!;
-    await Promise.all(this.#pumps);
-    return status;
+    this.#sink(`[${this.name} pid ${proc.pid}] sending ${sig}`);
+    const late = setTimeout(() => {
+      this.#sink(`[${this.name} pid ${proc.pid}] did not exit within ${TERM_GRACE_MS} ms: SIGKILL`);
+    }, TERM_GRACE_MS);
+    await proc.stop({ signal: sig, graceMs: TERM_GRACE_MS });
+    clearTimeout(late);
+    return await this.#exited;
   }
-}
-
-async function pump(
-  src: ReadableStream<Uint8Array>,
-  tag: string,
-  sink: (line: string) => void,
-): Promise<void> {
-  let carry = "";
-  try {
-    for await (const chunk of src.pipeThrough(new TextDecoderStream())) {
-      const lines = (carry + chunk).split("\n");
-      carry = lines.pop() ?? "";
-      for (const l of lines) sink(`${tag} ${l}`);
-    }
-  } catch { /* the pipe broke: the process is gone */ }
-  if (carry) sink(`${tag} ${carry}`);
 }
 
 // ---- the cluster -------------------------------------------------------------------
@@ -342,7 +230,7 @@ export class TestCluster {
   /** A cluster with no process yet, and its temporary data root. */
   static async create(opts: ClusterOptions = {}): Promise<TestCluster> {
     const root = await Deno.makeTempDir({
-      dir: Deno.env.get(ROOT_ENV) || undefined,
+      dir: scenarioRoot(),
       prefix: "cassemdb_test_",
     });
     return new TestCluster(root, opts);
@@ -400,13 +288,14 @@ export class TestCluster {
     id: number,
     build: (p: { client: string; peer: string; http: string; dir: string }) => string[],
     peerPort = freePort(),
+    opts: { dir?: string; mayExit?: boolean } = {},
   ): DbProc {
     this.#checkNotDestroyed();
     const name = `n${++this.#seq}`;
     const client = `127.0.0.1:${freePort()}`;
     const peer = `127.0.0.1:${peerPort}`;
     const http = `127.0.0.1:${freePort()}`;
-    const dir = `${this.root}/${name}`;
+    const dir = opts.dir ?? `${this.root}/${name}`;
     const args = [
       "--listen",
       client,
@@ -420,7 +309,16 @@ export class TestCluster {
     ];
     return this.#watch(
       new DbProc(
-        { name, id, clientAddr: client, peerAddr: peer, httpAddr: http, dir, args },
+        {
+          name,
+          id,
+          clientAddr: client,
+          peerAddr: peer,
+          httpAddr: http,
+          dir,
+          args,
+          mayExit: opts.mayExit,
+        },
         this.#sink,
       ),
     );
@@ -473,6 +371,29 @@ export class TestCluster {
     const st = await this.#waitServing(p, 30_000);
     p.id = st.id;
     this.note(`${p.name} joined as id ${p.id}`);
+    return p;
+  }
+
+  /**
+   * Starts one node with flags of the test's own and does not wait for it:
+   * fresh client, peer and HTTP ports, its own data dir (or `dir`), then what
+   * `args` returns and the cluster's raft flags. With `mayExit`, an exit of
+   * its own (a node that must refuse to start) is not a failure.
+   */
+  spawn(opts: {
+    args: (p: { client: string; peer: string; http: string; dir: string }) => string[];
+    dir?: string;
+    id?: number;
+    mayExit?: boolean;
+  }): DbProc {
+    const p = this.#newProc(
+      opts.id ?? 0,
+      (x) => [...opts.args(x), ...this.#nodeFlags()],
+      freePort(),
+      { dir: opts.dir, mayExit: opts.mayExit },
+    );
+    this.nodes.push(p);
+    p.start();
     return p;
   }
 
@@ -721,153 +642,5 @@ export async function withCluster<T>(
     } finally {
       await c.destroy();
     }
-  }
-}
-
-// ---- one process per scenario ------------------------------------------------------
-
-/** Starts the stderr line of a safety violation; a run that printed it is never rerun. */
-const SAFETY_MARK = "SAFETY VIOLATION:";
-
-/** Options of {@linkcode scenario}. */
-export interface ScenarioOptions {
-  /** Runs in all when the scenario's process dies of a runtime crash (default 3). */
-  attempts?: number;
-  /** Wall-clock limit of one run, after which its process is killed (default 150 s). */
-  timeoutMs?: number;
-}
-
-/**
- * Declares a test whose body runs in a process of its own: the test file
- * runs itself with `deno run` and `CASSEMDB_TEST_SCENARIO=<name>`, and the
- * test passes when that process exits with 0.
- *
- * Why: the gRPC clients of a test live in that process, and Deno 2.9.6's
- * node:http2 can abort the process that holds them (denoland/deno#36788).
- * In a process of its own, such a crash can neither take the test runner
- * (and every test running in parallel) down with it nor orphan the nodes:
- * the PIDs the scenario started are killed, by PID, and its data root is
- * removed, whatever happened. A run whose process died of a signal is run
- * again (with a warning), up to `attempts` runs; any other failure fails.
- *
- * `module` is the declaring file's `import.meta.url`.
- */
-export function scenario(
-  module: string,
-  name: string,
-  fn: () => Promise<void>,
-  opts: ScenarioOptions = {},
-): void {
-  const wanted = Deno.env.get(SCENARIO_ENV);
-  if (wanted !== undefined) {
-    if (wanted === name) void runHere(fn);
-    return;
-  }
-  Deno.test(name, async () => {
-    const attempts = opts.attempts ?? 3;
-    for (let attempt = 1;; attempt++) {
-      const r = await runInChild(module, name, opts.timeoutMs ?? 150_000);
-      if (r.out) console.log(r.out.trimEnd());
-      if (r.err) console.error(r.err.trimEnd());
-      if (r.status.success) return;
-      const unsafe = r.err.includes(SAFETY_MARK);
-      if (r.status.signal && !r.timedOut && !unsafe && attempt < attempts) {
-        console.error(
-          `WARNING: the process of "${name}" died of ${r.status.signal} (the Deno runtime ` +
-            `crashed, see above); running it again (attempt ${attempt + 1} of ${attempts})`,
-        );
-        continue;
-      }
-      throw new Error(
-        r.timedOut
-          ? `Cannot finish "${name}" within ${opts.timeoutMs ?? 150_000} ms: killed`
-          : `Cannot pass "${name}": its process exited with code ${r.status.code}${
-            r.status.signal ? ` (${r.status.signal})` : ""
-          } (its output is above)`,
-      );
-    }
-  });
-}
-
-async function runHere(fn: () => Promise<void>): Promise<void> {
-  // Should the test runner die, do not outlive it: stop the nodes and exit.
-  const parent = Deno.ppid;
-  const watchdog = setInterval(() => {
-    if (Deno.ppid === parent) return;
-    killLive();
-    Deno.exit(1);
-  }, 500);
-  Deno.unrefTimer(watchdog);
-  let code = 0;
-  try {
-    await fn();
-  } catch (e) {
-    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
-    code = 1;
-  }
-  killLive();
-  Deno.exit(code);
-}
-
-function killLive(): void {
-  for (const pid of live) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch { /* gone */ }
-  }
-}
-
-async function runInChild(
-  module: string,
-  name: string,
-  timeoutMs: number,
-): Promise<{ status: Deno.CommandStatus; out: string; err: string; timedOut: boolean }> {
-  const root = await Deno.makeTempDir({ prefix: "cassemdb_scenario_" });
-  const pidFile = `${root}/pids`;
-  await Deno.writeTextFile(pidFile, "");
-  const config = new URL("../../deno.json", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", config, new URL(module).pathname],
-    env: { [SCENARIO_ENV]: name, [ROOT_ENV]: root, [PIDS_ENV]: pidFile },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      Deno.kill(child.pid, "SIGKILL");
-    } catch { /* gone */ }
-  }, timeoutMs);
-  try {
-    const [status, out, err] = await Promise.all([
-      child.status,
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-    ]);
-    return { status, out, err, timedOut };
-  } finally {
-    clearTimeout(timer);
-    await killLeftovers(pidFile, root);
-    await Deno.remove(root, { recursive: true }).catch(() => {});
-  }
-}
-
-/** SIGKILLs, by PID, every node the scenario started that still runs with a dir under `root`. */
-async function killLeftovers(pidFile: string, root: string): Promise<void> {
-  const pids = (await Deno.readTextFile(pidFile).catch(() => "")).split("\n").filter(Boolean)
-    .map(Number);
-  for (const pid of pids) {
-    let cmdline = "";
-    try {
-      cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
-    } catch {
-      continue; // gone (or not Linux: nothing to check it against)
-    }
-    if (!cmdline.includes(root)) continue; // the PID now belongs to someone else
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch { /* gone meanwhile */ }
   }
 }

@@ -17,7 +17,9 @@ import {
 } from "../../shared/db/mod.ts";
 import { grpc } from "../../shared/grpc.ts";
 import { recordWatch } from "./_checks.ts";
-import { type DbProc, scenario, type TestCluster, waitFor, withCluster } from "./_cluster.ts";
+import { waitFor } from "../support/procs.ts";
+import { type DbProc, type TestCluster, withCluster } from "./_cluster.ts";
+import { scenario } from "./_scenario.ts";
 
 const S = grpc.status;
 const enc = new TextEncoder();

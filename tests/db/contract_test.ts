@@ -5,7 +5,8 @@
  */
 
 import { CONTRACT_CASES, type ContractEnv } from "../../shared/db/_contract.ts";
-import { scenario, withCluster } from "./_cluster.ts";
+import { withCluster } from "./_cluster.ts";
+import { scenario } from "./_scenario.ts";
 
 scenario(
   import.meta.url,

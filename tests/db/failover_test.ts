@@ -14,7 +14,9 @@ import {
   recordWatch,
   runWriters,
 } from "./_checks.ts";
-import { scenario, waitFor, withCluster } from "./_cluster.ts";
+import { waitFor } from "../support/procs.ts";
+import { withCluster } from "./_cluster.ts";
+import { scenario } from "./_scenario.ts";
 
 const WRITES = 1_000;
 const WRITERS = 8;

@@ -6,36 +6,17 @@
 
 import assert from "node:assert/strict";
 import { DbClient } from "../../shared/db/mod.ts";
-import { freePort, scenario, sleep, waitFor } from "./_cluster.ts";
+import { freePortBlock, isAlive, sleep, waitFor } from "../support/procs.ts";
+import { scenario } from "./_scenario.ts";
 
 const MAIN = new URL("../../db/main.ts", import.meta.url).pathname;
 
-/** A client port P such that P..P+22 (the ports of a 3-node local cluster) are free. */
+/** A client port P such that the ports of a 3-node local cluster (P..P+22) are free. */
 function clusterPort(): number {
-  for (let i = 0; i < 50; i++) {
-    const p = freePort();
-    const offsets = [0, 1, 2, 10, 11, 12, 20, 21, 22];
-    const free = offsets.every((o) => {
-      try {
-        Deno.listen({ hostname: "127.0.0.1", port: p + o }).close();
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    if (free && p + 22 < 65_536) return p;
-  }
-  throw new Error("Cannot find 23 free ports in a row on 127.0.0.1");
+  return freePortBlock([0, 1, 2, 10, 11, 12, 20, 21, 22]);
 }
 
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = isAlive;
 
 scenario(
   import.meta.url,

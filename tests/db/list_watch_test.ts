@@ -12,7 +12,9 @@ import assert from "node:assert/strict";
 import type { Entity, ListWatchSource, Snapshot } from "../../shared/db/mod.ts";
 import { DbError, isNotFound, listAndWatch, mayHaveApplied } from "../../shared/db/mod.ts";
 import { safety } from "./_checks.ts";
-import { scenario, waitFor, withCluster } from "./_cluster.ts";
+import { waitFor } from "../support/procs.ts";
+import { withCluster } from "./_cluster.ts";
+import { scenario } from "./_scenario.ts";
 
 const PREFIX = "lw/";
 const KEYS = 300;

@@ -18,14 +18,9 @@ import {
   safety,
   valueOf,
 } from "./_checks.ts";
-import {
-  type DbProc,
-  scenario,
-  sleep,
-  type TestCluster,
-  waitFor,
-  withCluster,
-} from "./_cluster.ts";
+import { sleep, waitFor } from "../support/procs.ts";
+import { type DbProc, type TestCluster, withCluster } from "./_cluster.ts";
+import { scenario } from "./_scenario.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -10,7 +10,9 @@
 
 import assert from "node:assert/strict";
 import { checkDurable, describeWrites, longestGap, runWriters } from "./_checks.ts";
-import { scenario, sleep, waitFor, withCluster } from "./_cluster.ts";
+import { sleep, waitFor } from "../support/procs.ts";
+import { withCluster } from "./_cluster.ts";
+import { scenario } from "./_scenario.ts";
 
 /** `PAUSED_ATTEMPT_MS=5000` measures the old behaviour (one attempt with the whole deadline). */
 const ATTEMPT_MS = Number(Deno.env.get("PAUSED_ATTEMPT_MS") ?? 1_000);

@@ -1,0 +1,171 @@
+/**
+ * {@linkcode scenario}: a test whose body runs in a process of its own. This
+ * file is the workaround for denoland/deno#36788 (Deno 2.9.6's node:http2 can
+ * abort the process that holds a gRPC client): once the runtime is fixed,
+ * `scenario(module, name, fn)` can become `Deno.test(name, fn)` here, and
+ * nothing else changes. tests/db/README.md tells the story.
+ *
+ * @module
+ */
+
+import { killLiveChildren } from "../support/procs.ts";
+
+/** Set in a scenario's own process: the scenario to run (see {@linkcode scenario}). */
+const SCENARIO_ENV = "CASSEMDB_TEST_SCENARIO";
+/** Set in a scenario's own process: the directory to make data roots in. */
+const ROOT_ENV = "CASSEMDB_TEST_ROOT";
+/** Set in a scenario's own process: a file that receives the PID of every node started. */
+const PIDS_ENV = "CASSEMDB_TEST_PIDS";
+
+/** Starts the stderr line of a safety violation; a run that printed it is never rerun. */
+export const SAFETY_MARK = "SAFETY VIOLATION:";
+
+/** Where a scenario's process makes its temporary dirs (undefined outside one: the system's). */
+export function scenarioRoot(): string | undefined {
+  return Deno.env.get(ROOT_ENV) || undefined;
+}
+
+/**
+ * Records `pid` as started by the running scenario, so that the test runner
+ * kills it, by PID, should the scenario's process die before it could.
+ * Does nothing outside a scenario.
+ */
+export function recordScenarioPid(pid: number): void {
+  const file = Deno.env.get(PIDS_ENV);
+  if (file) Deno.writeTextFileSync(file, `${pid}\n`, { append: true });
+}
+
+/** Options of {@linkcode scenario}. */
+export interface ScenarioOptions {
+  /** Runs in all when the scenario's process dies of a runtime crash (default 3). */
+  attempts?: number;
+  /** Wall-clock limit of one run, after which its process is killed (default 150 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Declares a test whose body runs in a process of its own: the test file
+ * runs itself with `deno run` and `CASSEMDB_TEST_SCENARIO=<name>`, and the
+ * test passes when that process exits with 0.
+ *
+ * Why: the gRPC clients of a test live in that process, and Deno 2.9.6's
+ * node:http2 can abort the process that holds them (denoland/deno#36788).
+ * In a process of its own, such a crash can neither take the test runner
+ * (and every test running in parallel) down with it nor orphan the nodes:
+ * the PIDs the scenario started are killed, by PID, and its data root is
+ * removed, whatever happened. A run whose process died of a signal is run
+ * again (with a warning), up to `attempts` runs; any other failure fails.
+ *
+ * `module` is the declaring file's `import.meta.url`.
+ */
+export function scenario(
+  module: string,
+  name: string,
+  fn: () => Promise<void>,
+  opts: ScenarioOptions = {},
+): void {
+  const wanted = Deno.env.get(SCENARIO_ENV);
+  if (wanted !== undefined) {
+    if (wanted === name) void runHere(fn);
+    return;
+  }
+  Deno.test(name, async () => {
+    const attempts = opts.attempts ?? 3;
+    for (let attempt = 1;; attempt++) {
+      const r = await runInChild(module, name, opts.timeoutMs ?? 150_000);
+      if (r.out) console.log(r.out.trimEnd());
+      if (r.err) console.error(r.err.trimEnd());
+      if (r.status.success) return;
+      const unsafe = r.err.includes(SAFETY_MARK);
+      if (r.status.signal && !r.timedOut && !unsafe && attempt < attempts) {
+        console.error(
+          `WARNING: the process of "${name}" died of ${r.status.signal} (the Deno runtime ` +
+            `crashed, see above); running it again (attempt ${attempt + 1} of ${attempts})`,
+        );
+        continue;
+      }
+      throw new Error(
+        r.timedOut
+          ? `Cannot finish "${name}" within ${opts.timeoutMs ?? 150_000} ms: killed`
+          : `Cannot pass "${name}": its process exited with code ${r.status.code}${
+            r.status.signal ? ` (${r.status.signal})` : ""
+          } (its output is above)`,
+      );
+    }
+  });
+}
+
+async function runHere(fn: () => Promise<void>): Promise<void> {
+  // Should the test runner die, do not outlive it: stop the nodes and exit.
+  const parent = Deno.ppid;
+  const watchdog = setInterval(() => {
+    if (Deno.ppid === parent) return;
+    killLiveChildren();
+    Deno.exit(1);
+  }, 500);
+  Deno.unrefTimer(watchdog);
+  let code = 0;
+  try {
+    await fn();
+  } catch (e) {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    code = 1;
+  }
+  killLiveChildren();
+  Deno.exit(code);
+}
+
+async function runInChild(
+  module: string,
+  name: string,
+  timeoutMs: number,
+): Promise<{ status: Deno.CommandStatus; out: string; err: string; timedOut: boolean }> {
+  const root = await Deno.makeTempDir({ prefix: "cassemdb_scenario_" });
+  const pidFile = `${root}/pids`;
+  await Deno.writeTextFile(pidFile, "");
+  const config = new URL("../../deno.json", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", config, new URL(module).pathname],
+    env: { [SCENARIO_ENV]: name, [ROOT_ENV]: root, [PIDS_ENV]: pidFile },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      Deno.kill(child.pid, "SIGKILL");
+    } catch { /* gone */ }
+  }, timeoutMs);
+  try {
+    const [status, out, err] = await Promise.all([
+      child.status,
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+    ]);
+    return { status, out, err, timedOut };
+  } finally {
+    clearTimeout(timer);
+    await killLeftovers(pidFile, root);
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
+
+/** SIGKILLs, by PID, every process the scenario recorded that still runs with `root` on its command line. */
+async function killLeftovers(pidFile: string, root: string): Promise<void> {
+  const pids = (await Deno.readTextFile(pidFile).catch(() => "")).split("\n").filter(Boolean)
+    .map(Number);
+  for (const pid of pids) {
+    let cmdline = "";
+    try {
+      cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
+    } catch {
+      continue; // gone (or not Linux: nothing to check it against)
+    }
+    if (!cmdline.includes(root)) continue; // the PID now belongs to someone else
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone meanwhile */ }
+  }
+}
