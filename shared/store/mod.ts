@@ -9,6 +9,8 @@
  *   payload (txn, expire, members) as a JSON header followed by raw values.
  * - {@linkcode WatchHub} / {@linkcode Watcher}: a bounded history of recent
  *   revisions and pull-based watchers with back-pressure.
+ * - {@linkcode RequestTable}: inside the store, the recent request ids with
+ *   their results, so a proposer can learn what became of its command.
  *
  * ```ts
  * import { Store, WatchHub } from "./mod.ts";
@@ -33,6 +35,7 @@ export * from "./command.ts";
 export * from "./errors.ts";
 export * from "./store.ts";
 export * from "./watch.ts";
+export * from "./requests.ts";
 export { fingerprint } from "./fingerprint.ts";
 export { EMPTY_VAL } from "./_entity.ts";
 export * from "./validate.ts";
