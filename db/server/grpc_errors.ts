@@ -17,9 +17,21 @@ import {
   CommitTimeoutError,
   NotLeaderError,
   ProposalDroppedError,
+  ProposalOutcomeUnknownError,
   StoppedError,
 } from "../../shared/raft/errors.ts";
-import { type ErrorCode, InvalidArgumentError } from "../../shared/store/mod.ts";
+import {
+  CompactedError as HistoryCompactedError,
+  type ErrorCode,
+  InvalidArgumentError,
+  WatcherFellBehindError,
+} from "../../shared/store/mod.ts";
+import {
+  NodeRemovedError,
+  NodeStoppingError,
+  WriteOutcomeUnknownError,
+  WriteResultLostError,
+} from "./errors.ts";
 
 /**
  * An answer that is a gRPC status: its code, a message, and the metadata the
@@ -91,11 +103,32 @@ export function toStatus(
   if (e instanceof CommitTimeoutError) {
     return new StatusError(grpc.status.DEADLINE_EXCEEDED, e.message);
   }
+  // "Certainly not applied": only these may carry the retryable flag.
   if (e instanceof ProposalDroppedError) {
     return new StatusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
   }
   if (e instanceof StoppedError) {
     return new StatusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
+  }
+  // The outcome is unknown, or the write applied: never retryable.
+  if (e instanceof ProposalOutcomeUnknownError) {
+    return new StatusError(grpc.status.UNAVAILABLE, `${e.message} and it may have applied`);
+  }
+  if (e instanceof WriteOutcomeUnknownError || e instanceof WriteResultLostError) {
+    return new StatusError(grpc.status.UNAVAILABLE, e.message);
+  }
+  // How a watch ends.
+  if (e instanceof HistoryCompactedError) return compactedError(e.compactRevision);
+  if (e instanceof WatcherFellBehindError) {
+    return new StatusError(
+      grpc.status.RESOURCE_EXHAUSTED,
+      `Cannot keep up with this watcher as it fell behind after revision ${e.lastRevision}: resume with start_revision ${
+        e.lastRevision + 1
+      }`,
+    );
+  }
+  if (e instanceof NodeRemovedError || e instanceof NodeStoppingError) {
+    return new StatusError(grpc.status.UNAVAILABLE, e.message);
   }
   const msg = e instanceof Error ? e.message : String(e);
   return new StatusError(
