@@ -28,7 +28,7 @@ import { checkAddress } from "../../shared/store/mod.ts";
 import { clusterService, protoMembers, roleName } from "./cluster_service.ts";
 import { WriteOutcomeUnknownError, WriteResultLostError } from "./errors.ts";
 import { StatusError, toStatus } from "./grpc_errors.ts";
-import { kvService } from "./kv_service.ts";
+import { endWatches, kvService } from "./kv_service.ts";
 import { DbStateMachine, memberContext } from "./state_machine.ts";
 
 /** How often the leader looks for expired keys, in ms. */
@@ -281,7 +281,7 @@ export class DbNode {
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
     if (options.exiting) {
-      this.hub.close();
+      await endWatches(this);
       await this.raft.stop({ keepTransport: true });
       this.#log.info("cassemdb node stopped", { id: this.id });
       return;

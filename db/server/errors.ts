@@ -48,14 +48,29 @@ export class NodeRemovedError extends Error {
   }
 }
 
-/** This node is stopping: its watches end. Answered UNAVAILABLE; clients resume elsewhere. */
-export class NodeStoppingError extends Error {
-  /** `resumeFrom` is the start_revision that resumes the ended watch without a gap. */
-  constructor(resumeFrom?: number) {
+/**
+ * This node has had no leader for a long while: cut off from the others, or
+ * removed from the cluster without having learnt it (a removed node stops
+ * hearing from the leader, which need not tell it). Its state does not move,
+ * so it serves no watch. Answered UNAVAILABLE; clients go elsewhere.
+ */
+export class NoLeaderError extends Error {
+  constructor(ms: number) {
     super(
-      resumeFrom === undefined
-        ? "Cannot serve the watch as this node is stopping: watch another node"
-        : `Cannot serve the watch as this node is stopping: resume with start_revision ${resumeFrom} on another node`,
+      `Cannot serve the watch as this node has had no leader for ${ms} ms (cut off from the cluster, or removed from it): watch another node`,
+    );
+    this.name = "NoLeaderError";
+  }
+}
+
+/**
+ * This node is stopping: its watches end. Answered UNAVAILABLE; clients
+ * resume on another node after the last revision they received.
+ */
+export class NodeStoppingError extends Error {
+  constructor() {
+    super(
+      "Cannot serve the watch as this node is stopping: resume on another node with start_revision one after the last revision received",
     );
     this.name = "NodeStoppingError";
   }

@@ -29,6 +29,7 @@ import {
 import {
   NodeRemovedError,
   NodeStoppingError,
+  NoLeaderError,
   WriteOutcomeUnknownError,
   WriteResultLostError,
 } from "./errors.ts";
@@ -120,14 +121,17 @@ export function toStatus(
   // How a watch ends.
   if (e instanceof HistoryCompactedError) return compactedError(e.compactRevision);
   if (e instanceof WatcherFellBehindError) {
+    // No revision named: messages sent just before a failing status can be
+    // lost on the way (grpc-js drops those its caller has not read yet), so
+    // only the client knows the last revision it received.
     return new StatusError(
       grpc.status.RESOURCE_EXHAUSTED,
-      `Cannot keep up with this watcher as it fell behind after revision ${e.lastRevision}: resume with start_revision ${
-        e.lastRevision + 1
-      }`,
+      "Cannot keep up with this watcher as it fell too far behind: resume with start_revision one after the last revision received",
     );
   }
-  if (e instanceof NodeRemovedError || e instanceof NodeStoppingError) {
+  if (
+    e instanceof NodeRemovedError || e instanceof NodeStoppingError || e instanceof NoLeaderError
+  ) {
     return new StatusError(grpc.status.UNAVAILABLE, e.message);
   }
   const msg = e instanceof Error ? e.message : String(e);

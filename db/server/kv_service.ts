@@ -10,7 +10,7 @@ import { grpc } from "../../shared/grpc.ts";
 import type { Change as ProtoChange, Entity as ProtoEntity } from "../../shared/db/types.ts";
 import { EMPTY_VAL } from "../../shared/store/mod.ts";
 import type { Command, SetOp, TxnOp, UnsetOp } from "../../shared/store/mod.ts";
-import { CompactedError, WatcherFellBehindError } from "../../shared/store/mod.ts";
+import type { Watcher } from "../../shared/store/mod.ts";
 import type { ApplyResult } from "../../shared/store/mod.ts";
 import type { Change, Condition, Entity } from "../../shared/store/mod.ts";
 import {
@@ -24,14 +24,8 @@ import {
   InvalidArgumentError,
   LIMITS,
 } from "../../shared/store/mod.ts";
-import {
-  compactedError,
-  notFound,
-  type Req,
-  StatusError,
-  storeError,
-  unaryHandlers,
-} from "./grpc_errors.ts";
+import { NodeStoppingError } from "./errors.ts";
+import { notFound, type Req, type StatusError, storeError, unaryHandlers } from "./grpc_errors.ts";
 import type { DbNode } from "./db_node.ts";
 
 /**
@@ -58,8 +52,15 @@ export function toProtoChange(c: Change): ProtoChange {
   };
 }
 
+/**
+ * Elections a node may go without a leader before its watches end: normally
+ * one or two settle it, so this many means it is cut off (or was removed).
+ */
+const LEADERLESS_ELECTIONS = 10;
+
 /** Builds the KV service implementation over `node`. */
 export function kvService(node: DbNode): Record<string, unknown> {
+  node.sm.setLeaderlessLimit(LEADERLESS_ELECTIONS * node.electionTimeoutMs, node.raft.leader);
   const read = async (req: Req) => {
     if (!req.read?.serializable) await node.raft.linearizableRead();
   };
@@ -148,9 +149,35 @@ export function kvService(node: DbNode): Record<string, unknown> {
     }),
 
     Watch: (call: grpc.ServerWritableStream<Req, unknown>) => {
-      streamWatch(node, call).catch(() => {});
+      let open = openWatches.get(node);
+      if (!open) openWatches.set(node, open = new Set());
+      const streaming = streamWatch(node, call);
+      open.add(streaming);
+      void streaming.finally(() => open.delete(streaming));
     },
   };
+}
+
+/** The watch streams each node serves now: each promise settles once its stream has ended. */
+const openWatches = new WeakMap<DbNode, Set<Promise<void>>>();
+
+/**
+ * Ends every watch `node` serves with UNAVAILABLE ("this node is stopping")
+ * and resolves once their statuses have been written, or after `timeoutMs`:
+ * call it before a process exits, which would otherwise cut the streams
+ * before their statuses leave.
+ */
+export async function endWatches(node: DbNode, timeoutMs = 500): Promise<void> {
+  const open = [...openWatches.get(node) ?? []];
+  node.hub.close();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(open),
+    new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  // Socket writes leave a turn later (shared/coalesce_writes.ts): give them one.
+  await new Promise((r) => setTimeout(r, 20));
 }
 
 /** Validates and converts a Condition message. */
@@ -257,62 +284,66 @@ function ensureOk(r: ApplyResult, stripPrefix: string) {
   throw storeError({ ...r, field });
 }
 
-/** Streams one watch until the client cancels, the watcher falls behind, or the node stops. */
+/**
+ * Streams one watch. Every way it can end reaches the client as a status
+ * (proto `WatchResp`): OUT_OF_RANGE when this node's history moved past the
+ * watcher (a snapshot was installed), RESOURCE_EXHAUSTED when the watcher
+ * fell behind, UNAVAILABLE when the node was removed or is stopping, and the
+ * status of any other error; only a client that went away is told nothing.
+ * Never throws.
+ */
 async function streamWatch(
   node: DbNode,
   call: grpc.ServerWritableStream<Req, unknown>,
 ): Promise<void> {
-  const req = call.request;
-  let watcher;
+  let w: Watcher;
   try {
-    const prefix = Boolean(req.prefix);
-    const keys = checkKeys(
-      "keys",
-      req.keys,
-      LIMITS.watchKeys,
-      (
-        f,
-        k,
-      ) => (prefix || (typeof k === "string" && k.endsWith("/"))
-        ? checkPrefix(f, k)
-        : checkKey(f, k)),
-    );
-    const startRevision = checkRevision("start_revision", req.startRevision);
-    watcher = node.hub.watch({ keys, prefix, startRevision });
+    w = startWatch(node, call.request);
   } catch (e) {
-    fail(call, e instanceof CompactedError ? compactedError(e.compactRevision) : node.statusOf(e));
+    fail(call, node.statusOf(e));
     return;
   }
-  const w = watcher;
-  call.on("cancelled", () => w.close());
-  call.on("close", () => w.close());
+  let clientGone = false;
+  const gone = () => {
+    clientGone = true;
+    w.close();
+  };
+  call.on("cancelled", gone);
+  call.on("close", gone);
   try {
     if (!call.write({ changes: [], revision: w.startAfter })) await drained(call);
-    for await (const ev of w) {
-      const ok = call.write({ changes: ev.changes.map(toProtoChange), revision: ev.revision });
-      if (!ok) await drained(call);
-      if (call.cancelled) break;
+    // `next()` rejects with the reason the hub cancelled the watcher: a
+    // `for await` would throw it past the code that tells the client.
+    for (let r = await w.next(); !r.done && !clientGone; r = await w.next()) {
+      const ev = r.value;
+      if (!call.write({ changes: ev.changes.map(toProtoChange), revision: ev.revision })) {
+        await drained(call);
+      }
     }
-    if (w.error instanceof WatcherFellBehindError) {
-      fail(
-        call,
-        new StatusError(
-          grpc.status.RESOURCE_EXHAUSTED,
-          `Cannot keep up with this watcher as it fell behind after revision ${w.error.lastRevision}: resume with start_revision ${
-            w.error.lastRevision + 1
-          }`,
-        ),
-      );
-      return;
-    }
-    if (w.error instanceof CompactedError) {
-      fail(call, compactedError(w.error.compactRevision));
-      return;
-    }
-    call.end();
+    if (clientGone) return;
+    // Only the node closes a watcher without a reason: it is stopping.
+    fail(call, node.statusOf(new NodeStoppingError()));
+  } catch (e) {
+    if (!clientGone) fail(call, node.statusOf(e));
   } finally {
     w.close();
   }
+}
+
+/** Checks a Watch request and starts its watcher (throws the error to answer with). */
+function startWatch(node: DbNode, req: Req): Watcher {
+  const refusal = node.sm.watchRefusal();
+  if (refusal) throw refusal;
+  const prefix = Boolean(req.prefix);
+  const keys = checkKeys(
+    "keys",
+    req.keys,
+    LIMITS.watchKeys,
+    (f, k) =>
+      prefix || (typeof k === "string" && k.endsWith("/")) ? checkPrefix(f, k) : checkKey(f, k),
+  );
+  const startRevision = checkRevision("start_revision", req.startRevision);
+  return node.hub.watch({ keys, prefix, startRevision });
 }
 
 function drained(call: grpc.ServerWritableStream<Req, unknown>): Promise<void> {

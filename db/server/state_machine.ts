@@ -19,7 +19,7 @@ import { decodeCommand } from "../../shared/store/mod.ts";
 import { Store } from "../../shared/store/mod.ts";
 import type { Member } from "../../shared/store/mod.ts";
 import { WatchHub, type WatchHubOptions } from "../../shared/store/mod.ts";
-import { NodeRemovedError } from "./errors.ts";
+import { NodeRemovedError, NoLeaderError } from "./errors.ts";
 
 /** What a membership change's context carries. */
 export interface MemberContext {
@@ -68,6 +68,12 @@ export class DbStateMachine implements StateMachine {
    */
   readonly #epoch = randomEpoch();
   #requests = 0;
+  #leader = 0;
+  /** See {@linkcode setLeaderlessLimit}; 0 = never. */
+  #leaderlessLimitMs = 0;
+  #leaderlessTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the node went `#leaderlessLimitMs` without a leader; cleared by a leader. */
+  #leaderless = false;
 
   constructor(hubOptions: WatchHubOptions = {}) {
     this.hub = new WatchHub(hubOptions);
@@ -77,6 +83,42 @@ export class DbStateMachine implements StateMachine {
   /** Whether this node applied its own removal from the cluster. */
   get removed(): boolean {
     return this.#removed;
+  }
+
+  /**
+   * Why this node serves no watch now (removed from the cluster, or without
+   * a leader for too long), or `undefined` when it serves them.
+   */
+  watchRefusal(): Error | undefined {
+    if (this.#removed) return new NodeRemovedError(this.#myId);
+    if (this.#leaderless) return new NoLeaderError(this.#leaderlessLimitMs);
+    return undefined;
+  }
+
+  /**
+   * Ends every watch, and refuses new ones, once this node has gone `ms`
+   * without a leader (0: never), until it has one again: a node cut off from
+   * the others, or removed without having learnt it, would otherwise keep its
+   * watchers waiting in silence. `leader` is the leader this node knows now.
+   */
+  setLeaderlessLimit(ms: number, leader: number): void {
+    this.#leaderlessLimitMs = ms;
+    this.#leader = leader;
+    this.#armLeaderless();
+  }
+
+  #armLeaderless(): void {
+    clearTimeout(this.#leaderlessTimer);
+    this.#leaderlessTimer = undefined;
+    this.#leaderless = false;
+    const ms = this.#leaderlessLimitMs;
+    if (this.#leader !== 0 || ms <= 0) return;
+    this.#leaderlessTimer = setTimeout(() => {
+      this.#leaderless = true;
+      this.hub.fail(new NoLeaderError(ms));
+    }, ms);
+    // A timer of its own must not keep a stopping process alive.
+    Deno.unrefTimer(this.#leaderlessTimer);
   }
 
   /** A request id for the next command this node proposes: unique across the cluster and restarts. */
@@ -146,6 +188,8 @@ export class DbStateMachine implements StateMachine {
   }
 
   onLeaderChange(leader: number, term: number): void {
+    this.#leader = leader;
+    this.#armLeaderless();
     this.onLeader(leader, term);
   }
 }

@@ -35,9 +35,9 @@ export interface RawWatch {
   readonly messages: WatchResp[];
   /** The last revision received (the first message's, before any change). */
   readonly lastRevision: number;
-  /** Resolves with the stream's status once it ended (never rejects). */
+  /** Resolves with the stream's status once it ended and every message was received (never rejects). */
   readonly ended: Promise<StreamEnd>;
-  /** The status once it ended, else undefined. */
+  /** The status once the stream ended and every message was received, else undefined. */
   readonly end: StreamEnd | undefined;
   /** Stops reading (HTTP/2 flow control then holds the server back). */
   pause(): void;
@@ -86,13 +86,27 @@ export class RawKv {
     const messages: WatchResp[] = [];
     let lastRevision = -1;
     let end: StreamEnd | undefined;
-    const ended = new Promise<StreamEnd>((resolve) => {
-      stream.on("status", (s: grpc.StatusObject) => {
-        const metadata: Record<string, string> = {};
-        for (const [k, v] of Object.entries(s.metadata.getMap())) metadata[k] = String(v);
-        end = { code: s.code, details: s.details, metadata, at: Date.now() };
-        resolve(end);
-      });
+    // grpc-js emits 'status' as soon as the trailers arrive, while messages
+    // may still wait in the stream's buffer: the stream has ended only once
+    // both the status and the end of its data were seen.
+    let status: grpc.StatusObject | undefined;
+    let drained = false;
+    let resolveEnd!: (e: StreamEnd) => void;
+    const ended = new Promise<StreamEnd>((r) => (resolveEnd = r));
+    const settle = () => {
+      if (!status || !drained || end) return;
+      const metadata: Record<string, string> = {};
+      for (const [k, v] of Object.entries(status.metadata.getMap())) metadata[k] = String(v);
+      end = { code: status.code, details: status.details, metadata, at: Date.now() };
+      resolveEnd(end);
+    };
+    stream.on("status", (s: grpc.StatusObject) => {
+      status = s;
+      settle();
+    });
+    stream.on("end", () => {
+      drained = true;
+      settle();
     });
     stream.on("data", (m: WatchResp) => {
       messages.push(m);
