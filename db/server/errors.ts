@@ -75,3 +75,17 @@ export class NodeStoppingError extends Error {
     this.name = "NodeStoppingError";
   }
 }
+
+/**
+ * A linearizable read could not settle which elements had expired: this
+ * node's clock did not move past the read's uncertainty window (it went
+ * back?). Answered UNAVAILABLE, retryable: a read changes nothing.
+ */
+export class ReadClockError extends Error {
+  constructor(start: number) {
+    super(
+      `Cannot serve the read as this node's clock did not move past its expiry uncertainty window: the read started at ${start} and the clock reads ${Date.now()}`,
+    );
+    this.name = "ReadClockError";
+  }
+}

@@ -30,6 +30,7 @@ import {
   NodeRemovedError,
   NodeStoppingError,
   NoLeaderError,
+  ReadClockError,
   WriteOutcomeUnknownError,
   WriteResultLostError,
 } from "./errors.ts";
@@ -108,7 +109,7 @@ export function toStatus(
   if (e instanceof ProposalDroppedError) {
     return new StatusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
   }
-  if (e instanceof StoppedError) {
+  if (e instanceof StoppedError || e instanceof ReadClockError) {
     return new StatusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
   }
   // The outcome is unknown, or the write applied: never retryable.

@@ -24,7 +24,8 @@ import {
   InvalidArgumentError,
   LIMITS,
 } from "../../shared/store/mod.ts";
-import { NodeStoppingError } from "./errors.ts";
+import { NodeStoppingError, ReadClockError } from "./errors.ts";
+import { answerNotBefore, expiredBy, expiryCut, MAX_CLOCK_SKEW_MS } from "./expiry_read.ts";
 import { notFound, type Req, type StatusError, storeError, unaryHandlers } from "./grpc_errors.ts";
 import type { DbNode } from "./db_node.ts";
 
@@ -61,54 +62,63 @@ const LEADERLESS_ELECTIONS = 10;
 /** Builds the KV service implementation over `node`. */
 export function kvService(node: DbNode): Record<string, unknown> {
   node.sm.setLeaderlessLimit(LEADERLESS_ELECTIONS * node.electionTimeoutMs, node.raft.leader);
-  const read = async (req: Req) => {
-    if (!req.read?.serializable) await node.raft.linearizableRead();
-  };
   const unary = unaryHandlers((e) => node.statusOf(e));
 
   return {
     GetKV: unary(async (req) => {
       const key = checkKey("key", req.key);
-      await read(req);
-      const e = node.store.get(key);
-      node.noticeExpired(e ? [e] : []);
-      if (!e) throw notFound(`Cannot get ${key} as it does not exist`, node.store.revision);
-      return { entity: toProtoEntity(e), revision: node.store.revision };
+      const r = await read(node, req, (cut) => {
+        const e = node.store.get(key);
+        const live = e && !expiredBy(e, cut) ? e : undefined;
+        return { seen: e, live, revision: node.store.revision, returned: live ? [live] : [] };
+      });
+      node.noticeExpired(r.seen ? [r.seen] : []);
+      if (!r.live) throw notFound(`Cannot get ${key} as it does not exist`, r.revision);
+      return { entity: toProtoEntity(r.live), revision: r.revision };
     }),
 
     GetKVs: unary(async (req) => {
       const keys = checkKeys("keys", req.keys, LIMITS.getKVsKeys);
-      await read(req);
-      const entities = node.store.getMany(keys);
-      node.noticeExpired(entities);
-      return { entities: entities.map((e) => toProtoEntity(e)), revision: node.store.revision };
+      const r = await read(node, req, (cut) => {
+        const seen = node.store.getMany(keys);
+        const returned = seen.filter((e) => !expiredBy(e, cut));
+        return { seen, returned, revision: node.store.revision };
+      });
+      node.noticeExpired(r.seen);
+      return { entities: r.returned.map((e) => toProtoEntity(e)), revision: r.revision };
     }),
 
     Range: unary(async (req) => {
       const prefix = checkPrefix("key", req.key);
       const seek = req.seek ? checkPrefix("seek", req.seek) : undefined;
       const limit = checkLimit("limit", req.limit);
-      await read(req);
-      const r = node.store.range(prefix, { seek, limit });
-      node.noticeExpired(r.entities);
+      const r = await read(node, req, (cut) => {
+        const page = node.store.range(prefix, { seek, limit, liveAt: cut });
+        return { page, returned: page.entities, revision: node.store.revision };
+      });
+      node.noticeExpired(r.returned);
       return {
-        entities: r.entities.map((e) => toProtoEntity(e)),
-        hasMore: r.hasMore,
-        nextSeekKey: r.nextSeekKey,
-        revision: node.store.revision,
+        entities: r.returned.map((e) => toProtoEntity(e)),
+        hasMore: r.page.hasMore,
+        nextSeekKey: r.page.nextSeekKey,
+        revision: r.revision,
       };
     }),
 
     TTL: unary(async (req) => {
       const key = checkKey("key", req.key);
-      await read(req);
-      const left = node.store.ttlLeft(key, Date.now());
-      if (left === undefined) {
-        throw notFound(`Cannot read the ttl of ${key} as it does not exist`, node.store.revision);
+      const r = await read(node, req, (cut) => {
+        const e = node.store.get(key);
+        const live = e && !expiredBy(e, cut) ? e : undefined;
+        // Seconds left at the read's cut (the leader's time it stands for).
+        const left = live ? node.store.ttlLeft(key, cut ?? Date.now()) : undefined;
+        return { seen: e, left, revision: node.store.revision, returned: live ? [live] : [] };
+      });
+      node.noticeExpired(r.seen ? [r.seen] : []);
+      if (r.left === undefined) {
+        throw notFound(`Cannot read the ttl of ${key} as it does not exist`, r.revision);
       }
-      const e = node.store.get(key);
-      if (e) node.noticeExpired([e]);
-      return { ttl: left, revision: node.store.revision };
+      return { ttl: r.left, revision: r.revision };
     }),
 
     SetKV: unary(async (req) => {
@@ -178,6 +188,40 @@ export async function endWatches(node: DbNode, timeoutMs = 500): Promise<void> {
   clearTimeout(timer);
   // Socket writes leave a turn later (shared/coalesce_writes.ts): give them one.
   await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Reads of one clock reading that still leave the read's cut uncertain, at most. */
+const MAX_READ_WAITS = 4;
+
+/**
+ * Serves a read with `serve`, which reads the store and reports the
+ * elements it would return under a cut (hiding those with
+ * `0 < expireAt ≤ cut`; `undefined`: hide nothing).
+ *
+ * A serializable read is served at once from this node's state, as it
+ * stands: by the leader's clock it may return an element for as long as its
+ * expiry takes to reach this node (db/README.md, "Reads"). A linearizable
+ * read first confirms the commit index (ReadIndex) and waits to apply it,
+ * then serves with the cut of `expiry_read.ts`, waiting first (at most 2 ×
+ * the clock skew, on a follower) when an element is too close to its
+ * expiry to tell.
+ */
+async function read<T extends { returned: readonly Entity[] }>(
+  node: DbNode,
+  req: Req,
+  serve: (cut: number | undefined) => T,
+): Promise<T> {
+  if (req.read?.serializable) return serve(undefined);
+  const start = Date.now();
+  await node.raft.linearizableRead();
+  for (let i = 0; i < MAX_READ_WAITS; i++) {
+    const clock = { start, now: Date.now(), skew: node.raft.isLeader ? 0 : MAX_CLOCK_SKEW_MS };
+    const r = serve(expiryCut(clock));
+    const notBefore = answerNotBefore(clock, r.returned);
+    if (notBefore === undefined) return r;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1, notBefore - clock.now)));
+  }
+  throw new ReadClockError(start);
 }
 
 /** Validates and converts a Condition message. */

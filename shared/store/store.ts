@@ -63,6 +63,12 @@ export interface RangeOptions {
   seek?: string;
   /** Most entities to return (≥ 1); absent means all. */
   limit?: number;
+  /**
+   * Leave out elements whose ttl has run out at this time (ms since the
+   * epoch): `0 < expireAt ≤ liveAt`. Absent: list them too, as they stand
+   * until an expire command removes them.
+   */
+  liveAt?: number;
 }
 
 /** One page of {@linkcode Store.range}. */
@@ -801,7 +807,9 @@ export class Store {
   /**
    * One page of the entities whose key starts with `prefix` (a raw string
    * prefix; `""` lists everything), in key order, strictly after
-   * `options.seek` when given. O(log n + limit).
+   * `options.seek` when given, without the elements due at `options.liveAt`
+   * when given (`hasMore` then says whether a live one follows). O(log n +
+   * limit + the due elements skipped).
    * @throws {RangeError} when `options.limit` is not a positive integer.
    */
   range(prefix: string, options: RangeOptions = {}): RangeResult {
@@ -813,11 +821,13 @@ export class Store {
     }
     const seek = options.seek ?? "";
     const from = seek > prefix ? seek : prefix;
+    const liveAt = options.liveAt;
     const entities: Entity[] = [];
     let hasMore = false;
     for (const [k, e] of this.#entities.entries(from)) {
       if (!k.startsWith(prefix)) break;
       if (seek !== "" && k === seek) continue;
+      if (liveAt !== undefined && isDue(e, liveAt)) continue;
       if (entities.length === limit) {
         hasMore = true;
         break;
