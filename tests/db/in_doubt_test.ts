@@ -109,10 +109,12 @@ class Writes implements WriteLog {
   }
 }
 
-/** The node's raft log length, from its debug HTTP `/status`. */
-async function lastIndex(p: DbProc): Promise<number> {
+/** The node's debug HTTP `/status`. */
+async function debugStatus(
+  p: DbProc,
+): Promise<{ lastIndex: number; progress: Record<string, { match: number }> }> {
   const r = await fetch(`http://${p.httpAddr}/status`);
-  return (await r.json()).lastIndex;
+  return await r.json();
 }
 
 /** How one round's writes in flight were answered, for the timeline. */
@@ -154,16 +156,17 @@ async function round(c: TestCluster, writes: Writes, n: number): Promise<number[
   const kv = new RawKv(leader.clientAddr);
   await writes.run(kv, 30, 6);
   await Promise.all([f2, f3, f4].map((p) => c.kill(p)));
-  const before = await lastIndex(leader);
+  const before = (await debugStatus(leader)).lastIndex;
   const wave1 = writes.run(kv, WAVE);
   const target = await waitFor("wave 1 on the leader", async () => {
-    const last = await lastIndex(leader);
+    const last = (await debugStatus(leader)).lastIndex;
     return last >= before + WAVE ? last : undefined;
   });
-  await waitFor(`wave 1 on ${f1.name}`, async () => (await lastIndex(f1)) >= target || undefined, {
-    timeoutMs: 5_000,
-  });
-  await sleep(20); // let the last appends settle on both sides
+  // The leader's match for F1: F1 acknowledged wave 1, so it is on F1's disk.
+  await waitFor(`wave 1 on ${f1.name}'s disk`, async () => {
+    const match = (await debugStatus(leader)).progress[f1.id]?.match ?? 0;
+    return match >= target || undefined;
+  }, { timeoutMs: 5_000 });
   await c.kill(f1);
   const wave2 = writes.run(kv, WAVE);
   await sleep(50);
@@ -194,7 +197,7 @@ scenario(
   "cassemdb answers writes whose entries a snapshot replaced with the truth",
   async () => {
     await withCluster(
-      { name: "in-doubt", snapshotEvery: 10, electionTicks: 15 },
+      { name: "in-doubt", snapshotEvery: 10, electionTicks: 25 },
       async (c) => {
         await c.startFounders(5);
         const writes = new Writes();
