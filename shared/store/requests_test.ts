@@ -49,6 +49,22 @@ Deno.test("RequestTable is bounded by bytes, keeping the newest record", () => {
   assert.equal(t.outcome("huge", 21, 21).state, "applied");
 });
 
+Deno.test("RequestTable keeps an id recorded twice once, at its last index", () => {
+  const t = new RequestTable({ maxRecords: 2 });
+  t.record("a", 1, okAt(1));
+  t.record("a", 2, okAt(2));
+  assert.equal(t.size, 1);
+  assert.deepEqual(t.outcome("a", 1, 2), { state: "applied", index: 2, result: okAt(2) });
+  assert.deepEqual(t.toJson().records.map((r) => r[0]), ["a"]);
+  t.record("b", 3, okAt(3));
+  t.record("c", 4, okAt(4)); // pushes out the stale "a" and then "a" itself
+  assert.deepEqual(t.toJson(), {
+    coversFrom: 3,
+    records: [["b", 3, { ok: true, revision: 3 }], ["c", 4, { ok: true, revision: 4 }]],
+  });
+  assert.equal(RequestTable.fromJson(t.toJson()).bytes, t.bytes);
+});
+
 Deno.test("RequestTable keeps results without values, frozen", () => {
   const s = new Store();
   const r = ok(s.applyCommand(txn([setOp("a/b", "a value")]), 1));
