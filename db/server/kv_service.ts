@@ -110,8 +110,9 @@ export function kvService(node: DbNode): Record<string, unknown> {
       const r = await read(node, req, (cut) => {
         const e = node.store.get(key);
         const live = e && !expiredBy(e, cut) ? e : undefined;
-        // Seconds left at the read's cut (the leader's time it stands for).
-        const left = live ? node.store.ttlLeft(key, cut ?? Date.now()) : undefined;
+        // Seconds left by this node's clock (0 once due by it): a follower's
+        // cut trails its clock, and would count a second too many.
+        const left = live ? node.store.ttlLeft(key, Date.now()) : undefined;
         return { seen: e, left, revision: node.store.revision, returned: live ? [live] : [] };
       });
       node.noticeExpired(r.seen ? [r.seen] : []);

@@ -79,6 +79,7 @@ async function hammer(
               `TTL ${k} sent ${sentAt - at} ms after it expired answered ${left}`,
             );
           }
+          if (left < 0 || left > 1) seen.violations.push(`TTL ${k} of a 1 s key answered ${left}`);
         } catch (err) {
           if (!(err instanceof DbError && err.code === grpc.status.NOT_FOUND)) throw err;
         }
