@@ -14,6 +14,11 @@ import { CHANNEL_OPTIONS, grpc, loadProto, serviceOf } from "../../shared/grpc.t
 import type { Logger } from "../../shared/log.ts";
 import { KvStorage } from "../../shared/raft/kv_storage.ts";
 import { RaftNode } from "../../shared/raft/node.ts";
+import {
+  ProposalDroppedError,
+  ProposalOutcomeUnknownError,
+  StoppedError,
+} from "../../shared/raft/errors.ts";
 import { ConfChangeType } from "../../shared/raft/types.ts";
 import type { DbConfig } from "../config.ts";
 import { GrpcTransport } from "../peer/grpc_transport.ts";
@@ -23,8 +28,9 @@ import type { Entity, Member } from "../../shared/store/mod.ts";
 import type { WatchHub } from "../../shared/store/mod.ts";
 import { checkAddress } from "../../shared/store/mod.ts";
 import { clusterService, protoMembers, roleName } from "./cluster_service.ts";
+import { WriteOutcomeUnknownError, WriteResultLostError } from "./errors.ts";
 import { StatusError, toStatus } from "./grpc_errors.ts";
-import { kvService } from "./kv_service.ts";
+import { endWatches, kvService } from "./kv_service.ts";
 import { DbStateMachine, memberContext } from "./state_machine.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir.ts";
 import { serveDebugHttp } from "./debug_http.ts";
@@ -298,14 +304,53 @@ export class DbNode {
   }
 
   /**
-   * Proposes `cmd` on the leader and resolves with the store's result.
+   * Proposes `cmd` on the leader under a fresh request id and resolves with
+   * the store's result, found in the store's request table by that id.
+   *
+   * It never claims "not applied" unless that is certain. When a snapshot
+   * replaced the log where the entry was (`ProposalOutcomeUnknownError`), or
+   * the node stopped with the proposal in flight, the request table decides:
+   * applied → the recorded result, as if the proposal had resolved normally;
+   * certainly not applied → `ProposalDroppedError` (retryable); otherwise
+   * `WriteOutcomeUnknownError` (UNAVAILABLE without the retryable flag).
    * @throws {NoLeaderError} at once when no leader is known (nothing was proposed).
    */
   async propose(cmd: Command): Promise<ApplyResult> {
     this.checkServing(false);
-    const index = await this.raft.propose(encodeCommand(cmd));
-    const r = this.sm.takeResult(index);
-    if (!r) throw new Error(`Cannot find the result of the command applied at ${index}`);
+    const id = this.sm.nextRequestId();
+    const inFlight = !this.#stopped;
+    let index: number;
+    try {
+      index = await this.raft.propose(encodeCommand({ ...cmd, id }));
+    } catch (e) {
+      if (e instanceof ProposalOutcomeUnknownError) {
+        const o = this.store.requestOutcome(id, e.index);
+        const where =
+          `a snapshot replaced the log where its entry was (index ${e.index}, term ${e.term})`;
+        this.#log.info("in-doubt write resolved", {
+          index: e.index,
+          term: e.term,
+          outcome: o.state.replace("-", " "),
+        });
+        if (o.state === "applied") return o.result;
+        if (o.state === "not-applied") {
+          throw new ProposalDroppedError(
+            `${where} and the request table shows it did not apply`,
+            this.raft.leader,
+          );
+        }
+        throw new WriteOutcomeUnknownError(`${where} and the request table no longer covers it`);
+      }
+      if (e instanceof StoppedError && inFlight) {
+        // Accepted before the stop: its entry may have committed since.
+        const r = this.store.requestResult(id);
+        if (r) return r;
+        throw new WriteOutcomeUnknownError("this node stopped while it was in flight");
+      }
+      throw e;
+    }
+    const r = this.store.requestResult(id);
+    if (!r) throw new WriteResultLostError(index);
     return r;
   }
 
@@ -360,7 +405,7 @@ export class DbNode {
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
     if (options.exiting) {
-      this.hub.close();
+      await endWatches(this);
       await this.raft.stop({ keepTransport: true });
       this.#lock.release();
       this.#log.info("cassemdb node stopped", { id: this.id });

@@ -17,10 +17,24 @@ import {
   CommitTimeoutError,
   NotLeaderError,
   ProposalDroppedError,
+  ProposalOutcomeUnknownError,
   StoppedError,
 } from "../../shared/raft/errors.ts";
-import { type ErrorCode, InvalidArgumentError } from "../../shared/store/mod.ts";
-import { NoLeaderError } from "./errors.ts";
+import {
+  CompactedError as HistoryCompactedError,
+  type ErrorCode,
+  InvalidArgumentError,
+  WatcherFellBehindError,
+} from "../../shared/store/mod.ts";
+import {
+  NodeRemovedError,
+  NodeStoppingError,
+  NoLeaderError,
+  ReadClockError,
+  WatchLeaderlessError,
+  WriteOutcomeUnknownError,
+  WriteResultLostError,
+} from "./errors.ts";
 
 /**
  * An answer that is a gRPC status: its code, a message, and the metadata the
@@ -96,11 +110,36 @@ export function toStatus(
   if (e instanceof CommitTimeoutError) {
     return new StatusError(grpc.status.DEADLINE_EXCEEDED, e.message);
   }
+  // "Certainly not applied": only these may carry the retryable flag.
   if (e instanceof ProposalDroppedError) {
     return new StatusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
   }
-  if (e instanceof StoppedError) {
+  if (e instanceof StoppedError || e instanceof ReadClockError) {
     return new StatusError(grpc.status.UNAVAILABLE, e.message, { [RETRYABLE]: "1" });
+  }
+  // The outcome is unknown, or the write applied: never retryable.
+  if (e instanceof ProposalOutcomeUnknownError) {
+    return new StatusError(grpc.status.UNAVAILABLE, `${e.message} and it may have applied`);
+  }
+  if (e instanceof WriteOutcomeUnknownError || e instanceof WriteResultLostError) {
+    return new StatusError(grpc.status.UNAVAILABLE, e.message);
+  }
+  // How a watch ends.
+  if (e instanceof HistoryCompactedError) return compactedError(e.compactRevision);
+  if (e instanceof WatcherFellBehindError) {
+    // No revision named: messages sent just before a failing status can be
+    // lost on the way (grpc-js drops those its caller has not read yet), so
+    // only the client knows the last revision it received.
+    return new StatusError(
+      grpc.status.RESOURCE_EXHAUSTED,
+      "Cannot keep up with this watcher as it fell too far behind: resume with start_revision one after the last revision received",
+    );
+  }
+  if (
+    e instanceof NodeRemovedError || e instanceof NodeStoppingError ||
+    e instanceof WatchLeaderlessError
+  ) {
+    return new StatusError(grpc.status.UNAVAILABLE, e.message);
   }
   const msg = e instanceof Error ? e.message : String(e);
   return new StatusError(

@@ -1,8 +1,9 @@
 /**
  * DbStateMachine adapts the cassemdb {@linkcode Store} and its
  * {@linkcode WatchHub} to the raft driver: it decodes committed entries into
- * store commands, keeps each command's result for the local proposer, keeps
- * the member table in step with raft membership changes, and snapshots.
+ * store commands, keeps the member table in step with raft membership
+ * changes, snapshots, and hands out request ids. A proposer finds its
+ * command's result in the store's request table by its request id.
  *
  * @module
  */
@@ -15,12 +16,10 @@ import {
   type Snapshot,
 } from "../../shared/raft/types.ts";
 import { decodeCommand } from "../../shared/store/mod.ts";
-import { type ApplyResult, Store } from "../../shared/store/mod.ts";
+import { Store } from "../../shared/store/mod.ts";
 import type { Member } from "../../shared/store/mod.ts";
 import { WatchHub, type WatchHubOptions } from "../../shared/store/mod.ts";
-
-/** Results kept for proposers at most; older ones nobody asked for are dropped. */
-const MAX_RESULTS = 10_000;
+import { NodeRemovedError, WatchLeaderlessError } from "./errors.ts";
 
 /** What a membership change's context carries. */
 export interface MemberContext {
@@ -46,6 +45,12 @@ function parseContext(ctx: string): Partial<MemberContext> {
   }
 }
 
+/** 16 hex digits of fresh randomness: this process's request id epoch. */
+function randomEpoch(): string {
+  const [hi, lo] = crypto.getRandomValues(new Uint32Array(2));
+  return hi!.toString(16).padStart(8, "0") + lo!.toString(16).padStart(8, "0");
+}
+
 /** The replicated state of one cassemdb node. */
 export class DbStateMachine implements StateMachine {
   store: Store;
@@ -54,22 +59,84 @@ export class DbStateMachine implements StateMachine {
   onMembers: (members: readonly Member[]) => void = () => {};
   /** Called when this node's view of the leader changes. */
   onLeader: (leader: number, term: number) => void = () => {};
-  /** Set once this node applied its own removal from the cluster. */
-  removed = false;
-  readonly #results = new Map<number, ApplyResult>();
-  /** Terms this node led: only its own proposals (entries of those terms) need results. */
-  readonly #ledTerms = new Set<number>();
+  #removed = false;
   #myId = 0;
+  /**
+   * Request ids are `<node id>.<epoch>.<counter>`: the random 64-bit epoch,
+   * chosen once per process, keeps a restarted node (whose counter starts
+   * over) from reusing an id that a request table may still hold.
+   */
+  readonly #epoch = randomEpoch();
+  #requests = 0;
+  #leader = 0;
+  /** See {@linkcode setLeaderlessLimit}; 0 = never. */
+  #leaderlessLimitMs = 0;
+  #leaderlessTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the node went `#leaderlessLimitMs` without a leader; cleared by a leader. */
+  #leaderless = false;
 
   constructor(hubOptions: WatchHubOptions = {}) {
     this.hub = new WatchHub(hubOptions);
     this.store = this.#newStore();
   }
 
+  /** Whether this node applied its own removal from the cluster. */
+  get removed(): boolean {
+    return this.#removed;
+  }
+
+  /**
+   * Why this node serves no watch now (removed from the cluster, or without
+   * a leader for too long), or `undefined` when it serves them.
+   */
+  watchRefusal(): Error | undefined {
+    if (this.#removed) return new NodeRemovedError(this.#myId);
+    if (this.#leaderless) return new WatchLeaderlessError(this.#leaderlessLimitMs);
+    return undefined;
+  }
+
+  /**
+   * Ends every watch, and refuses new ones, once this node has gone `ms`
+   * without a leader (0: never), until it has one again: a node cut off from
+   * the others, or removed without having learnt it, would otherwise keep its
+   * watchers waiting in silence. `leader` is the leader this node knows now.
+   */
+  setLeaderlessLimit(ms: number, leader: number): void {
+    this.#leaderlessLimitMs = ms;
+    this.#leader = leader;
+    this.#armLeaderless();
+  }
+
+  #armLeaderless(): void {
+    clearTimeout(this.#leaderlessTimer);
+    this.#leaderlessTimer = undefined;
+    this.#leaderless = false;
+    const ms = this.#leaderlessLimitMs;
+    if (this.#leader !== 0 || ms <= 0) return;
+    this.#leaderlessTimer = setTimeout(() => {
+      this.#leaderless = true;
+      this.hub.fail(new WatchLeaderlessError(ms));
+    }, ms);
+    // A timer of its own must not keep a stopping process alive.
+    Deno.unrefTimer(this.#leaderlessTimer);
+  }
+
+  /** A request id for the next command this node proposes: unique across the cluster and restarts. */
+  nextRequestId(): string {
+    return `${this.#myId}.${this.#epoch}.${++this.#requests}`;
+  }
+
   #newStore(bytes?: Uint8Array): Store {
     const onChanges = (revision: number, changes: Parameters<WatchHub["publish"]>[1]) =>
       this.hub.publish(revision, changes);
     return bytes ? Store.restore(bytes, { onChanges }) : new Store({ onChanges });
+  }
+
+  /** A removed node's state no longer moves: its watchers end, with a status that says why. */
+  #setRemoved(removed: boolean): void {
+    const was = this.#removed;
+    this.#removed = removed;
+    if (removed && !was) this.hub.fail(new NodeRemovedError(this.#myId));
   }
 
   apply(entries: Entry[]): void {
@@ -79,21 +146,9 @@ export class DbStateMachine implements StateMachine {
         continue;
       }
       const cmd = decodeCommand(e.data);
-      const result = this.store.applyCommand(cmd, e.index);
+      this.store.applyCommand(cmd, e.index);
       if (cmd.kind === "members") this.onMembers(this.store.members());
-      if (!this.#ledTerms.has(e.term)) continue;
-      this.#results.set(e.index, result);
-      if (this.#results.size > MAX_RESULTS) {
-        this.#results.delete(this.#results.keys().next().value!);
-      }
     }
-  }
-
-  /** The result of the command applied at `index`, once (then forgotten). */
-  takeResult(index: number): ApplyResult | undefined {
-    const r = this.#results.get(index);
-    this.#results.delete(index);
-    return r;
   }
 
   snapshot(): Uint8Array {
@@ -104,8 +159,7 @@ export class DbStateMachine implements StateMachine {
     this.store = this.#newStore(snapshot.data);
     // Watchers that need revisions before the snapshot get a compacted error.
     this.hub.reset(this.store.revision);
-    this.#results.clear();
-    this.removed = this.#myId !== 0 && !this.store.members().some((m) => m.id === this.#myId);
+    this.#setRemoved(this.#myId !== 0 && !this.store.members().some((m) => m.id === this.#myId));
     this.onMembers(this.store.members());
   }
 
@@ -114,9 +168,9 @@ export class DbStateMachine implements StateMachine {
     const ctx = parseContext(cc.context);
     if (cc.type === ConfChangeType.RemoveNode) {
       this.store.removeMember(cc.nodeId);
-      if (cc.nodeId === this.#myId) this.removed = true;
+      if (cc.nodeId === this.#myId) this.#setRemoved(true);
     } else {
-      if (cc.nodeId === this.#myId) this.removed = false;
+      if (cc.nodeId === this.#myId) this.#setRemoved(false);
       this.store.setMember({
         id: cc.nodeId,
         peerAddr: ctx.peerAddr ?? known?.peerAddr ?? "",
@@ -128,16 +182,14 @@ export class DbStateMachine implements StateMachine {
     this.onMembers(this.store.members());
   }
 
-  /** Sets this node's id (to recognise the terms it leads). */
+  /** Sets this node's id (it prefixes request ids and recognises this node's removal). */
   setId(id: number): void {
     this.#myId = id;
   }
 
   onLeaderChange(leader: number, term: number): void {
-    if (leader === this.#myId && this.#myId !== 0) {
-      this.#ledTerms.add(term);
-      if (this.#ledTerms.size > 64) this.#ledTerms.delete(this.#ledTerms.values().next().value!);
-    }
+    this.#leader = leader;
+    this.#armLeaderless();
     this.onLeader(leader, term);
   }
 }

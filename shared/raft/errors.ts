@@ -55,6 +55,24 @@ export class ProposalDroppedError extends Error {
   }
 }
 
+/**
+ * A proposal's entry may or may not have been applied: a snapshot from the leader replaced the
+ * log where it was, so the driver cannot tell. The caller must find out from the state machine
+ * (for example by a request id carried in the entry).
+ */
+export class ProposalOutcomeUnknownError extends Error {
+  readonly index: number;
+  readonly term: number;
+  constructor(index: number, term: number) {
+    super(
+      `Cannot tell whether the proposal at index ${index} (term ${term}) applied as a snapshot replaced the log: its outcome is unknown`,
+    );
+    this.name = "ProposalOutcomeUnknownError";
+    this.index = index;
+    this.term = term;
+  }
+}
+
 /** Thrown by the driver when this node is not the leader; `leaderHint` is 0 when unknown. */
 export class NotLeaderError extends Error {
   readonly leaderHint: number;

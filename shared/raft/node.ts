@@ -14,6 +14,7 @@ import {
   CommitTimeoutError,
   NotLeaderError,
   ProposalDroppedError,
+  ProposalOutcomeUnknownError,
   StoppedError,
 } from "./errors.ts";
 import type { KvStorage } from "./kv_storage.ts";
@@ -501,7 +502,7 @@ export class RaftNode {
       for (const [index, p] of this.#proposals) {
         if (index <= this.#applied) {
           this.#proposals.delete(index);
-          p.reject(new ProposalDroppedError("a snapshot replaced the log", this.#lead));
+          p.reject(new ProposalOutcomeUnknownError(index, p.term));
         }
       }
     }

@@ -17,6 +17,7 @@
 
 import { EMPTY_VAL, makeEntity } from "./_entity.ts";
 import { keyProblem } from "./keys.ts";
+import type { RequestTableJson } from "./request_table.ts";
 import type { Entity, Member } from "./types.ts";
 
 /** The state a snapshot holds. */
@@ -27,11 +28,23 @@ export interface SnapshotState {
   members: Member[];
   /** Strictly ascending by key. */
   entities: Entity[];
+  /**
+   * The request table, unchecked (`RequestTable.fromJson` checks it);
+   * absent in a version 1 snapshot.
+   */
+  requests?: RequestTableJson;
 }
 
-/** The JSON header; entity `i` is column `[i]` of each array. */
+/**
+ * The JSON header; entity `i` is column `[i]` of each array.
+ *
+ * Version 2 added `requests`; version 1 snapshots (written before request
+ * ids existed) are still read, without a request table.
+ */
 interface SnapshotHeader {
-  version: 1;
+  version: 1 | 2;
+  /** Version 2 only. */
+  requests?: RequestTableJson;
   revision: number;
   appliedIndex: number;
   /** `[id, peerAddr, clientAddr, learner]`. */
@@ -63,7 +76,8 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 export function encodeSnapshot(state: SnapshotState): Uint8Array {
   const n = state.entities.length;
   const h: SnapshotHeader = {
-    version: 1,
+    version: 2,
+    requests: state.requests,
     revision: state.revision,
     appliedIndex: state.appliedIndex,
     members: state.members.map((m) => [m.id, m.peerAddr, m.clientAddr, m.learner]),
@@ -156,8 +170,13 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
   } catch (e) {
     throw bad(`its header is not UTF-8 JSON: ${(e as Error).message}`);
   }
-  if (typeof h !== "object" || h === null || h.version !== 1) {
-    throw bad(`its version must be 1: current value is ${(h as { version?: unknown })?.version}`);
+  if (typeof h !== "object" || h === null || (h.version !== 1 && h.version !== 2)) {
+    throw bad(
+      `its version must be 1 or 2: current value is ${(h as { version?: unknown })?.version}`,
+    );
+  }
+  if (h.version === 2 && (typeof h.requests !== "object" || h.requests === null)) {
+    throw bad("its request table must be an object");
   }
   if (!isCount(h.revision) || !isCount(h.appliedIndex)) {
     throw bad("its revision and applied index must be non-negative integers");
@@ -230,5 +249,12 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
     throw bad(`it must end after ${at} bytes: current length is ${bytes.byteLength}`);
   }
   if (fp !== h.fingerprints.length) throw bad("it has more fingerprints than elements");
-  return { revision: h.revision, appliedIndex: h.appliedIndex, members, entities };
+  const state: SnapshotState = {
+    revision: h.revision,
+    appliedIndex: h.appliedIndex,
+    members,
+    entities,
+  };
+  if (h.version === 2) state.requests = h.requests;
+  return state;
 }

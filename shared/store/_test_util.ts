@@ -6,8 +6,8 @@
  */
 
 import type { Command, Compare, SetOp, TxnCommand, TxnOp, UnsetOp } from "./command.ts";
-import { type ApplyResult, Store } from "./store.ts";
-import type { Change } from "./types.ts";
+import { Store } from "./store.ts";
+import type { ApplyResult, Change } from "./types.ts";
 
 /** A leader time used by the tests (ms since the epoch). */
 export const T0 = 1_700_000_000_000;

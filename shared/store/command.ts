@@ -21,6 +21,7 @@
  * @module
  */
 
+import { requestIdProblem } from "./request_table.ts";
 import type { Condition } from "./types.ts";
 
 /** Sets an element or creates a directory (proto `SetKVReq`). */
@@ -64,11 +65,21 @@ export interface Compare {
   readonly condition?: Condition;
 }
 
+/** What every command may carry besides its own fields. */
+export interface CommandBase {
+  /**
+   * The proposer's request id, unique per proposal (1 to 128 characters).
+   * The store records it with the command's result in its request table, so
+   * that a proposer that lost track of its entry can find out what happened.
+   */
+  readonly id?: string;
+}
+
 /**
  * Applies `ops` in order, atomically, at one revision when every compare
  * holds. `time` is the leader's clock (ms since the epoch) when it proposed.
  */
-export interface TxnCommand {
+export interface TxnCommand extends CommandBase {
   /** Discriminates the command kind. */
   readonly kind: "txn";
   /** The leader's clock when it proposed (ms since the epoch): sets timestamps and decides expiry. */
@@ -93,7 +104,7 @@ export interface ExpireKey {
  * The leader's expiry batch (keys whose `expireAt ≤ time`, skipped when they
  * changed since) or, with `force`, the Expire RPC for one key.
  */
-export interface ExpireCommand {
+export interface ExpireCommand extends CommandBase {
   /** Discriminates the command kind. */
   readonly kind: "expire";
   /** The leader's clock when it proposed (ms since the epoch). */
@@ -113,7 +124,7 @@ export interface MemberAddress {
 }
 
 /** Sets the addresses of members in the store's member table. */
-export interface MembersCommand {
+export interface MembersCommand extends CommandBase {
   /** Discriminates the command kind. */
   readonly kind: "members";
   /** Members whose addresses to set; unknown ids are added as voters, others keep their role. */
@@ -305,6 +316,10 @@ function arrayProblem(o: Obj, field: string, path: string): string | undefined {
 /** What is wrong with a command header, or `undefined` when it is well-formed. */
 function headerProblem(h: unknown): string | undefined {
   if (!isObj(h)) return wrong("the header", "an object", h);
+  if (h.id !== undefined) {
+    const problem = requestIdProblem(h.id);
+    if (problem) return problem;
+  }
   switch (h.kind) {
     case "txn":
       return numberProblem(h, "time", "txn") ?? arrayProblem(h, "compares", "txn") ??

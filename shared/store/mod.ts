@@ -13,6 +13,8 @@
  *   ops and results (`requests.ts`: {@linkcode setOp}, {@linkcode txnCommand},
  *   {@linkcode refusalOf}, {@linkcode toProtoEntity}, ...), shared by the
  *   server and the client's in-memory implementation.
+ * - {@linkcode RequestTable}: inside the store, the recent request ids with
+ *   their results, so a proposer can learn what became of its command.
  *
  * ```ts
  * import { Store, WatchHub } from "./mod.ts";
@@ -37,6 +39,7 @@ export * from "./command.ts";
 export * from "./errors.ts";
 export * from "./store.ts";
 export * from "./watch.ts";
+export * from "./request_table.ts";
 export { fingerprint } from "./fingerprint.ts";
 export { EMPTY_VAL } from "./_entity.ts";
 export * from "./validate.ts";

@@ -11,7 +11,7 @@
 
 import type { SetOp, TxnCommand, TxnOp, UnsetOp } from "./command.ts";
 import { EMPTY_VAL } from "./_entity.ts";
-import type { ApplyOk, ApplyResult, ErrorCode } from "./store.ts";
+import type { ApplyOk, ApplyResult, ErrorCode } from "./types.ts";
 import type { Change, Condition, Entity } from "./types.ts";
 import {
   checkKey,

@@ -15,6 +15,7 @@ function state(s: Store) {
     due: s.expired(Infinity, 1e9),
     nextExpiry: s.nextExpiry(),
     members: s.members(),
+    requests: s.requestStats(),
   };
 }
 
@@ -81,7 +82,16 @@ Deno.test("Store.restore() rejects malformed snapshots with a TypeError", () => 
     [good.subarray(0, 8 + headerLength - 1), /header of \d+ bytes is truncated/],
     [good.subarray(0, good.byteLength - 1), /is truncated|must end after/],
     [rebuild(header, new Uint8Array([...good.subarray(8 + headerLength), 0])), /must end after/],
-    [rebuild({ ...header, version: 2 }), /its version must be 1/],
+    [rebuild({ ...header, version: 3 }), /its version must be 1 or 2/],
+    [rebuild({ ...header, requests: undefined }), /request table must be an object/],
+    [
+      rebuild({ ...header, requests: { coversFrom: 0, records: [] } }),
+      /request table is malformed: .*coversFrom must be a positive integer/,
+    ],
+    [
+      rebuild({ ...header, requests: { coversFrom: 1, records: [["a", 2, {}], ["b", 2, {}]] } }),
+      /request table is malformed: .*ok must be a boolean/,
+    ],
     [rebuild({ ...header, keys: [...header.keys].reverse() }), /strictly ascending/],
     [rebuild({ ...header, modRevision: header.modRevision.slice(1) }), /modRevision column/],
     [rebuild({ ...header, ttl: header.ttl.map(() => -1) }), /ttl column holds -1/],
@@ -179,22 +189,24 @@ Deno.test("Store.snapshot() and Store.restore() keep replicas identical under ra
   for (const seed of [1, 2, 3, 4, 5]) {
     const gen = new CommandGen(seed);
     const p = gen.prng;
-    let a = new Store();
-    let b = new Store();
+    // A small request table, so that records are dropped and coverage moves.
+    const opts = { requests: { maxRecords: 40 } };
+    let a = new Store(opts);
+    let b = new Store(opts);
     let index = 0;
     let restores = 0;
     for (let step = 0; step < 1000; step++) {
       if (p.chance(0.04)) {
         // A follower installs the leader's snapshot.
         const bytes = a.snapshot();
-        b = Store.restore(bytes);
+        b = Store.restore(bytes, opts);
         restores++;
         assert.deepEqual(state(b), state(a), `seed=${seed} step=${step}`);
         assert.deepEqual(b.snapshot(), bytes);
       }
       if (p.chance(0.03)) {
         // Or the leader restarts from its own.
-        a = Store.restore(a.snapshot());
+        a = Store.restore(a.snapshot(), opts);
       }
       if (p.chance(0.05)) {
         // A membership change entry: applied beside the commands.
@@ -208,11 +220,16 @@ Deno.test("Store.snapshot() and Store.restore() keep replicas identical under ra
         }
         continue;
       }
-      const cmd = decodeCommand(encodeCommand(gen.next(a)));
+      const next = gen.next(a);
+      const id = p.chance(0.8) ? `r${seed}.${step}` : undefined;
+      const cmd = decodeCommand(encodeCommand(id ? { ...next, id } : next));
       index++;
       const ra = a.applyCommand(cmd, index);
       const rb = b.applyCommand(cmd, index);
       assert.deepEqual(rb, ra, `seed=${seed} step=${step}`);
+      const asked = `r${seed}.${p.intn(step + 1)}`;
+      const at = 1 + p.intn(index);
+      assert.deepEqual(b.requestOutcome(asked, at), a.requestOutcome(asked, at));
     }
     assert.ok(restores > 5);
     assert.ok(a.revision > 150, `seed=${seed} revision=${a.revision}`);

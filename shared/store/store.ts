@@ -26,56 +26,21 @@ import { makeChange, makeDirectory, makeEntity } from "./_entity.ts";
 import { fingerprint } from "./fingerprint.ts";
 import { ancestorsOf, keyProblem, MAX_TXN_COMPARES, MAX_TXN_OPS, MAX_VALUE_BYTES } from "./keys.ts";
 import { decodeSnapshot, encodeSnapshot } from "./_snapshot.ts";
-import type { Change, Condition, Entity, Member } from "./types.ts";
-
-/** The gRPC status an apply error maps to. */
-export type ErrorCode =
-  | "NOT_FOUND"
-  | "ALREADY_EXISTS"
-  | "FAILED_PRECONDITION"
-  | "ABORTED"
-  | "INVALID_ARGUMENT";
-
-/** A command that applied (possibly changing nothing). */
-export interface ApplyOk {
-  /** Discriminates success. */
-  readonly ok: true;
-  /** The store's revision after the command: new when it changed anything, else unchanged. */
-  readonly revision: number;
-  /** Txn: the entity as set by each set op, in op order (empty when not `succeeded`). */
-  readonly entities?: readonly Entity[];
-  /**
-   * Txn: entities removed by the unset ops (a key and everything below it);
-   * expire: entities expired. Entities whose ttl had already run out are not
-   * counted by unset ops (they were absent), though their removal is a change.
-   */
-  readonly removed?: number;
-  /** Txn: whether every compare held (false: nothing applied, no revision consumed). */
-  readonly succeeded?: boolean;
-  /** Txn that did not succeed: the index of the first compare that failed. */
-  readonly failedCompare?: number;
-  /** Txn that did not succeed: that compare's key's mod_revision now (0 when absent). */
-  readonly failedModRevision?: number;
-}
-
-/** A command that was refused; the store is unchanged. */
-export interface ApplyError {
-  /** Discriminates failure. */
-  readonly ok: false;
-  /** The gRPC status to answer with. */
-  readonly code: ErrorCode;
-  /**
-   * The proto path of the offending field of the command, for example
-   * `"ops[0].set.key"` or `"compares[1].condition.mod_revision"` (SetKV and
-   * UnsetKV are op 0 of a txn).
-   */
-  readonly field?: string;
-  /** Sentence-case, no final period: "Cannot X as Y: current value is Z". */
-  readonly message: string;
-}
-
-/** The outcome of {@linkcode Store.applyCommand}: data, never an exception, for user errors. */
-export type ApplyResult = ApplyOk | ApplyError;
+import {
+  requestIdProblem,
+  type RequestOutcome,
+  RequestTable,
+  type RequestTableOptions,
+} from "./request_table.ts";
+import type {
+  ApplyError,
+  ApplyResult,
+  Change,
+  Condition,
+  Entity,
+  ErrorCode,
+  Member,
+} from "./types.ts";
 
 /**
  * Receives the changes of each new revision, synchronously, in revision
@@ -88,6 +53,8 @@ export type ChangesListener = (revision: number, changes: readonly Change[]) => 
 export interface StoreOptions {
   /** Called after every applied revision, for example `WatchHub.publish`. */
   onChanges?: ChangesListener;
+  /** Bounds of the request table (see {@linkcode RequestTable}); every replica MUST use the same. */
+  requests?: RequestTableOptions;
 }
 
 /** Options of {@linkcode Store.range}. */
@@ -96,6 +63,12 @@ export interface RangeOptions {
   seek?: string;
   /** Most entities to return (≥ 1); absent means all. */
   limit?: number;
+  /**
+   * Leave out elements whose ttl has run out at this time (ms since the
+   * epoch): `0 < expireAt ≤ liveAt`. Absent: list them too, as they stand
+   * until an expire command removes them.
+   */
+  liveAt?: number;
 }
 
 /** One page of {@linkcode Store.range}. */
@@ -114,6 +87,17 @@ export interface DueKey {
   key: string;
   /** Pass back in the expire command so that a key set again since is left alone. */
   modRevision: number;
+}
+
+/** The request table of a snapshot; a malformed one is a malformed snapshot. */
+function restoreRequests(json: unknown, options?: RequestTableOptions): RequestTable {
+  try {
+    return RequestTable.fromJson(json, options);
+  } catch (e) {
+    throw new TypeError(
+      `Cannot restore the snapshot as its request table is malformed: ${(e as Error).message}`,
+    );
+  }
 }
 
 /** (expireAt, key): the order of the expiry index. */
@@ -322,6 +306,7 @@ export class Store {
   #revision = 0;
   #appliedIndex = 0;
   #members = new Map<number, Member>();
+  #requests: RequestTable;
   #onChanges: ChangesListener | undefined;
   /** While a txn applies: the previous value of every written key, in write order. */
   #undo: [string, Entity | undefined][] | undefined;
@@ -329,6 +314,7 @@ export class Store {
   /** An empty store at revision 0, applied index 0. */
   constructor(options: StoreOptions = {}) {
     this.#onChanges = options.onChanges;
+    this.#requests = new RequestTable(options.requests);
   }
 
   /** The revision of the last change; 0 before any. */
@@ -391,11 +377,25 @@ export class Store {
    * members: sets the addresses of the listed members (unknown ids are added
    * as voters); no revision.
    *
+   * A command that carries a request id (`cmd.id`) has its result recorded
+   * under it, whatever the result: see {@linkcode requestOutcome}. A
+   * malformed id is INVALID_ARGUMENT (field `id`), with nothing applied.
+   *
    * @throws {RangeError} when `index` is not greater than {@linkcode appliedIndex}
    * (entries must be applied once, in log order).
    */
   applyCommand(cmd: Command, index: number): ApplyResult {
     this.markApplied(index);
+    const id = cmd?.id;
+    if (id === undefined) return this.#applyKind(cmd);
+    const problem = requestIdProblem(id);
+    if (problem) return fail("INVALID_ARGUMENT", "id", `Cannot apply the command as ${problem}`);
+    const result = this.#applyKind(cmd);
+    this.#requests.record(id, index, result);
+    return result;
+  }
+
+  #applyKind(cmd: Command): ApplyResult {
     switch (cmd?.kind) {
       case "txn":
         return this.#applyTxn(cmd);
@@ -426,6 +426,32 @@ export class Store {
       );
     }
     this.#appliedIndex = index;
+  }
+
+  // ---- request ids --------------------------------------------------------------
+
+  /**
+   * The result recorded for request id `id` (entities without their values),
+   * or `undefined` when no command with that id applied recently enough for
+   * the request table to remember it.
+   */
+  requestResult(id: string): ApplyResult | undefined {
+    return this.#requests.result(id);
+  }
+
+  /**
+   * What became of the command with request id `id` proposed at log `index`:
+   * applied (with its result), certainly not applied, or unknown (see
+   * {@linkcode RequestOutcome}).
+   */
+  requestOutcome(id: string, index: number): RequestOutcome {
+    return this.#requests.outcome(id, index, this.#appliedIndex);
+  }
+
+  /** The request table's size and coverage, for status pages and tests. */
+  requestStats(): { records: number; bytes: number; coversFrom: number } {
+    const t = this.#requests;
+    return { records: t.size, bytes: t.bytes, coversFrom: t.coversFrom };
   }
 
   #applyTxn(cmd: TxnCommand): ApplyResult {
@@ -781,7 +807,9 @@ export class Store {
   /**
    * One page of the entities whose key starts with `prefix` (a raw string
    * prefix; `""` lists everything), in key order, strictly after
-   * `options.seek` when given. O(log n + limit).
+   * `options.seek` when given, without the elements due at `options.liveAt`
+   * when given (`hasMore` then says whether a live one follows). O(log n +
+   * limit + the due elements skipped).
    * @throws {RangeError} when `options.limit` is not a positive integer.
    */
   range(prefix: string, options: RangeOptions = {}): RangeResult {
@@ -793,11 +821,13 @@ export class Store {
     }
     const seek = options.seek ?? "";
     const from = seek > prefix ? seek : prefix;
+    const liveAt = options.liveAt;
     const entities: Entity[] = [];
     let hasMore = false;
     for (const [k, e] of this.#entities.entries(from)) {
       if (!k.startsWith(prefix)) break;
       if (seek !== "" && k === seek) continue;
+      if (liveAt !== undefined && isDue(e, liveAt)) continue;
       if (entities.length === limit) {
         hasMore = true;
         break;
@@ -895,12 +925,15 @@ export class Store {
       appliedIndex: this.#appliedIndex,
       members: this.members(),
       entities,
+      requests: this.#requests.toJson(),
     });
   }
 
   /**
    * A store holding the state of `bytes` (from {@linkcode snapshot}): same
-   * revision, applied index, members, entities and expiry index. The values
+   * revision, applied index, members, entities, expiry index and request
+   * table (a version 1 snapshot has none: the table then covers only the
+   * entries after the snapshot). The values
    * are views into `bytes` (no copy, which keeps restoring fast): the store
    * takes ownership of `bytes`, which MUST NOT be modified afterwards and stays
    * in memory while any restored value is live.
@@ -912,6 +945,9 @@ export class Store {
     store.#revision = state.revision;
     store.#appliedIndex = state.appliedIndex;
     for (const m of state.members) store.#members.set(m.id, m);
+    store.#requests = state.requests
+      ? restoreRequests(state.requests, options.requests)
+      : new RequestTable(options.requests, state.appliedIndex + 1);
     const keys: string[] = [];
     const expiry: ExpiryKey[] = [];
     for (const e of state.entities) {

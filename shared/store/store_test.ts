@@ -728,6 +728,49 @@ Deno.test("Store.range() pages over thousands of keys with seek, limit, hasMore 
   assert.throws(() => h.store.range("", { limit: 0 }), RangeError);
 });
 
+Deno.test("Store.range() with liveAt leaves out due elements and pages over them", () => {
+  const h = new Harness();
+  // a/k0..a/k9; the odd ones expire at T0 + 1 s, k4 at T0 + 5 s.
+  for (let i = 0; i < 10; i++) {
+    const ttl = i === 4 ? 5 : i % 2 === 1 ? 1 : 0;
+    ok(h.run([setOp(`a/k${i}`, "v", { ttl })]));
+  }
+  const keys = (r: { entities: { key: string }[] }) => r.entities.map((e) => e.key);
+  // Before anything is due, liveAt changes nothing.
+  assert.deepEqual(h.store.range("a/", { liveAt: T0 + 999 }), h.store.range("a/"));
+  const at = T0 + 1_000; // expireAt ≤ liveAt is due: the odd keys, not k4
+  assert.deepEqual(keys(h.store.range("a/", { liveAt: at })), [
+    "a/k0",
+    "a/k2",
+    "a/k4",
+    "a/k6",
+    "a/k8",
+  ]);
+  // Pages of 2 by seek: a due key at a page's end does not make an empty page.
+  const pages: string[][] = [];
+  let seek = "";
+  for (let n = 0; n < 10; n++) {
+    const r = h.store.range("a/", { seek, limit: 2, liveAt: at });
+    pages.push(keys(r));
+    if (!r.hasMore) break;
+    seek = r.nextSeekKey;
+  }
+  assert.deepEqual(pages, [["a/k0", "a/k2"], ["a/k4", "a/k6"], ["a/k8"]]);
+  // hasMore is false when only due keys follow.
+  const tail = h.store.range("a/", { seek: "a/k7", limit: 1, liveAt: at });
+  assert.deepEqual(keys(tail), ["a/k8"]);
+  assert.equal(tail.hasMore, false);
+  assert.equal(h.store.range("a/", { seek: "a/k8", limit: 1, liveAt: at }).hasMore, false);
+  // Later, k4 is due too; the directory "a" never expires.
+  assert.deepEqual(keys(h.store.range("", { liveAt: T0 + 5_000 })), [
+    "a",
+    "a/k0",
+    "a/k2",
+    "a/k6",
+    "a/k8",
+  ]);
+});
+
 // ---- members, indexes, listener ---------------------------------------------------------------
 
 Deno.test("Store members: setMember, removeMember and the members command", () => {

@@ -92,3 +92,52 @@ export interface Member {
   /** A non-voting member. */
   readonly learner: boolean;
 }
+
+/** The gRPC status an apply error maps to. */
+export type ErrorCode =
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "FAILED_PRECONDITION"
+  | "ABORTED"
+  | "INVALID_ARGUMENT";
+
+/** A command that applied (possibly changing nothing). */
+export interface ApplyOk {
+  /** Discriminates success. */
+  readonly ok: true;
+  /** The store's revision after the command: new when it changed anything, else unchanged. */
+  readonly revision: number;
+  /** Txn: the entity as set by each set op, in op order (empty when not `succeeded`). */
+  readonly entities?: readonly Entity[];
+  /**
+   * Txn: entities removed by the unset ops (a key and everything below it);
+   * expire: entities expired. Entities whose ttl had already run out are not
+   * counted by unset ops (they were absent), though their removal is a change.
+   */
+  readonly removed?: number;
+  /** Txn: whether every compare held (false: nothing applied, no revision consumed). */
+  readonly succeeded?: boolean;
+  /** Txn that did not succeed: the index of the first compare that failed. */
+  readonly failedCompare?: number;
+  /** Txn that did not succeed: that compare's key's mod_revision now (0 when absent). */
+  readonly failedModRevision?: number;
+}
+
+/** A command that was refused; the store is unchanged. */
+export interface ApplyError {
+  /** Discriminates failure. */
+  readonly ok: false;
+  /** The gRPC status to answer with. */
+  readonly code: ErrorCode;
+  /**
+   * The proto path of the offending field of the command, for example
+   * `"ops[0].set.key"` or `"compares[1].condition.mod_revision"` (SetKV and
+   * UnsetKV are op 0 of a txn).
+   */
+  readonly field?: string;
+  /** Sentence-case, no final period: "Cannot X as Y: current value is Z". */
+  readonly message: string;
+}
+
+/** The outcome of `Store.applyCommand`: data, never an exception, for user errors. */
+export type ApplyResult = ApplyOk | ApplyError;

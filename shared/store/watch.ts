@@ -270,6 +270,16 @@ export class WatchHub {
     for (const w of this.#watchers) w.close();
   }
 
+  /**
+   * Cancels every watcher with `error` (for example: this node was removed
+   * from the cluster), exactly as a watcher that fell behind is cancelled:
+   * `error` becomes its {@linkcode Watcher.error}, pending `next()` calls
+   * reject with it and `onReady` is called. The hub itself stays usable.
+   */
+  fail(error: Error): void {
+    for (const w of this.#watchers) w._fail(error);
+  }
+
   /** The history entry of `revision`, or `undefined` when it is not held. @internal */
   _entry(revision: number): SizedEvent | undefined {
     return this.#history.at(revision - this.oldestRevision);

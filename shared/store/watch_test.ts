@@ -315,6 +315,30 @@ Deno.test("WatchHub.reset() cancels watchers that needed older revisions and kee
   assert.deepEqual(revs(drain(future)), [100]);
 });
 
+Deno.test("WatchHub.fail() cancels every watcher with the error given, and the hub goes on", async () => {
+  const { hub, run } = setup();
+  run([setOp("a")]);
+  const waiting = hub.watch({ keys: ["a"] });
+  const pending = waiting.next();
+  const replaying = hub.watch({ keys: ["a"], startRevision: 1 });
+  const signalled: Watcher[] = [];
+  const pushed = hub.watch({ keys: ["a"] }, { onReady: (w) => signalled.push(w) });
+  const removed = new Error("this node was removed");
+  hub.fail(removed);
+  await assert.rejects(pending, (e) => e === removed);
+  for (const w of [waiting, replaying, pushed]) {
+    assert.equal(w.error, removed);
+    assert.equal(w.closed, true);
+    assert.throws(() => w.poll(), (e) => e === removed);
+  }
+  assert.deepEqual(signalled, [pushed]);
+  assert.equal(hub.watcherCount, 0);
+  // Later watches are unaffected.
+  const later = hub.watch({ keys: ["a"], startRevision: 1 });
+  run([setOp("a", "again")]);
+  assert.deepEqual(revs(drain(later)), [1, 2]);
+});
+
 Deno.test("WatchHub rejects malformed requests and out-of-order publishes", () => {
   const hub = new WatchHub({ revision: 7 });
   assert.equal(hub.oldestRevision, 8);

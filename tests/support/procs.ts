@@ -112,12 +112,60 @@ export function freePort(): number {
     } catch {
       continue; // taken
     }
-    if (handedOut.has(port)) continue;
+    if (handedOut.has(port) || !reservePort(port)) continue;
     handedOut.add(port);
     return port;
   }
   throw new Error("Cannot find a free port on 127.0.0.1 after 200 tries");
 }
+
+/**
+ * Where processes record the ports they handed out, one file per port
+ * holding the owner's PID: test files run in parallel processes, and a port
+ * that a test's stopped node will bind again on restart must not look free
+ * to another test meanwhile.
+ */
+const RESERVED_DIR = `${Deno.env.get("TMPDIR") ?? "/tmp"}/cassem-test-ports`;
+
+/**
+ * Claims `port` for this process across processes; false when a live
+ * process holds it. A claim of a process that is gone is taken over.
+ */
+function reservePort(port: number): boolean {
+  const file = `${RESERVED_DIR}/${port}`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      Deno.mkdirSync(RESERVED_DIR, { recursive: true });
+      const f = Deno.openSync(file, { write: true, createNew: true });
+      f.writeSync(new TextEncoder().encode(String(Deno.pid)));
+      f.close();
+      reserved.push(file);
+      return true;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) return true; // no shared dir: best effort
+      let owner = NaN;
+      try {
+        owner = Number(Deno.readTextFileSync(file));
+      } catch { /* removed meanwhile */ }
+      if (owner === Deno.pid) return false;
+      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) return false;
+      try {
+        Deno.removeSync(file); // its owner is gone
+      } catch { /* another process took it over first */ }
+    }
+  }
+  return false;
+}
+
+/** Port files this process created, removed when it exits. */
+const reserved: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const f of reserved) {
+    try {
+      Deno.removeSync(f);
+    } catch { /* already gone */ }
+  }
+});
 
 /**
  * A port P such that P + o is free on 127.0.0.1 for every o of `offsets`
@@ -130,7 +178,10 @@ export function freePortBlock(offsets: readonly number[]): number {
     const p = freePort();
     if (p + top >= 65_536) continue;
     const ports = offsets.map((o) => p + o);
-    if (ports.every((q) => q === p || (!handedOut.has(q) && portIsFree(q)))) {
+    if (
+      ports.every((q) => q === p || (!handedOut.has(q) && portIsFree(q))) &&
+      ports.every((q) => q === p || reservePort(q))
+    ) {
       for (const q of ports) handedOut.add(q);
       return p;
     }
