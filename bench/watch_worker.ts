@@ -26,8 +26,12 @@
  */
 
 import { parseArgs } from "node:util";
-import { DbClient, type Watch } from "../shared/db/client.ts";
-import type { WatchReq, WatchResp } from "../shared/db/types.ts";
+import {
+  DbClient,
+  type Watch,
+  type WatchEvent as WatchResp,
+  type WatchRequest as WatchReq,
+} from "../shared/db/mod.ts";
 import { CHANNEL_OPTIONS, grpc } from "../shared/grpc.ts";
 import { loadPackage } from "./_rpc.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { DbClient } from "../../shared/db/client.ts";
+import { DbClient } from "../../shared/db/mod.ts";
 import { CHANNEL_OPTIONS, grpc, loadProto, serviceOf } from "../../shared/grpc.ts";
 import type { Logger } from "../../shared/log.ts";
 import { KvStorage } from "../../shared/raft/kv_storage.ts";

@@ -485,3 +485,58 @@ export interface KvClient {
   /** Closes every watch and connection; later calls reject with CANCELLED. Idempotent. */
   close(): void;
 }
+
+// ---- the cluster (DbClient only) ---------------------------------------------------------
+
+/** Every role a node reports in `Status` (proto `StatusResp.role`). */
+export const ROLES = ["leader", "follower", "candidate", "pre-candidate", "removed"] as const;
+
+/**
+ * A node's role: `"removed"` once it applied its own removal from the
+ * cluster (it no longer takes part).
+ */
+export type Role = typeof ROLES[number];
+
+/** One member of the cluster (proto `Member`). */
+export interface Member {
+  /** The raft node id (positive). */
+  readonly id: number;
+  /** Where peers reach its raft transport (host:port). */
+  readonly peerAddr: string;
+  /** Where clients reach it (host:port); empty until the node announced it. */
+  readonly clientAddr: string;
+  /** A non-voting member (a learner catching up). */
+  readonly learner: boolean;
+}
+
+/** The answer of `DbClient.members`. */
+export interface MembersResult {
+  /** Sorted by id. */
+  readonly members: Member[];
+  /** The leader's id as the answering node knows it; 0 when none. */
+  readonly leader: number;
+}
+
+/** One node's status (proto `StatusResp`). */
+export interface NodeStatus {
+  /** Its raft id. */
+  readonly id: number;
+  /** The leader it follows; 0 when none. */
+  readonly leader: number;
+  /** Its role. */
+  readonly role: Role;
+  /** Its raft term. */
+  readonly term: number;
+  /** Its commit index. */
+  readonly commit: number;
+  /** Its applied index. */
+  readonly applied: number;
+  /** Its store's revision. */
+  readonly revision: number;
+  /** Entities in its store. */
+  readonly keys: number;
+  /** The members as its store records them. */
+  readonly members: Member[];
+  /** The oldest revision a watch on this node can start from; `revision + 1` when it keeps none. */
+  readonly watchOldestRevision: number;
+}

@@ -3,7 +3,7 @@
  * projects talk to cassemdb.
  *
  * - {@linkcode KvClient} (`api.ts`): the interface, with every type it speaks.
- * - `DbClient`: the gRPC implementation for a real cluster (leader
+ * - {@linkcode DbClient}: the gRPC implementation for a real cluster (leader
  *   following, per-attempt timeouts, failover across endpoints).
  * - {@linkcode MemoryDb}: the same interface in memory, on the real store
  *   and watch hub, for tests (no sockets).
@@ -27,6 +27,7 @@
 
 export * from "./api.ts";
 export * from "./errors.ts";
+export { DbClient, type DbClientOptions } from "./client.ts";
 export { Txn, type TxnCommitter } from "./txn.ts";
 export { list, listAndWatch, type ListWatchSource } from "./list_watch.ts";
 export {

@@ -8,10 +8,14 @@
  */
 
 import assert from "node:assert/strict";
-import type { DbClient } from "../../shared/db/client.ts";
-import { DbError } from "../../shared/db/_legacy_errors.ts";
-import type { Entity, WatchResp } from "../../shared/db/types.ts";
-import { grpc } from "../../shared/grpc.ts";
+import {
+  DbError,
+  type Entity,
+  isCompacted,
+  type KvClient,
+  type StatusName,
+  type WatchEvent,
+} from "../../shared/db/mod.ts";
 import { type DbProc, SafetyViolation, type TestCluster } from "./_cluster.ts";
 
 /** Runs `fn`; an assertion that fails in it is a {@linkcode SafetyViolation}. */
@@ -30,14 +34,22 @@ const dec = new TextDecoder();
 /** The outcome of one write. */
 export type Outcome =
   | { ok: true; revision: number; at: number }
-  | { ok: false; code: number; message: string; ambiguous: boolean; at: number };
+  | { ok: false; code: StatusName; message: string; ambiguous: boolean; at: number };
 
-/** A write that failed: `ambiguous` unless the server said it did not apply it. */
+/**
+ * A write that failed: `ambiguous` when the client says it may have applied
+ * (`DbError.mayHaveApplied`); the checks hold every other failure to "not
+ * applied anywhere".
+ */
 export function failure(e: unknown): Extract<Outcome, { ok: false }> {
   if (!(e instanceof DbError)) throw e;
-  // UNAVAILABLE marked retryable: the server certainly did not apply it.
-  const certain = e.code === grpc.status.UNAVAILABLE && e.retryable;
-  return { ok: false, code: e.code, message: e.message, ambiguous: !certain, at: Date.now() };
+  return {
+    ok: false,
+    code: e.code,
+    message: e.message,
+    ambiguous: e.mayHaveApplied,
+    at: Date.now(),
+  };
 }
 
 /** The value written to key number `i`. */
@@ -54,7 +66,7 @@ export interface WriterOptions {
   /** Stop claiming new writes after this moment (ms since the epoch). */
   deadline: number;
   /** One client per concurrent writer. */
-  clients: DbClient[];
+  clients: KvClient[];
   /** Stop claiming new writes once this returns true. */
   stop?: () => boolean;
   /** Awaited before claiming write `i` (lets a test hold writes back until a phase ends). */
@@ -77,16 +89,12 @@ export function runWriters(opts: WriterOptions): { log: WriteLog; done: Promise<
   let acked = 0;
   let next = 0;
   const log: WriteLog = { outcomes, acked: () => acked };
-  const worker = async (client: DbClient) => {
+  const worker = async (client: KvClient) => {
     while (next < opts.count && Date.now() < opts.deadline && !opts.stop?.()) {
       const i = next++;
       await opts.gate?.(i);
       try {
-        const r = await client.setKV({
-          key: opts.key(i),
-          val: enc.encode(valueOf(i)),
-          overwrite: true,
-        });
+        const r = await client.set(opts.key(i), enc.encode(valueOf(i)), { overwrite: true });
         assert.equal(r.entity.modRevision, r.revision, "SetKV's entity carries its revision");
         outcomes.set(i, { ok: true, revision: r.revision, at: Date.now() });
         acked++;
@@ -123,7 +131,7 @@ export function longestGap(
 
 /** Every change a watch delivered, in delivery order. */
 export interface WatchLog {
-  events: WatchResp[];
+  events: WatchEvent[];
   /** When each event arrived (ms since the epoch), index for index. */
   arrivedAt: number[];
   retries: string[];
@@ -132,27 +140,29 @@ export interface WatchLog {
 
 /** Starts a watch that records everything it receives. */
 export function recordWatch(
-  client: DbClient,
+  client: KvClient,
   req: { keys: string[]; prefix?: boolean; startRevision?: number },
 ): { log: WatchLog; revision: () => number; close: () => void } {
   const log: WatchLog = { events: [], arrivedAt: [], retries: [], compacted: [] };
   const w = client.watch(req, {
-    onChanges: (resp) => {
-      log.events.push(resp);
+    onChanges: (ev) => {
+      log.events.push(ev);
       log.arrivedAt.push(Date.now());
     },
     onRetry: (e) => log.retries.push(e.message),
-    onCompacted: (e) => log.compacted.push(e.compactRevision),
+    onError: (e) => {
+      if (isCompacted(e)) log.compacted.push(e.compactRevision ?? 0);
+    },
   });
   return { log, revision: () => w.revision, close: () => w.close() };
 }
 
 /** Every entity under `prefix` on the node behind `client`, paging with serializable reads. */
-export async function listAll(client: DbClient, prefix: string): Promise<Map<string, Entity>> {
+export async function listAll(client: KvClient, prefix: string): Promise<Map<string, Entity>> {
   const out = new Map<string, Entity>();
   let seek = "";
   for (let page = 0; page < 10_000; page++) {
-    const r = await client.range({ key: prefix, seek, limit: 100, read: { serializable: true } });
+    const r = await client.range(prefix, { seek, limit: 100, serializable: true });
     for (const e of r.entities) out.set(e.key, e);
     if (!r.hasMore) return out;
     seek = r.nextSeekKey;
@@ -174,9 +184,7 @@ export function describeWrites(log: WriteLog): string {
   ];
   for (const [i, o] of fails) {
     lines.push(
-      `  write ${i}: ${o.ambiguous ? "AMBIGUOUS" : "not applied"} ${
-        grpc.status[o.code]
-      }: ${o.message}`,
+      `  write ${i}: ${o.ambiguous ? "AMBIGUOUS" : "not applied"} ${o.code}: ${o.message}`,
     );
   }
   return lines.join("\n");

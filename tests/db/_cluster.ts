@@ -27,8 +27,7 @@
  * @module
  */
 
-import { DbClient } from "../../shared/db/client.ts";
-import type { StatusResp } from "../../shared/db/types.ts";
+import { DbClient, type NodeStatus as StatusResp } from "../../shared/db/mod.ts";
 
 /** Raft and store flags every node of a cluster gets. */
 export interface NodeFlags {
@@ -508,9 +507,15 @@ export class TestCluster {
   }
 
   /** A DbClient over `endpoints` (default: every running node), closed by `destroy`. */
-  client(opts: { endpoints?: string[]; timeoutMs?: number } = {}): DbClient {
+  client(
+    opts: { endpoints?: string[]; timeoutMs?: number; attemptTimeoutMs?: number } = {},
+  ): DbClient {
     const endpoints = opts.endpoints ?? this.running().map((p) => p.clientAddr);
-    const c = new DbClient({ endpoints, timeoutMs: opts.timeoutMs ?? 5_000 });
+    const c = new DbClient({
+      endpoints,
+      timeoutMs: opts.timeoutMs ?? 5_000,
+      attemptTimeoutMs: opts.attemptTimeoutMs,
+    });
     this.#clients.add(c);
     return c;
   }
@@ -519,7 +524,7 @@ export class TestCluster {
   async status(p: DbProc): Promise<StatusResp | undefined> {
     if (!p.running) return undefined;
     try {
-      return await this.#probe.status(p.clientAddr);
+      return await this.#probe.status({ endpoint: p.clientAddr });
     } catch {
       return undefined;
     }

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { DbClient } from "../../shared/db/client.ts";
+import { DbClient } from "../../shared/db/mod.ts";
 import { freePort, scenario, sleep, waitFor } from "./_cluster.ts";
 
 const MAIN = new URL("../../db/main.ts", import.meta.url).pathname;
@@ -80,7 +80,7 @@ scenario(
     try {
       await waitFor(
         "a write to the local cluster",
-        () => db.setKV({ key: "app/a", val: new Uint8Array([1]) }),
+        () => db.set("app/a", new Uint8Array([1])),
         {
           timeoutMs: 30_000,
         },
@@ -95,14 +95,14 @@ scenario(
       });
       assert.match(log, /node 2 exited \(signal SIGKILL\); restarting it/);
       // A write's answer describes the entity without echoing its value.
-      const set = await db.setKV({ key: "app/b", val: new Uint8Array([2, 3]) });
+      const set = await db.set("app/b", new Uint8Array([2, 3]));
       assert.equal(set.entity?.size, 2);
       assert.equal(set.entity?.val.byteLength, 0);
       assert.notEqual(set.entity?.fingerprint, "");
       const node2 = new DbClient({ endpoints: [endpoints[1]!], timeoutMs: 2_000 });
       try {
         await waitFor("node 2 to serve both keys from its data and the leader", async () => {
-          const got = await node2.getKVs(["app/a", "app/b"], { serializable: true });
+          const got = await node2.getMany(["app/a", "app/b"], { serializable: true });
           return got.entities.length === 2 ? true : undefined;
         }, { timeoutMs: 20_000 });
       } finally {
