@@ -16,6 +16,8 @@ export const OPERATIONS = [
   "env.secret.rotate",
   "env.secret.clear",
   "user.create",
+  "user.login",
+  "user.logout",
   "user.update",
   "user.disable",
   "user.enable",

@@ -23,6 +23,15 @@ export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 /** An id of a session, token, request or oplog entry: 16..64 lowercase hex digits. */
 export const HexId = z.string().regex(/^[0-9a-f]{16,64}$/);
 
+/**
+ * Who made a change: an account, `token:{app}/{id}` for an API token, or
+ * `system` (the first start).
+ */
+export const Operator = z.string().regex(
+  /^(?:[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}|token:[a-z0-9][a-z0-9._-]{0,63}\/[0-9a-f]{16,64})$/,
+  { error: "must be an account or token:{app}/{id}" },
+);
+
 /** The per-app roles, from the least to the most allowed. */
 export const ROLES = ["viewer", "developer", "releaser", "owner"] as const;
 /** A per-app role. */
@@ -59,9 +68,9 @@ export const AppRecord = z.looseObject({
   /** The account that owns it (also bound as `owner` in its roles). */
   owner: Account,
   status: AppStatus,
-  createdBy: Account,
+  createdBy: Operator,
   createdAt: Time,
-  updatedBy: Account,
+  updatedBy: Operator,
   updatedAt: Time,
 });
 /** See {@linkcode AppRecord}. */
@@ -78,9 +87,9 @@ export const EnvRecord = z.looseObject({
   clientSecretHash: Sha256Hex.nullable(),
   /** When the client secret was last generated, rotated or cleared. */
   clientSecretUpdatedAt: Time.nullable(),
-  createdBy: Account,
+  createdBy: Operator,
   createdAt: Time,
-  updatedBy: Account,
+  updatedBy: Operator,
   updatedAt: Time,
 });
 /** See {@linkcode EnvRecord}. */
@@ -110,9 +119,9 @@ export const ElementRecord = z.looseObject({
   unpublishedVersion: Version.nullable(),
   /** The version in gray release, or null. */
   grayVersion: Version.nullable(),
-  createdBy: Account,
+  createdBy: Operator,
   createdAt: Time,
-  updatedBy: Account,
+  updatedBy: Operator,
   updatedAt: Time,
 });
 /** See {@linkcode ElementRecord}. */
@@ -137,7 +146,7 @@ export const VersionRecord = z.looseObject({
   contentType: ContentTypeSchema,
   /** `rawFingerprint(raw)`, or `sealedFingerprint(sealed)` for a secret. */
   fingerprint: Sha256Hex,
-  author: Account,
+  author: Operator,
   createdAt: Time,
   remark: z.string().max(1024),
 }).and(Body);
@@ -154,7 +163,7 @@ export const ApprovalRecord = z.looseObject({
   action: z.enum(["publish", "rollback", "gray"]),
   version: Version,
   rule: GrayRuleSchema.optional(),
-  requestedBy: Account,
+  requestedBy: Operator,
   requestedAt: Time,
   remark: z.string().max(1024),
 });
@@ -277,9 +286,9 @@ export const UserRecord = z.looseObject({
   status: UserStatus,
   /** A global admin: every permission on everything. */
   admin: z.boolean(),
-  createdBy: Account,
+  createdBy: Operator,
   createdAt: Time,
-  updatedBy: Account,
+  updatedBy: Operator,
   updatedAt: Time,
   passwordChangedAt: Time,
   /** Rewritten at each login, so that a login and a password change conflict (CAS). */
@@ -296,7 +305,7 @@ export const RoleBindingRecord = z.looseObject({
     (r) => new Set(r).size === r.length,
     { error: "must not repeat a role" },
   ),
-  grantedBy: Account,
+  grantedBy: Operator,
   grantedAt: Time,
 });
 /** See {@linkcode RoleBindingRecord}. */
@@ -322,7 +331,7 @@ export const ApiTokenRecord = z.looseObject({
   name: z.string().min(1).max(128),
   /** `hashSecret` of the token's secret part. */
   secretHash: Sha256Hex,
-  createdBy: Account,
+  createdBy: Operator,
   createdAt: Time,
   expiresAt: Time.nullable(),
 });
@@ -351,7 +360,7 @@ export const OplogRecord = z.looseObject({
   id: HexId,
   time: Time,
   /** The account, or `token:{app}/{id}` for an API token. */
-  operator: z.string().min(1).max(200),
+  operator: Operator,
   operation: OperationName,
   app: AppId.nullable(),
   env: EnvName.nullable(),
