@@ -23,14 +23,16 @@ import { validationHook } from "./http/validation.ts";
 import { accountRoutes } from "./routes/account.ts";
 import { appsRoutes } from "./routes/apps.ts";
 import { docsRoutes, openApiDocument } from "./routes/docs.ts";
+import { ELEMENT_ROUTE_GROUPS } from "./routes/element_groups.ts";
 import { healthRoutes } from "./routes/health.ts";
 
 /** The adm app: an OpenAPIHono whose routes all live under `/api`. */
 export type AdmApp = OpenAPIHono<AdmEnv>;
 
 /**
- * One route group: mounted at `base` (under `/api`). Element routes and
- * others are added to {@linkcode ROUTE_GROUPS}.
+ * One route group: mounted at `base` (under `/api`). The element side's
+ * groups are listed in `routes/element_groups.ts`, the others in
+ * {@linkcode ROUTE_GROUPS}.
  */
 export interface RouteGroup {
   /** Where it is mounted, below `/api`, in Hono's syntax (e.g. `/apps/:app/envs`). */
@@ -71,7 +73,7 @@ export function createApp(deps: AdmDeps): AdmApp {
     }),
   );
   const api = new OpenAPIHono<AdmEnv>({ defaultHook: validationHook });
-  for (const g of ROUTE_GROUPS) api.route(g.base, g.build(deps));
+  for (const g of [...ROUTE_GROUPS, ...ELEMENT_ROUTE_GROUPS]) api.route(g.base, g.build(deps));
   api.route("/", docsRoutes(() => openApiDocument(app)));
   app.route("/api", api);
   app.onError(onError);
