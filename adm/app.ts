@@ -14,6 +14,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { AdmDeps } from "./deps.ts";
+import type { RouteGroup } from "./routes/route_group.ts";
 import { PayloadTooLargeError } from "./errors.ts";
 import { accessLog } from "./http/access_log.ts";
 import type { AdmEnv } from "./http/context.ts";
@@ -26,20 +27,10 @@ import { docsRoutes, openApiDocument } from "./routes/docs.ts";
 import { ELEMENT_ROUTE_GROUPS } from "./routes/element_groups.ts";
 import { healthRoutes } from "./routes/health.ts";
 
+export type { RouteGroup } from "./routes/route_group.ts";
+
 /** The adm app: an OpenAPIHono whose routes all live under `/api`. */
 export type AdmApp = OpenAPIHono<AdmEnv>;
-
-/**
- * One route group: mounted at `base` (under `/api`). The element side's
- * groups are listed in `routes/element_groups.ts`, the others in
- * {@linkcode ROUTE_GROUPS}.
- */
-export interface RouteGroup {
-  /** Where it is mounted, below `/api`, in Hono's syntax (e.g. `/apps/:app/envs`). */
-  readonly base: string;
-  /** Builds the group's routes. */
-  readonly build: (deps: AdmDeps) => OpenAPIHono<AdmEnv>;
-}
 
 /**
  * Every route group, in mounting order. Groups with fixed paths come before

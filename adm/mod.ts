@@ -18,7 +18,7 @@
 export { type AdmApp, createApp, ROUTE_GROUPS, type RouteGroup } from "./app.ts";
 export { type AdmConfig, type AdmDeps, DEFAULT_CONFIG } from "./deps.ts";
 export * from "./errors.ts";
-export { defineRoute, PERMISSION_FIELD, requirePermission } from "./auth/route.ts";
+export { can, defineRoute, PERMISSION_FIELD, requirePermission } from "./auth/route.ts";
 export * from "./auth/permissions.ts";
 export { operatorOf, type Principal } from "./auth/principal.ts";
 export { BOOTSTRAP_ACCOUNT, bootstrapAdmin } from "./auth/bootstrap.ts";

@@ -112,3 +112,21 @@ export function check(
     }`,
   );
 }
+
+/**
+ * Whether `principal` holds `permission` (on `app`): for what a handler
+ * shows, not for access (e.g. unmasking a secret for `secret.read`).
+ */
+export function can(
+  principal: Principal,
+  permission: Permission,
+  app: string | undefined,
+): boolean {
+  try {
+    check(principal, permission, app, "", "");
+    return true;
+  } catch (e) {
+    if (e instanceof ForbiddenError) return false;
+    throw e;
+  }
+}

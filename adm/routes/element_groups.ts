@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { RouteGroup } from "../app.ts";
+import type { RouteGroup } from "./route_group.ts";
 
 /** The element route groups, in mounting order. */
 export const ELEMENT_ROUTE_GROUPS: readonly RouteGroup[] = [];
