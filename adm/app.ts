@@ -23,9 +23,15 @@ import { requestId } from "./http/request_id.ts";
 import { validationHook } from "./http/validation.ts";
 import { accountRoutes } from "./routes/account.ts";
 import { appsRoutes } from "./routes/apps.ts";
+import { clusterRoutes } from "./routes/cluster.ts";
 import { docsRoutes, openApiDocument } from "./routes/docs.ts";
 import { ELEMENT_ROUTE_GROUPS } from "./routes/element_groups.ts";
+import { envsRoutes } from "./routes/envs.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { membersRoutes } from "./routes/members.ts";
+import { oplogRoutes } from "./routes/oplog.ts";
+import { tokensRoutes } from "./routes/tokens.ts";
+import { usersRoutes } from "./routes/users.ts";
 
 export type { RouteGroup } from "./routes/route_group.ts";
 
@@ -38,7 +44,13 @@ export type AdmApp = OpenAPIHono<AdmEnv>;
  */
 export const ROUTE_GROUPS: readonly RouteGroup[] = [
   { base: "/account", build: accountRoutes },
+  { base: "/users", build: usersRoutes },
   { base: "/apps", build: appsRoutes },
+  { base: "/apps/:app/envs", build: envsRoutes },
+  { base: "/apps/:app/members", build: membersRoutes },
+  { base: "/apps/:app/tokens", build: tokensRoutes },
+  { base: "/oplog", build: oplogRoutes },
+  { base: "/cluster", build: clusterRoutes },
   { base: "/health", build: healthRoutes },
 ];
 
