@@ -59,6 +59,8 @@ async function bootstrap(deps: AdmDeps, endpoints: string[], stop: AbortSignal):
         );
       } else if (r.created) {
         deps.logger.info("created the admin account with the password of CASSEM_ADMIN_PASSWORD");
+      } else {
+        deps.logger.info("bootstrap done before (by this or another copy): no account created");
       }
       return;
     } catch (e) {
@@ -115,16 +117,18 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const onSignal = () => {
-    stop.abort();
-    db.close();
-  };
+  // Stop taking requests, let the ones in flight finish, then exit without
+  // closing the gRPC channels: a graceful HTTP/2 close (GOAWAY) can crash the
+  // Deno runtime of the cassemdb node at the other end (denoland/deno#36788,
+  // tests/db/README.md); the kernel closing the sockets does not.
+  const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   bootstrap(deps, flags.db, stop.signal).catch((e) => {
     logger.error("cannot create the admin account", { error: String(e) });
   });
   await server.finished;
+  Deno.exit(0);
 }
 
 if (import.meta.main) await main();

@@ -188,3 +188,47 @@ Deno.test("the OpenAPI document is 3.1, parses, and lists every mounted route; /
   assert.ok(!/(src|href)="https?:/.test(docs.body), "no external assets");
   assert.match(docs.body, /fetch\("\.\/openapi\.json"\)/);
 });
+
+Deno.test("passwords, tokens and client secrets never reach the logs", async () => {
+  const lines: string[] = [];
+  const sink = (msg: string, f?: Record<string, unknown>) =>
+    lines.push(`${msg} ${JSON.stringify(f ?? {})}`);
+  const t = await createTestAdm({
+    logger: { debug: sink, info: sink, warn: sink, error: sink },
+  });
+  const admin = { token: t.adminToken };
+  const secrets: string[] = [t.adminToken];
+  await t.request("POST", "/api/users/bob", { ...admin, body: { password: "bobs-secret-pw" } });
+  secrets.push("bobs-secret-pw");
+  const login = await t.request("POST", "/api/account/login", {
+    body: { account: "bob", password: "bobs-secret-pw" },
+  });
+  secrets.push(login.body.token);
+  await t.request("POST", "/api/account/login", {
+    body: { account: "bob", password: "a-wrong-guess" },
+  });
+  secrets.push("a-wrong-guess");
+  await t.createTestApp("shop");
+  const env = await t.request("POST", "/api/apps/shop/envs/prod", {
+    ...admin,
+    body: { clientSecret: true },
+  });
+  secrets.push(env.body.clientSecret);
+  const tok = await t.request("POST", "/api/apps/shop/tokens", {
+    ...admin,
+    body: { name: "ci", role: "viewer" },
+  });
+  secrets.push(tok.body.token);
+  await t.request("GET", "/api/apps/shop", { token: tok.body.token });
+  await t.request("GET", "/api/apps/shop", { token: tok.body.token + "x" });
+  assert.ok(lines.length >= 8, `only ${lines.length} log lines: the test would prove nothing`);
+  for (const s of secrets) {
+    // A token's id is no secret (it names the token in logs and lists); its 43-character secret part is.
+    for (const part of [s, ...s.split(".").filter((p) => /^[A-Za-z0-9_-]{43}$/.test(p))]) {
+      assert.ok(!lines.some((l) => l.includes(part)), `a log line holds a secret: ${part}`);
+    }
+  }
+  // Nor the oplog.
+  const log = JSON.stringify((await t.request("GET", "/api/oplog", admin)).body);
+  for (const s of secrets) assert.ok(!log.includes(s));
+});
