@@ -14,8 +14,8 @@
 
 import { createRoute } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { isName } from "../../shared/config/mod.ts";
-import { ForbiddenError } from "../errors.ts";
+import { isName, nameProblem } from "../../shared/config/mod.ts";
+import { BadRequestError, ForbiddenError } from "../errors.ts";
 import type { AdmEnv } from "../http/context.ts";
 import { authenticate, bearerToken } from "./authenticate.ts";
 import { isAppPermission, type Permission, rolesGrant } from "./permissions.ts";
@@ -57,11 +57,14 @@ export function requirePermission(permission: Permission): MiddlewareHandler<Adm
     }
     const deps = c.get("deps");
     const token = bearerToken(c.req.header("Authorization"));
-    const rawApp = isAppPermission(permission) ? appOfRequest(c) : undefined;
-    // A malformed app cannot have roles; validation names it once access is settled.
-    const app = rawApp !== undefined && isName("app", rawApp) ? rawApp : undefined;
+    const app = isAppPermission(permission) ? appOfRequest(c) : undefined;
+    if (app !== undefined && !isName("app", app)) {
+      // Said before authenticating: a malformed name cannot exist, so this reveals nothing.
+      const field = c.req.param("app") !== undefined ? "path.app" : "query.app";
+      throw new BadRequestError(`Cannot accept ${field} as ${nameProblem("app", app)}`, { field });
+    }
     const principal = await authenticate(deps, token, app);
-    check(principal, permission, app ?? rawApp, c.req.method, c.req.path);
+    check(principal, permission, app, c.req.method, c.req.path);
     c.set("principal", principal);
     await next();
   };
