@@ -207,6 +207,7 @@ Deno.test("client secrets are shown once, stored as SHA-256 only, rotated and cl
   assert.ok(!JSON.stringify(got.body).includes(secret) && !JSON.stringify(got.body).includes(hash));
   const { entities } = await t.db.list("cassem/");
   for (const e of entities) assert.ok(!new TextDecoder().decode(e.val).includes(secret), e.key);
+  t.advance(1_000);
   const rot = await t.request("POST", "/api/apps/shop/envs/prod/client-secret", admin);
   assert.equal(rot.status, 200);
   assert.notEqual(rot.body.clientSecret, secret);
@@ -214,6 +215,7 @@ Deno.test("client secrets are shown once, stored as SHA-256 only, rotated and cl
     (await record(t, ServeEnvRecord, serveEnvKey("shop", "prod")))?.clientSecretHash,
     await hashSecret(rot.body.clientSecret),
   );
+  t.advance(1_000); // the oplog orders by time; entries of one millisecond have no order
   const clr = await t.request("DELETE", "/api/apps/shop/envs/prod/client-secret", admin);
   assert.deepEqual([clr.status, clr.body.hasClientSecret], [200, false]);
   assert.equal(
