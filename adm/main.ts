@@ -1,9 +1,134 @@
 /**
- * cassemadm entrypoint: not built yet. It comes after cassemdb (see the issues);
- * this file exists so that the `deno task adm` and `compile` tasks are wired.
+ * cassemadm entrypoint: `deno task adm --help`. Serves `createApp` with
+ * `Deno.serve` on `--listen`, on a `DbClient` to `--db`. It keeps no state:
+ * run as many copies as you like and kill any at any time.
+ *
+ * On start it creates the `admin` account if cassemdb is empty
+ * (`auth/bootstrap.ts`), retrying while cassemdb is unreachable (requests
+ * get 503 meanwhile). It prints `cassemadm listening on http://HOST:PORT`
+ * to stdout once it serves, and a generated admin password once to stderr.
  *
  * @module
  */
 
-console.error("Cannot start cassemadm as it is not built yet: only cassemdb runs in this version");
-Deno.exit(1);
+import { parseKeyring } from "../shared/config/mod.ts";
+import type { Keyring } from "../shared/config/mod.ts";
+import { DbClient, isUnavailable } from "../shared/db/mod.ts";
+import { createLogger, type Logger } from "../shared/log.ts";
+import { createApp } from "./app.ts";
+import { bootstrapAdmin } from "./auth/bootstrap.ts";
+import { type AdmDeps, DEFAULT_CONFIG } from "./deps.ts";
+import { FlagError, parseAdmFlags, USAGE } from "./flags.ts";
+
+function fail(message: string): never {
+  console.error(`cassemadm: ${message}`);
+  Deno.exit(2);
+}
+
+async function loadKeyring(file: string | undefined, log: Logger): Promise<Keyring | undefined> {
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (e) {
+      fail(
+        `Cannot read --secret-key-file as ${JSON.stringify(file)} is unreadable: ${
+          (e as Error).message
+        }`,
+      );
+    }
+    return await parseKeyring(text, `--secret-key-file ${file}`);
+  }
+  const env = Deno.env.get("CASSEM_SECRET_KEY");
+  if (env !== undefined && env.trim() !== "") return await parseKeyring(env, "CASSEM_SECRET_KEY");
+  log.info("no secret key (--secret-key-file or CASSEM_SECRET_KEY): secret elements are refused");
+  return undefined;
+}
+
+/** Creates the admin account on first start, retrying while cassemdb is unreachable. */
+async function bootstrap(deps: AdmDeps, endpoints: string[], stop: AbortSignal): Promise<void> {
+  const password = Deno.env.get("CASSEM_ADMIN_PASSWORD");
+  let lastSaid = 0;
+  while (!stop.aborted) {
+    try {
+      const r = await bootstrapAdmin(deps, password === "" ? undefined : password);
+      if (r.created && r.generatedPassword !== undefined) {
+        console.error(
+          `cassemadm: created the admin account with the generated password ${r.generatedPassword}` +
+            ` (shown once: log in and change it)`,
+        );
+      } else if (r.created) {
+        deps.logger.info("created the admin account with the password of CASSEM_ADMIN_PASSWORD");
+      } else {
+        deps.logger.info("bootstrap done before (by this or another copy): no account created");
+      }
+      return;
+    } catch (e) {
+      if (!isUnavailable(e) && !(e instanceof Error && /may still apply/.test(e.message))) throw e;
+      if (Date.now() - lastSaid > 10_000) {
+        deps.logger.warn(
+          `cannot reach cassemdb at ${endpoints.join(",")}: retrying; requests get 503 meanwhile`,
+        );
+        lastSaid = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  let flags;
+  try {
+    flags = parseAdmFlags(Deno.args);
+  } catch (e) {
+    if (e instanceof FlagError) fail(e.message);
+    throw e;
+  }
+  if (flags.help) {
+    console.log(USAGE);
+    return;
+  }
+  const logger = createLogger("adm", flags.logLevel);
+  let keyring: Keyring | undefined;
+  try {
+    keyring = await loadKeyring(flags.secretKeyFile, logger);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const db = new DbClient({ endpoints: flags.db });
+  const deps: AdmDeps = { db, clock: Date.now, logger, keyring, config: { ...DEFAULT_CONFIG } };
+  const app = createApp(deps);
+  const stop = new AbortController();
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: flags.listen.hostname,
+      port: flags.listen.port,
+      signal: stop.signal,
+      onListen: (addr) =>
+        console.log(`cassemadm listening on http://${addr.hostname}:${addr.port}`),
+    }, app.fetch);
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      fail(`Cannot listen on --listen ${flags.listen.text} as the address is in use`);
+    }
+    if (e instanceof Deno.errors.AddrNotAvailable || e instanceof Deno.errors.PermissionDenied) {
+      fail(`Cannot listen on --listen ${flags.listen.text}: ${(e as Error).message}`);
+    }
+    throw e;
+  }
+  // Stop taking requests, let the ones in flight finish, then exit without
+  // closing the gRPC channels: a graceful HTTP/2 close (GOAWAY) can crash the
+  // Deno runtime of the cassemdb node at the other end (denoland/deno#36788,
+  // tests/db/README.md); the kernel closing the sockets does not.
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  bootstrap(deps, flags.db, stop.signal).catch((e) => {
+    logger.error("cannot create the admin account", { error: String(e) });
+  });
+  await server.finished;
+  Deno.exit(0);
+}
+
+if (import.meta.main) await main();

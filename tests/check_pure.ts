@@ -26,11 +26,24 @@ const CORE = [
   "shared/raft/types.ts",
 ];
 
+/**
+ * The pure part of the config layout, which the agent and the SDK share:
+ * names, keys, content types, parse-error locating and gray rules.
+ */
+const CONFIG = [
+  "shared/config/names.ts",
+  "shared/config/keys.ts",
+  "shared/config/content_types.ts",
+  "shared/config/json_locate.ts",
+  "shared/config/properties.ts",
+  "shared/config/gray.ts",
+];
+
 /** Folders whose every non-test file is pure. */
 const PURE_DIRS = ["shared/store"];
 
 /** Bare (import-map) specifiers pure code may use. */
-const PURE_PACKAGES = ["sorted-btree", "sorted-btree/extended/bulkLoad.js"];
+const PURE_PACKAGES = ["sorted-btree", "sorted-btree/extended/bulkLoad.js", "zod"];
 
 const FORBIDDEN = [
   /\bDeno\./,
@@ -48,7 +61,7 @@ const FORBIDDEN = [
 ];
 
 const root = new URL("..", import.meta.url);
-const pure = [...CORE];
+const pure = [...CORE, ...CONFIG];
 for (const dir of PURE_DIRS) {
   for await (const e of Deno.readDir(new URL(`${dir}/`, root))) {
     const name = e.name;

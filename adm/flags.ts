@@ -1,0 +1,129 @@
+/**
+ * cassemadm's command line: `--listen`, `--db`, `--secret-key-file`,
+ * `--log-level`, `--help`, parsed with node:util `parseArgs`. Every problem
+ * is one line naming the flag.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { Level } from "../shared/log.ts";
+
+/** What the flags say. */
+export interface AdmFlags {
+  /** host:port to serve HTTP on. */
+  listen: { hostname: string; port: number; text: string };
+  /** cassemdb client endpoints (host:port). */
+  db: string[];
+  /** A file holding the secret keyring (see `secret_crypto.ts`), if given. */
+  secretKeyFile: string | undefined;
+  /** The lowest log level printed. */
+  logLevel: Level;
+  /** `--help` was given. */
+  help: boolean;
+}
+
+/** The usage text of `--help`. */
+export const USAGE = `cassemadm: the cassem configuration manager (REST API on Hono)
+
+Usage: deno task adm [flags]
+
+  --listen HOST:PORT       serve HTTP here (default 127.0.0.1:7061)
+  --db HOST:PORT[,...]     cassemdb client endpoints (default 127.0.0.1:7021)
+  --secret-key-file PATH   keyring for secret elements: one base64 32-byte key, or
+                           id:key lines, the first sealing new versions
+                           (default: the CASSEM_SECRET_KEY variable; none: secret
+                           elements are refused)
+  --log-level LEVEL        debug, info, warn or error (default info)
+  --help                   this text
+
+Environment:
+  CASSEM_ADMIN_PASSWORD    the password of the admin account created on the first
+                           start against an empty cassemdb; unset, a random one is
+                           generated and printed once to stderr
+  CASSEM_SECRET_KEY        the keyring, when --secret-key-file is not given
+
+The API is under /api; its OpenAPI document is /api/openapi.json and an
+interactive reference is /api/docs.`;
+
+/** A problem with the command line (one line, naming the flag). */
+export class FlagError extends Error {
+  /** An error with `message`. */
+  constructor(message: string) {
+    super(message);
+    this.name = "FlagError";
+  }
+}
+
+const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
+
+/** `host:port` parsed, or a {@linkcode FlagError} naming `flag`. */
+export function parseAddress(flag: string, text: string): { hostname: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new FlagError(
+      `Cannot use ${flag} as it must be HOST:PORT with a port in 0..65535: current value is ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return { hostname: m[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+/**
+ * The flags of `args`.
+ * @throws {FlagError} for an unknown flag, a missing value or a bad one.
+ */
+export function parseAdmFlags(args: string[]): AdmFlags {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        listen: { type: "string", default: "127.0.0.1:7061" },
+        db: { type: "string", default: "127.0.0.1:7021" },
+        "secret-key-file": { type: "string" },
+        "log-level": { type: "string", default: "info" },
+        help: { type: "boolean", default: false },
+      },
+    });
+  } catch (e) {
+    const msg = (e as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(msg);
+    if (unknown) throw new FlagError(`Cannot start as ${unknown[1]} is not a flag: see --help`);
+    const positional = /Unexpected argument '([^']+)'/.exec(msg);
+    if (positional) {
+      throw new FlagError(
+        `Cannot start as ${JSON.stringify(positional[1])} is not a flag: see --help`,
+      );
+    }
+    const missing = /Option '([^' ]+)[^']*' argument missing/.exec(msg);
+    if (missing) throw new FlagError(`Cannot start as ${missing[1]} needs a value: see --help`);
+    throw new FlagError(`Cannot start as the command line is invalid: ${msg.split("\n")[0]}`);
+  }
+  const v = parsed.values;
+  const listen = { ...parseAddress("--listen", v.listen!), text: v.listen! };
+  const db = v.db!.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (db.length === 0) {
+    throw new FlagError(`Cannot use --db as it needs at least one HOST:PORT: current value is ""`);
+  }
+  for (const d of db) parseAddress("--db", d);
+  const level = v["log-level"]!;
+  if (!(LEVELS as readonly string[]).includes(level)) {
+    throw new FlagError(
+      `Cannot use --log-level as it must be one of ${LEVELS.join(", ")}: current value is ${
+        JSON.stringify(level)
+      }`,
+    );
+  }
+  return {
+    listen,
+    db,
+    secretKeyFile: v["secret-key-file"],
+    logLevel: level as Level,
+    help: v.help!,
+  };
+}
