@@ -14,6 +14,7 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { freePort } from "../support/procs.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const SETPRIV = "/usr/bin/setpriv";
@@ -24,14 +25,6 @@ const HAS_SETPRIV = (() => {
     return false;
   }
 })();
-
-/** A loopback port that was free a moment ago. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** One running cassemadm process. */
 export class AdmProc {

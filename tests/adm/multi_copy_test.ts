@@ -17,7 +17,8 @@
  */
 
 import assert from "node:assert/strict";
-import { scenario, withCluster } from "../db/_cluster.ts";
+import { withCluster } from "../db/_cluster.ts";
+import { scenario } from "../db/_scenario.ts";
 import { AdmProc } from "./_adm_proc.ts";
 
 const PASSWORD_LINE = /created the admin account with the generated password (\S+)/;
