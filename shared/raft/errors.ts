@@ -43,8 +43,10 @@ export class SnapshotOutOfDateError extends Error {
 
 /**
  * Thrown by `propose` when the proposal cannot be accepted right now: there is no
- * leader, a leadership transfer is in progress, or too much is uncommitted.
- * The caller may retry later; `leaderHint` names the leader when one is known.
+ * leader, a leadership transfer is in progress, or too much is uncommitted; and
+ * by the driver when a different entry was applied where the proposal's was.
+ * Either way the proposal certainly does not apply, so the caller may retry
+ * later; `leaderHint` names the leader when one is known.
  */
 export class ProposalDroppedError extends Error {
   readonly leaderHint: number;
@@ -90,5 +92,23 @@ export class CommitTimeoutError extends Error {
     );
     this.name = "CommitTimeoutError";
     this.leaderHint = leaderHint;
+  }
+}
+
+/**
+ * A proposal's entry may or may not have been applied: a snapshot from the leader replaced the
+ * log where it was, so the driver cannot tell. The caller must find out from the state machine
+ * (for example by a request id carried in the entry).
+ */
+export class ProposalOutcomeUnknownError extends Error {
+  readonly index: number;
+  readonly term: number;
+  constructor(index: number, term: number) {
+    super(
+      `Cannot tell whether the proposal at index ${index} (term ${term}) applied as a snapshot replaced the log: its outcome is unknown`,
+    );
+    this.name = "ProposalOutcomeUnknownError";
+    this.index = index;
+    this.term = term;
   }
 }

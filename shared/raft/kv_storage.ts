@@ -52,6 +52,7 @@ import {
   encodeBlock,
   readBlockHeader,
 } from "./kv_block.ts";
+import type { RaftStorage, StorageUpdate } from "./raft_storage.ts";
 import {
   emptyConfState,
   emptySnapshot,
@@ -66,6 +67,8 @@ import {
   hardStateEqual,
   type Snapshot,
 } from "./types.ts";
+
+export type { StorageUpdate } from "./raft_storage.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -91,16 +94,6 @@ const HS_KEY: Deno.KvKey = ["hs"];
 const LOG_KEY: Deno.KvKey = ["log"];
 const SNAP_KEY: Deno.KvKey = ["snap"];
 const RECOVERING_KEY: Deno.KvKey = ["recovering"];
-
-/** What one Ready asks to persist, applied in this order: snapshot, entries, hard state. */
-export interface StorageUpdate {
-  /** The new hard state, when it changed. */
-  hardState?: HardState;
-  /** Entries to append, contiguous; a conflicting suffix of the log is replaced. */
-  entries: Entry[];
-  /** A snapshot received from the leader; it replaces the whole log. */
-  snapshot?: Snapshot;
-}
 
 /** Options of {@linkcode KvStorage.open}. */
 export interface KvStorageOptions {
@@ -155,7 +148,7 @@ interface Span {
  * When a commit fails, what is on disk stays a valid state but may be ahead
  * of memory: every later write then throws and the storage must be reopened.
  */
-export class KvStorage implements Storage {
+export class KvStorage implements RaftStorage {
   readonly #kv: Deno.Kv;
   readonly #mem: MemoryStorage;
   /**
