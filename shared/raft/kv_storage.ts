@@ -53,13 +53,7 @@ import {
   readBlockHeader,
 } from "./kv_block.ts";
 import type { RaftStorage, StorageUpdate } from "./raft_storage.ts";
-import {
-  emptyConfState,
-  emptySnapshot,
-  type InitialState,
-  MemoryStorage,
-  type Storage,
-} from "./storage.ts";
+import { emptyConfState, emptySnapshot, type InitialState, MemoryStorage } from "./storage.ts";
 import {
   type ConfState,
   type Entry,

@@ -231,7 +231,9 @@ export function checkCommittedPrefix(
     if (a && a.digest !== entryDigest(e)) {
       throw new SafetyViolation(
         "applied-entry-replaced",
-        `node ${node} holds ${entryDigest(e)} in its ${where} at committed index ${e.index} where ${a.digest} was applied`,
+        `node ${node} holds ${
+          entryDigest(e)
+        } in its ${where} at committed index ${e.index} where ${a.digest} was applied`,
       );
     }
   }
@@ -371,7 +373,9 @@ export class OutcomeChecker {
     if (resolved !== undefined && resolved !== attempt) {
       throw new SafetyViolation(
         "proposal-outcome",
-        `the driver resolved write ${resolved} at ${e.index} but ${attempt || "another entry"} applied there`,
+        `the driver resolved write ${resolved} at ${e.index} but ${
+          attempt || "another entry"
+        } applied there`,
       );
     }
   }
@@ -384,7 +388,9 @@ export class OutcomeChecker {
     if (there !== undefined && there !== attempt) {
       throw new SafetyViolation(
         "proposal-outcome",
-        `the driver resolved write ${attempt} at ${index} but ${there || "another entry"} applied there`,
+        `the driver resolved write ${attempt} at ${index} but ${
+          there || "another entry"
+        } applied there`,
       );
     }
   }

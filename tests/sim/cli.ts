@@ -77,7 +77,9 @@ function numberFlag(name: string, raw: string | undefined, integer: boolean): nu
 
 const lateSnapshotRate = numberFlag("late-snapshots", values["late-snapshots"], false) ?? 0;
 if (lateSnapshotRate >= 1) {
-  usage(`Cannot run the simulation as --late-snapshots must be below 1: current value is ${lateSnapshotRate}`);
+  usage(
+    `Cannot run the simulation as --late-snapshots must be below 1: current value is ${lateSnapshotRate}`,
+  );
 }
 const sizes = values.nodes ? [Number(values.nodes)] : [3, 5];
 for (const s of sizes) {
@@ -100,7 +102,9 @@ const base = values.seed !== undefined
   ? numberFlag("seed", values.seed, true)!
   : Number(Deno.env.get("SIM_SEED") ?? crypto.getRandomValues(new Uint32Array(1))[0]);
 console.log(
-  `SEED=${base} seeds=${count} nodes=${sizes.join(",")}${values.core ? ` core=${values.core}` : ""}`,
+  `SEED=${base} seeds=${count} nodes=${sizes.join(",")}${
+    values.core ? ` core=${values.core}` : ""
+  }`,
 );
 
 const ro: RunOptions = {

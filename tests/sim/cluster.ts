@@ -27,8 +27,8 @@ import {
   StateType,
 } from "../../shared/raft/types.ts";
 import {
-  Checker,
   checkCommittedPrefix,
+  Checker,
   checkLogMatching,
   checkOwnMatch,
   checkPendingConfChanges,

@@ -6,90 +6,11 @@
 
 import assert from "node:assert/strict";
 import type { RaftFactory } from "../../shared/raft/raw_node.ts";
-import { ConfChangeType, MessageType, StateType } from "../../shared/raft/types.ts";
+import { ConfChangeType, StateType } from "../../shared/raft/types.ts";
+import { figure8, scripted, WORKLOAD, write } from "./_scenarios.ts";
 import { CommitsOldTermRaft, VotesTwiceRaft } from "./broken_cores.ts";
 import { SafetyViolation } from "./checkers.ts";
-import { SimCluster, type SimOptions } from "./cluster.ts";
-import { encodeWrite } from "./state_machine.ts";
-
-const WORKLOAD = { clients: 3, keys: 3, opRate: 0.1, readShare: 0.3, timeout: 200 };
-
-function write(client: number, seq: number): Uint8Array {
-  return encodeWrite({ client, seq, key: "k", value: `v${client}.${seq}`, attempt: "" });
-}
-
-/** A scripted cluster: perfect network, instant disk, no ticks unless asked. */
-async function scripted(voters: number[], extra: Partial<SimOptions> = {}): Promise<SimCluster> {
-  const sim = new SimCluster({
-    seed: 1,
-    voters,
-    ticking: false,
-    raft: { preVote: false, checkQuorum: false, maxSizePerMsg: 1 },
-    logCheckEvery: 1,
-    ...extra,
-  });
-  await sim.runFor(3); // apply the bootstrap membership
-  return sim;
-}
-
-async function campaign(sim: SimCluster, id: number): Promise<void> {
-  await sim.runUntil(() => sim.node(id).up, 20);
-  sim.node(id).raft!.campaign();
-  await sim.runFor(5);
-}
-
-/**
- * Figure 8 of the Raft paper, on five nodes: an entry of an old term reaches
- * a majority but must not be committed by counting, because a later leader
- * may still overwrite it.
- */
-async function figure8(
-  factory?: (id: number) => RaftFactory | undefined,
-): Promise<{ sim: SimCluster; xIndex: number; commitInC: number }> {
-  const sim = await scripted([1, 2, 3, 4, 5], { factory });
-  // (a) S1 leads term 2 and replicates entry X only to S2.
-  await campaign(sim, 1);
-  assert.ok(sim.node(1).isLeader());
-  const xIndex = sim.node(1).core!.raftLog.lastIndex() + 1;
-  for (const to of [3, 4, 5]) sim.net.blockOneWay(1, to);
-  assert.ok(sim.propose(1, write(1, 1)));
-  await sim.runFor(5);
-  assert.equal(sim.node(2).core!.raftLog.lastIndex(), xIndex);
-  // (b) S1 crashes; S5 wins term 3 with S3 and S4, appends at X's index, crashes.
-  sim.crash(1);
-  sim.net.heal();
-  sim.net.blockOneWay(5, 2);
-  sim.node(5).raft!.campaign();
-  assert.ok(await sim.runUntil(() => sim.node(5).isLeader(), 20));
-  sim.net.isolate(5, [1, 2, 3, 4]);
-  await sim.runFor(3);
-  assert.equal(sim.node(5).core!.raftLog.lastIndex(), xIndex);
-  sim.crash(5);
-  sim.net.heal();
-  // (c) S1 restarts, wins a later term, and gets X onto S3: a majority holds X.
-  // Its own no-op (after X) reaches S2 but not S3, so no entry of the current
-  // term is on a majority. (One entry per append: maxSizePerMsg is 1 byte.)
-  sim.restart(1);
-  for (const to of [4, 5]) sim.net.blockOneWay(1, to);
-  sim.net.filter = (m) =>
-    m.type === MessageType.App && m.from === 1 && m.to === 3 &&
-    m.entries.some((e) => e.index > xIndex) &&
-    sim.node(3).core!.raftLog.lastIndex() >= xIndex;
-  for (let i = 0; i < 3 && !sim.node(1).isLeader(); i++) await campaign(sim, 1);
-  assert.ok(sim.node(1).isLeader(), "S1 leads again");
-  await sim.runFor(10);
-  assert.equal(sim.node(3).core!.raftLog.lastIndex(), xIndex, "S3 holds X");
-  assert.equal(sim.node(2).core!.raftLog.lastIndex(), xIndex + 1, "S2 holds the no-op");
-  const commitInC = sim.node(1).core!.raftLog.committed;
-  // (d) S1 crashes; S5 restarts and, with S2, S3 and S4, overwrites X.
-  sim.crash(1);
-  sim.net.heal();
-  sim.net.filter = undefined;
-  sim.restart(5);
-  for (let i = 0; i < 3 && !sim.node(5).isLeader(); i++) await campaign(sim, 5);
-  await sim.runFor(10);
-  return { sim, xIndex, commitInC };
-}
+import { SimCluster } from "./cluster.ts";
 
 Deno.test("scenario: Figure 8 — an old-term entry on a majority is not committed by counting", async () => {
   const { sim, xIndex, commitInC } = await figure8();
@@ -195,7 +116,10 @@ async function wipedDisk(naive: boolean): Promise<SimCluster> {
   // The driver appends a proposal at its next turn: X goes after the current last entry.
   const x = l.core!.raftLog.lastIndex() + 1;
   sim.propose(l.id, write(7, 1));
-  assert.ok(await sim.runUntil(() => sim.node(a).sm.appliedIndex >= x, 200), "X committed on 2 nodes");
+  assert.ok(
+    await sim.runUntil(() => sim.node(a).sm.appliedIndex >= x, 200),
+    "X committed on 2 nodes",
+  );
   sim.wipe(a);
   if (naive) {
     // Control: restart it as if nothing had happened (no recovery guard): an
@@ -245,7 +169,10 @@ Deno.test("scenario: membership changes while the leader crashes stay safe and c
     sim.crash(l.id);
     await sim.runFor(800);
     sim.restart(l.id);
-    assert.ok(await sim.runUntil(() => sim.stableLeader() !== undefined, 3000), `seed ${seed}: leader`);
+    assert.ok(
+      await sim.runUntil(() => sim.stableLeader() !== undefined, 3000),
+      `seed ${seed}: leader`,
+    );
     l = sim.stableLeader()!;
     // Promote (or add) 4, then remove the founding node with the lowest id.
     for (

@@ -270,7 +270,9 @@ export class SimDiskHandle implements RaftStorage {
    * The promise never settles when the process crashes first.
    */
   #write(update: StorageUpdate | undefined, apply: () => void): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error("Cannot write as the simulated disk is closed"));
+    if (this.#closed) {
+      return Promise.reject(new Error("Cannot write as the simulated disk is closed"));
+    }
     const w: PendingWrite = { update, done: false };
     this.#queue.push(w);
     const at = Math.max(this.#sched.now, this.#busyUntil) + this.disk.latency();

@@ -70,7 +70,10 @@ Deno.test("simulation: a seed replays byte for byte (same trace digest twice)", 
     const r = await runSeed(seed, 5, { keepTrace: true });
     const text = `${JSON.stringify(r.stats)}\n${r.trace!.join("\n")}`;
     const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-    return { hex: [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join(""), lines: r.trace!.length };
+    return {
+      hex: [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join(""),
+      lines: r.trace!.length,
+    };
   };
   for (const seed of [7, 42]) {
     const a = await digest(seed);

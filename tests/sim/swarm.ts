@@ -126,7 +126,14 @@ export async function runSeed(seed: number, size: number, ro: RunOptions = {}): 
       throw new SafetyViolation("liveness", describeStuck(sim));
     }
     finalChecks(sim);
-    return { seed, size, ok: true, replay, stats: stats(sim), trace: ro.keepTrace ? sim.trace : undefined };
+    return {
+      seed,
+      size,
+      ok: true,
+      replay,
+      stats: stats(sim),
+      trace: ro.keepTrace ? sim.trace : undefined,
+    };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     // A crash of the driver or core itself is a failure too; keep its stack.
@@ -326,7 +333,7 @@ export class FaultInjector {
     if (p.chance(this.#rates.member)) this.#changeMembership();
     if (p.chance(this.#rates.transfer)) {
       const l = sim.leader();
-      const voters = l?.raft!.confState.voters.filter((id) => id !== l.id) ?? [];
+      const voters = l?.raft?.confState.voters.filter((id) => id !== l.id) ?? [];
       if (l && voters.length > 0) {
         const to = voters[p.intn(voters.length)]!;
         l.raft!.transferLeadership(to);
@@ -355,7 +362,9 @@ export class FaultInjector {
       // commit its tail under a new leader while its proposals wait.
       for (const id of sim.nodes.keys()) if (id !== l.id) sim.net.blockOneWay(id, l.id);
     }
-    sim.log(`strand leader ${l.id} with entries ${log.committed + 1}..${log.lastIndex()} uncommitted`);
+    sim.log(
+      `strand leader ${l.id} with entries ${log.committed + 1}..${log.lastIndex()} uncommitted`,
+    );
     if (this.#p.chance(0.5)) sim.workload?.probeRead(l);
   }
 
