@@ -128,6 +128,8 @@ export class SimDiskHandle implements RaftStorage {
   /** Whether the current snapshot's data is in memory (as KvStorage after open or a write). */
   #snapLoaded = true;
   #loading = false;
+  /** Whether the driver released the data once (it reads it at open). */
+  #released = false;
   #closed = false;
 
   constructor(disk: SimDisk, sched: SimScheduler, owner: Owner, late?: LateSnapshots) {
@@ -189,7 +191,8 @@ export class SimDiskHandle implements RaftStorage {
       }
       throw new SnapshotTemporarilyUnavailableError(snap.metadata.index);
     }
-    if (this.#late && this.#late.prng.chance(this.#late.rate)) {
+    // (Not at open: KvStorage has the data in memory until the driver releases it.)
+    if (this.#released && this.#late && this.#late.prng.chance(this.#late.rate)) {
       this.#late.onDefer();
       throw new SnapshotTemporarilyUnavailableError(snap.metadata.index);
     }
@@ -198,6 +201,7 @@ export class SimDiskHandle implements RaftStorage {
 
   releaseSnapshotData(): void {
     this.#snapLoaded = false;
+    this.#released = true;
   }
 
   // ---- writes: durable after a latency, in order ----------------------------
