@@ -17,6 +17,7 @@ import type { SeededPrng } from "../../shared/prng.ts";
 import {
   SnapshotOutOfDateError,
   SnapshotTemporarilyUnavailableError,
+  UnavailableError,
 } from "../../shared/raft/errors.ts";
 import type { RaftStorage, StorageUpdate } from "../../shared/raft/raft_storage.ts";
 import { type InitialState, MemoryStorage } from "../../shared/raft/storage.ts";
@@ -238,6 +239,7 @@ export class SimDiskHandle implements RaftStorage {
       if (index <= st.snapshot().metadata.index) {
         throw new SnapshotOutOfDateError(index, st.snapshot().metadata.index);
       }
+      if (index > st.lastIndex()) throw new UnavailableError(index, st.lastIndex());
       if (index > st.hardState().commit) {
         throw new RangeError(
           `Cannot snapshot at ${index} as the persisted commit index is ${st.hardState().commit}`,
@@ -252,6 +254,7 @@ export class SimDiskHandle implements RaftStorage {
     return this.#write(undefined, () => {
       const st = this.disk.durable;
       const snapIndex = st.snapshot().metadata.index;
+      if (index > st.lastIndex()) throw new UnavailableError(index, st.lastIndex());
       if (index > snapIndex) {
         throw new RangeError(`Cannot compact to ${index} as the snapshot is at ${snapIndex}`);
       }
