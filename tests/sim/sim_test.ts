@@ -1,6 +1,6 @@
 /**
  * The seeded simulation of the real driver in CI: SIM_SEEDS seeds (default
- * 200) for each cluster size, starting at SIM_SEED (default 1). A failure
+ * 500) for each cluster size, starting at SIM_SEED (default 1). A failure
  * names its seed and the one-line command that replays it.
  */
 
@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { runSeed } from "./swarm.ts";
 
 const BASE = Number(Deno.env.get("SIM_SEED") ?? 1);
-const SEEDS = Number(Deno.env.get("SIM_SEEDS") ?? 200);
+const SEEDS = Number(Deno.env.get("SIM_SEEDS") ?? 500);
 
 for (const size of [3, 5]) {
   Deno.test(`simulation: ${SEEDS} seeds of a ${size}-node cluster keep every invariant`, async () => {
