@@ -98,3 +98,58 @@ export async function figure8(
   await sim.runFor(10);
   return { sim, xIndex, commitInC };
 }
+
+/**
+ * A leader's write reaches the followers but their answers do not reach the
+ * leader; cut off, it keeps the proposal pending while the others elect a
+ * leader that commits the write, snapshots past it and compacts its log.
+ * When the network heals, the old leader installs that snapshot, which holds
+ * the write: the driver cannot tell whether its proposal applied.
+ * Returns the driver's verdict on the write (the error's name, or "resolved").
+ */
+export async function snapshotCoversProposal(
+  impl?: DriverImpl,
+): Promise<{ sim: SimCluster; verdict: string | undefined }> {
+  const sim = new SimCluster({
+    seed: 4,
+    voters: [1, 2, 3],
+    snapshotEvery: 5,
+    keepEntries: 0,
+    timeoutMs: 60_000,
+    impl,
+  });
+  assert.ok(await sim.runUntil(() => sim.stableLeader() !== undefined, 2000), "a leader");
+  // Let the leader's view of the followers settle into pipelined replication.
+  await sim.runFor(100);
+  const old = sim.stableLeader()!;
+  const others = [1, 2, 3].filter((id) => id !== old.id);
+  for (const id of others) sim.net.blockOneWay(id, old.id);
+  const data = encodeWrite({ client: 9, seq: 1, key: "k", value: "w", attempt: "9.1.w" });
+  const at = old.core!.raftLog.lastIndex() + 1;
+  assert.ok(sim.propose(old.id, data));
+  assert.ok(
+    await sim.runUntil(
+      () => others.every((id) => sim.node(id).core!.raftLog.lastIndex() >= at),
+      50,
+    ),
+    "the followers hold the write",
+  );
+  sim.net.isolate(old.id, [1, 2, 3]);
+  let next = 0;
+  const snapshotted = await sim.runUntil(() => {
+    const l = sim.leader();
+    if (!l || l === old || !l.raft) return false;
+    if (l.disk.durable.firstIndex() > at + 1) return true;
+    // Writes on the new leader move its applied index to the next snapshot.
+    if (sim.now % 5 === 0) sim.propose(l.id, write(10, ++next));
+    return false;
+  }, 5000);
+  assert.ok(snapshotted, "a new leader compacted past the write");
+  assert.equal(sim.verdicts.get("9.1.w"), undefined, "the old leader still waits");
+  sim.net.heal();
+  assert.ok(
+    await sim.runUntil(() => sim.verdicts.has("9.1.w"), 5000),
+    "the old leader settled the proposal",
+  );
+  return { sim, verdict: sim.verdicts.get("9.1.w") };
+}

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { checkCommitCap, type RaftLogClass } from "../../shared/raft/_log_cases.ts";
 import { RaftLog } from "../../shared/raft/log.ts";
-import { figure8 } from "./_scenarios.ts";
+import { figure8, snapshotCoversProposal } from "./_scenarios.ts";
 import { BROKEN_VARIANTS, type BrokenVariant, loadVariant } from "./broken_cores.ts";
 import { SafetyViolation } from "./checkers.ts";
 import { runSeed } from "./swarm.ts";
@@ -55,6 +55,15 @@ const CHECKS: Record<string, (v: BrokenVariant) => Promise<void>> = {
     await figure8(); // the real core passes
     await assert.rejects(
       () => figure8(() => loaded.factory, loaded.impl),
+      (e) => e instanceof SafetyViolation && v.expect.test(e.message),
+    );
+  },
+  "scenario: a snapshot holding a pending proposal (scenarios_test.ts)": async (v) => {
+    const loaded = await loadVariant(v.name);
+    const real = await snapshotCoversProposal();
+    assert.equal(real.verdict, "ProposalOutcomeUnknownError");
+    await assert.rejects(
+      () => snapshotCoversProposal(loaded.impl),
       (e) => e instanceof SafetyViolation && v.expect.test(e.message),
     );
   },

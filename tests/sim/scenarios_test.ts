@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { RaftFactory } from "../../shared/raft/raw_node.ts";
 import { ConfChangeType, StateType } from "../../shared/raft/types.ts";
-import { figure8, scripted, WORKLOAD, write } from "./_scenarios.ts";
+import { figure8, scripted, snapshotCoversProposal, WORKLOAD, write } from "./_scenarios.ts";
 import { CommitsOldTermRaft, VotesTwiceRaft } from "./broken_cores.ts";
 import { SafetyViolation } from "./checkers.ts";
 import { SimCluster } from "./cluster.ts";
@@ -210,4 +210,14 @@ Deno.test("scenario: membership changes while the leader crashes stay safe and c
       `seed ${seed}: 4 is a voter`,
     );
   }
+});
+
+Deno.test("scenario: a snapshot holding a pending proposal's entry makes its outcome unknown, not dropped", async () => {
+  const { sim, verdict } = await snapshotCoversProposal();
+  assert.equal(verdict, "ProposalOutcomeUnknownError");
+  assert.ok(sim.events.restores > 0, "the old leader installed a snapshot");
+  assert.ok(
+    [...sim.nodes.values()].every((n) => n.sm.lastSeq.get(9)?.seq === 1),
+    "the write applied everywhere",
+  );
 });
