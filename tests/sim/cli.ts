@@ -53,8 +53,12 @@ try {
   }));
 } catch (e) {
   const msg = (e as Error).message;
-  const flag = msg.match(/'([^']+)'/)?.[1] ?? msg;
-  usage(`Cannot run the simulation as ${flag} is not an option: see deno task sim --help`);
+  const flag = (msg.match(/'([^']+)'/)?.[1] ?? msg).split(" ")[0];
+  usage(
+    /argument missing/.test(msg)
+      ? `Cannot run the simulation as ${flag} needs a value: see deno task sim --help`
+      : `Cannot run the simulation as ${flag} is not an option: see deno task sim --help`,
+  );
 }
 if (values.help) {
   console.log(HELP);
