@@ -156,6 +156,12 @@ export class RaftNode {
   #readQueue: ReadWaiter[] = [];
   readonly #reads = new Map<string, ReadWaiter[]>();
   #readSeq = 0;
+  /**
+   * Makes read contexts unique to this process: the answer to a read that an
+   * earlier process of this node sent may still arrive, and must not serve a
+   * read of this one (its index may be older than a write acknowledged since).
+   */
+  readonly #readPrefix: string;
   /** Waiters for `applied >= index`, kept sorted by index. */
   #appliedWaiters: { index: number; resolve: () => void }[] = [];
   #applied: number;
@@ -192,6 +198,7 @@ export class RaftNode {
     this.#applied = snap.metadata.index;
     this.#confState = structuredClone(snap.metadata.confState);
     const seed = opts.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
+    this.#readPrefix = `${opts.id}.${(seed >>> 0).toString(36)}`;
     this.rn = new RawNode({
       electionTick: 10,
       heartbeatTick: 1,
@@ -447,7 +454,7 @@ export class RaftNode {
     for (; this.#ticks > 0; this.#ticks--) rn.tick();
     if (this.#queued.length > 0) this.#proposeQueued();
     if (this.#readQueue.length > 0) {
-      const ctx = `${this.id}.${++this.#readSeq}`;
+      const ctx = `${this.#readPrefix}.${++this.#readSeq}`;
       this.#reads.set(ctx, this.#readQueue);
       this.#readQueue = [];
       rn.readIndex(ctx);
