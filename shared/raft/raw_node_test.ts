@@ -106,3 +106,49 @@ Deno.test("RawNode: a vote is in the Ready's messages, never in its early messag
   assert.ok(rd.messages.some((m) => m.type === MessageType.VoteResp && !m.reject));
   assert.equal(rd.earlyMessages.length, 0);
 });
+
+Deno.test("RawNode: an append answer is not sent for entries the same Ready discards", () => {
+  // Found by the simulator: a follower acknowledged a stale leader's entries
+  // and, in the same batch, replaced them with a newer leader's; the answer
+  // went out after the write that discarded what it vouched for.
+  const st = MemoryStorage.bootstrap([1, 2, 3]);
+  const rn = new RawNode({
+    id: 3,
+    storage: st,
+    prng: new SeededPrng(3),
+    electionTick: 10,
+    heartbeatTick: 1,
+    applied: 0,
+    preVote: false,
+  });
+  persist(rn, st);
+  const app = (from: number, term: number, entryTerm: number, count: number) =>
+    ({
+      type: MessageType.App,
+      from,
+      to: 3,
+      term,
+      index: 3,
+      logTerm: 1,
+      entries: Array.from({ length: count }, (_, i) => ({
+        index: 4 + i,
+        term: entryTerm,
+        type: EntryType.Normal,
+        data: new Uint8Array([from, i]),
+      })),
+      commit: 3,
+      reject: false,
+      rejectHint: 0,
+      context: "",
+    }) as never;
+  rn.step(app(1, 2, 2, 2)); // the old leader's 4..5 of term 2
+  rn.step(app(2, 3, 3, 1)); // the new leader's 4 of term 3 replaces them
+  const rd = rn.ready();
+  assert.deepEqual(rd.entries.map((e) => [e.index, e.term]), [[4, 3]]);
+  const acks = rd.messages.filter((m) => m.type === MessageType.AppResp && !m.reject);
+  assert.deepEqual(
+    acks.map((m) => [m.to, m.index]),
+    [[2, 4]],
+    "only the new leader's entry is acknowledged",
+  );
+});

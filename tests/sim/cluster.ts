@@ -24,6 +24,7 @@ import {
   type Entry,
   EntryType,
   type Message,
+  MessageType,
   StateType,
 } from "../../shared/raft/types.ts";
 import {
@@ -358,7 +359,22 @@ export class SimCluster {
     return {
       send: (n: SimNode, m: Message) => {
         const core = n.core;
-        if (core) checkSentDurable(n.id, m, n.disk.durable, (i) => core.raftLog.term(i));
+        if (core) {
+          try {
+            checkSentDurable(n.id, m, n.disk.durable, (i) => core.raftLog.term(i));
+          } catch (e) {
+            // Say what the sender knew, to tell a driver bug from a core one.
+            const log = core.raftLog;
+            this.log(
+              `node ${n.id} sent ${
+                MessageType[m.type]
+              } to ${m.to} (term ${m.term} index ${m.index}) with log [${log.firstIndex()}, ${log.lastIndex()}] unstable from ${log.unstable.offset} commit ${log.committed}, ${
+                n.handle?.pendingWrites().length ?? 0
+              } writes in flight`,
+            );
+            throw e;
+          }
+        }
         this.net.send(m, this.now);
       },
       applied: (n: SimNode, e: Entry, _op: WriteOp | undefined, _first: number) => {

@@ -374,7 +374,13 @@ export class FaultInjector {
     if (members.length < 2) return;
     const kind = p.intn(3);
     if (kind === 0) {
-      const shuffled = [...members].sort(() => p.float() - 0.5);
+      // Fisher-Yates on the seed's PRNG (sort with a random comparator is
+      // implementation-defined and did not replay across runs in one process).
+      const shuffled = [...members];
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const j = p.intn(i + 1);
+        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+      }
       const cut = 1 + p.intn(Math.max(1, shuffled.length - 1));
       sim.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
     } else if (kind === 1) {
