@@ -490,10 +490,10 @@ export class DbNode {
   /** Promotes the first learner whose log has caught up with the commit index. */
   async #promote(): Promise<void> {
     if (this.#promoting || !this.raft.isLeader) return;
-    const core = this.raft.rn.raft;
+    const s = this.raft.status();
     for (const id of this.raft.confState.learners) {
-      const pr = core.trk.progress.get(id);
-      if (!pr || pr.match < core.raftLog.committed) continue;
+      const pr = s.progress[id];
+      if (!pr || pr.match < s.commit) continue;
       this.#promoting = true;
       try {
         await this.raft.proposeConfChange({
