@@ -4,7 +4,9 @@
  * exactly, and every node applies the log identically. Fails when such a file
  * mentions an API that would break that, or imports something that is not pure.
  * Also fails when a service reaches through the raft driver into its core
- * (`raftNode.rn…`): services read `RaftNode.status()` instead.
+ * (`raftNode.rn…`): services read `RaftNode.status()` instead; and that
+ * services import shared modules (raft, store, db, config, metrics) through
+ * their mod.ts.
  *
  * @module
  */
@@ -69,6 +71,13 @@ const SERVICE_DIRS = ["db", "adm", "agent", "bench"];
 /** A reach-through into the driver's core: `.rn` followed by a property or the end of a name. */
 const REACH_THROUGH = /\.rn\b/;
 
+/**
+ * An import of a shared module's file other than its mod.ts: each shared
+ * folder's mod.ts is its import surface for services (tests may go deeper).
+ */
+const DEEP_SHARED_IMPORT =
+  /from "(?:\.\.\/)+shared\/(raft|store|db|config|metrics)\/(?!mod\.ts")[^"]+"/;
+
 const root = new URL("..", import.meta.url);
 const pure = [...CORE, ...CONFIG];
 for (const dir of PURE_DIRS) {
@@ -120,6 +129,9 @@ for (const dir of SERVICE_DIRS) {
     const lines = (await Deno.readTextFile(new URL(file, root))).split("\n");
     lines.forEach((line, i) => {
       const code = line.replace(/\/\/.*$/, "").replace(/^\s*\*.*$/, "");
+      if (!file.endsWith("_test.ts") && DEEP_SHARED_IMPORT.test(code)) {
+        problems.push(`${file}:${i + 1}: imports a shared module past its mod.ts: ${line.trim()}`);
+      }
       if (REACH_THROUGH.test(code)) {
         problems.push(
           `${file}:${i + 1}: reaches into the raft core (use RaftNode.status()): ${line.trim()}`,
