@@ -26,6 +26,7 @@ export class SseReader {
   /** Comment lines seen (heartbeats). */
   comments = 0;
   #done = false;
+  #pending: Promise<ReadableStreamReadResult<string>> | undefined;
 
   /** A reader of `body`. */
   constructor(body: ReadableStream<Uint8Array>) {
@@ -48,12 +49,15 @@ export class SseReader {
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      // A read that loses the race stays pending and is taken up by the next call.
+      this.#pending ??= this.#reader.read();
       const r = await Promise.race([
-        this.#reader.read(),
+        this.#pending,
         new Promise<"timeout">((res) => (timer = setTimeout(() => res("timeout"), left))),
       ]);
       clearTimeout(timer);
       if (r === "timeout") return undefined;
+      this.#pending = undefined;
       if (r.done) {
         this.#done = true;
         continue;
