@@ -213,6 +213,7 @@ export class AgentCore {
   readonly #goodSecrets = new Map<string, { hash: string; secret: string }>();
   readonly #ready = Promise.withResolvers<number>();
   #warnedSecret = new Set<string>();
+  #lastUnreachableLog = -Infinity;
 
   /** A core that starts watching at {@linkcode start}. */
   constructor(options: CoreOptions) {
@@ -239,7 +240,9 @@ export class AgentCore {
       probeMs: options.probeMs,
       clock: options.clock,
       onChange: (stale, why) =>
-        stale
+        !this.state.loaded
+          ? undefined
+          : stale
           ? this.#log.warn("serving from cache: cassemdb out of reach", {
             why,
             error: this.health.lastError,
@@ -305,8 +308,13 @@ export class AgentCore {
       },
       onChanges: (ev) => this.#enqueue(this.#prepareEvent(ev)),
       onRetry: (e) => {
-        if (!this.state.loaded && !this.health.stale) {
-          this.#log.warn("cannot reach cassemdb yet: retrying", { error: e.message });
+        // Before the first snapshot nothing is served: say so at once, then every 30 s.
+        const now = performance.now();
+        if (!this.state.loaded && now - this.#lastUnreachableLog > 30_000) {
+          this.#lastUnreachableLog = now;
+          this.#log.warn("cannot reach cassemdb yet: retrying (answering 503 until it answers)", {
+            error: e.message,
+          });
         }
         this.health.failed(e);
       },
