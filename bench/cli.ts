@@ -7,10 +7,13 @@
  *   db       cassemdb vs etcd, 1 and 3 nodes, set / get lin / get ser (--quick: shorter)
  *   watch    watch fan-out: 1,000 watchers on a 3-node cluster, 1,000 changes
  *   memory   RSS of one node holding 100,000 keys of 1 KiB, and its restart time
+ *   agent    cassemagent: cached HTTP reads beside a bare Deno.serve, publish-to-client
+ *            latency with 1,000 SSE and 1,000 gRPC watchers, RSS with 100,000 cached elements
  *
  * @module
  */
 
+import { runAgentBench } from "./agent_bench.ts";
 import { runDbBench } from "./db_bench.ts";
 import { runMemoryBench } from "./memory_bench.ts";
 import { runRaftBench } from "./raft_bench.ts";
@@ -21,6 +24,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   db: runDbBench,
   watch: runWatchBench,
   memory: runMemoryBench,
+  agent: runAgentBench,
 };
 
 const name = Deno.args[0];
