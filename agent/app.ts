@@ -77,13 +77,21 @@ export function createAgent(deps: AgentDeps): Agent {
     const ok = core.state.loaded;
     return json({ ok, stale: core.health.stale, revision: core.state.revision }, ok ? 200 : 503);
   });
-  app.get("/v1/status", () =>
-    json({
+  app.get("/v1/status", () => {
+    const mem = Deno.memoryUsage();
+    return json({
       agentId: deps.agentId,
       loaded: core.state.loaded,
       stale: core.health.stale,
       ...core.stats(),
-    }));
+      memory: {
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        heapTotal: mem.heapTotal,
+        external: mem.external,
+      },
+    });
+  });
   app.route("/", readRoutes(core));
   app.route(
     "/",

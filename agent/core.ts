@@ -342,12 +342,16 @@ export class AgentCore {
           });
         }
       }
-      changes.push({ recordKey: key, after });
-      if (after?.kind !== "version") continue;
+      if (after?.kind !== "version") {
+        changes.push({ recordKey: key, after });
+        continue;
+      }
       const m = after.meta;
+      const body = after.body;
+      // The state keeps the metadata only: the record's text can be collected at once.
+      changes.push({ recordKey: key, after: { kind: "version", meta: m } });
       // A snapshot carries every body; only watched elements need theirs (the cache drops stale ones).
       if (reset && !this.#pins.has(elementId(m.app, m.env, m.key))) continue;
-      const body = after.body;
       if ("raw" in body) bodies.set(key, TextBody.of(m.modRevision, body.raw));
       else {
         openings.push(
@@ -730,6 +734,15 @@ export class AgentCore {
       }).catch(() => {});
     }
     await Promise.all(waits);
+    // Offered for every reader, also those that shared another's read: each access counts.
+    for (const v of versions) {
+      const body = into.get(v.recordKey);
+      const meta = this.#metaOf(v.recordKey);
+      if (!body || body.error !== undefined || meta?.modRevision !== body.modRevision) continue;
+      this.cache.offer(v.recordKey, body);
+      const pin = this.#pins.get(elementId(meta.app, meta.env, meta.key));
+      if (pin) setNewer(pin.bodies, v.recordKey, body);
+    }
   }
 
   async #readBodies(versions: readonly ServedVersion[]): Promise<Map<string, Body>> {
@@ -766,14 +779,6 @@ export class AgentCore {
     // Newer than the watch has delivered: wait for the watch, so the metadata names it too.
     if (newest > this.state.revision) {
       await this.waitRevision(newest, "keys", this.#fetchTimeoutMs).catch(() => {});
-    }
-    for (const [key, body] of out) {
-      const pair = this.#metaOf(key);
-      if (pair?.modRevision === body.modRevision && body.error === undefined) {
-        this.cache.offer(key, body);
-        const pin = this.#pins.get(elementId(pair.app, pair.env, pair.key));
-        if (pin) setNewer(pin.bodies, key, body);
-      }
     }
     return out;
   }

@@ -77,6 +77,11 @@ export type DecodedServe =
     readonly body: StoredBody;
   };
 
+/** A served record without its body: what the served state keeps. */
+export type ServeMeta =
+  | Exclude<DecodedServe, { kind: "version" }>
+  | { readonly kind: "version"; readonly meta: ServedVersion };
+
 /** The part of a cassemdb entity a decode needs. */
 export interface ServeEntity {
   readonly key: string;

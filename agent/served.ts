@@ -16,7 +16,7 @@
  */
 
 import type { AppStatus } from "../shared/config/mod.ts";
-import { type DecodedServe, elementId, envId, type ServedVersion } from "./serve_records.ts";
+import { elementId, envId, type ServedVersion, type ServeMeta } from "./serve_records.ts";
 
 /** The live and gray versions of one element (either may be absent). */
 export interface VersionPair {
@@ -78,7 +78,7 @@ export interface RecordChange {
   /** The cassemdb key of the record. */
   readonly recordKey: string;
   /** The decoded record after the change; `undefined` when it was unset (or is not a record). */
-  readonly after: DecodedServe | undefined;
+  readonly after: ServeMeta | undefined;
 }
 
 /** Default bound of the change log (entries). */
@@ -158,7 +158,7 @@ export class ServedState {
    * answers what changed. The log restarts: views before `revision` can no
    * longer be rebuilt.
    */
-  reset(records: readonly DecodedServe[], revision: number): Delta {
+  reset(records: readonly ServeMeta[], revision: number): Delta {
     const oldElements = new Map(this.#elements);
     const oldApps = new Map(this.#apps);
     const oldEnvs = new Map(this.#envs);
@@ -233,7 +233,7 @@ export class ServedState {
     }
   }
 
-  #put(r: DecodedServe, delta?: Delta): void {
+  #put(r: ServeMeta, delta?: Delta): void {
     switch (r.kind) {
       case "app":
         if (this.#apps.get(r.app) !== r.status) delta?.apps.add(r.app);
