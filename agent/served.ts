@@ -16,6 +16,7 @@
  */
 
 import type { AppStatus } from "../shared/config/mod.ts";
+import { parseServeKey } from "../shared/config/mod.ts";
 import { elementId, envId, type ServedVersion, type ServeMeta } from "./serve_records.ts";
 
 /** The live and gray versions of one element (either may be absent). */
@@ -100,7 +101,7 @@ export class ServedState {
   readonly #apps = new Map<string, AppStatus>();
   readonly #envs = new Map<string, ServedEnv>();
   readonly #elements = new Map<string, VersionPair>();
-  /** Record key → what it holds, so that an unset (which carries no record) finds it. */
+  /** App and env record keys → what they hold, so that an unset (which carries no record) finds it. */
   readonly #records = new Map<string, RecordRef>();
   #log: LogEntry[] = [];
   #logHead = 0;
@@ -201,9 +202,7 @@ export class ServedState {
     if (revision <= this.revision) return delta;
     const touched = new Map<string, VersionPair>();
     for (const ch of changes) {
-      const ref = ch.after?.kind === "version"
-        ? { kind: ch.after.meta.kind, id: elementIdOf(ch.after.meta) }
-        : this.#records.get(ch.recordKey);
+      const ref = this.#refOf(ch.recordKey, ch.after);
       if (ref && ref.kind !== "app" && ref.kind !== "env") {
         const before = this.#elements.get(ref.id) ?? EMPTY;
         if (!touched.has(ref.id)) touched.set(ref.id, before);
@@ -249,19 +248,30 @@ export class ServedState {
         return;
       }
       case "version": {
+        // Version records are found again by their key (parseServeKey): no index entry of their own.
         const m = r.meta;
         const id = elementIdOf(m);
         const old = this.#elements.get(id) ?? EMPTY;
         this.#elements.set(id, m.kind === "live" ? pair(m, old.gray) : pair(old.live, m));
-        this.#records.set(m.recordKey, { kind: m.kind, id });
       }
     }
   }
 
+  /** What `recordKey` holds (`after` when it is set), or `undefined` for anything else. */
+  #refOf(recordKey: string, after: ServeMeta | undefined): RecordRef | undefined {
+    if (after?.kind === "version") return { kind: after.meta.kind, id: elementIdOf(after.meta) };
+    const held = this.#records.get(recordKey);
+    if (held) return held;
+    const where = parseServeKey(recordKey);
+    if (where?.kind !== "live" && where?.kind !== "gray") return undefined;
+    const id = elementId(where.app, where.env, where.key);
+    return this.#elements.get(id)?.[where.kind] ? { kind: where.kind, id } : undefined;
+  }
+
   #remove(recordKey: string, delta: Delta): void {
-    const ref = this.#records.get(recordKey);
+    const ref = this.#refOf(recordKey, undefined);
     if (!ref) return; // a directory, or a record that never decoded
-    this.#records.delete(recordKey);
+    if (ref.kind === "app" || ref.kind === "env") this.#records.delete(recordKey);
     switch (ref.kind) {
       case "app":
         this.#apps.delete(ref.id);

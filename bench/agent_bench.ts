@@ -442,6 +442,10 @@ async function memoryPart(
     await sleep(2_000);
     const st = await status();
     const after = await procMemMiB(agent.proc.pid);
+    // V8 collects and gives memory back when the process is idle: the steady state.
+    await sleep(30_000);
+    const idle = await status();
+    const idleMem = await procMemMiB(agent.proc.pid);
     printTable([
       "state",
       "RSS MiB",
@@ -468,6 +472,15 @@ async function memoryPart(
         fmt(st.entries),
         fmt(st.bytes / 2 ** 20),
         fmt(readS, 1),
+      ],
+      [
+        "then 30 s idle",
+        fmt(idleMem.rss),
+        fmt(idleMem.hwm),
+        fmt(idle.memory.heapUsed / 2 ** 20),
+        fmt(idle.entries),
+        fmt(idle.bytes / 2 ** 20),
+        "",
       ],
     ]);
   } finally {
