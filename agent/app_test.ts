@@ -263,3 +263,42 @@ Deno.test("instances: register, renew with and without a body, unregister; the r
     await t.close();
   }
 });
+
+Deno.test("a streaming client's record: written while its stream is open, kept when it moved to another agent, removed when it closes", async () => {
+  const t = new TestEnv();
+  const recordOf = async () => {
+    const { entity } = await t.db.get(instanceKey("mover"));
+    return entity ? JSON.parse(new TextDecoder().decode(entity.val)) : undefined;
+  };
+  const until = async <T>(probe: () => Promise<T | undefined>): Promise<T> => {
+    for (let i = 0; i < 500; i++) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error("Cannot see the record change within 5 s");
+  };
+  try {
+    await t.pub.appEnv("shop", "prod");
+    await t.pub.publish("shop", "prod", "a", { version: 4, raw: "A4" });
+    const a1 = await t.agent();
+    const a2 = await t.agent();
+    const s1 = await t.watch(a1, `${E}/watch?keys=a`, { "x-cassem-client-id": "mover" });
+    const first = await until(async () =>
+      (await recordOf())?.agentId === "agent-1" ? await recordOf() : undefined
+    );
+    assert.deepEqual(
+      first.running.map((r: { key: string; version: number }) => [r.key, r.version]),
+      [["a", 4]],
+    );
+    const s2 = await t.watch(a2, `${E}/watch?keys=a`, { "x-cassem-client-id": "mover" });
+    await until(async () => (await recordOf())?.agentId === "agent-2" || undefined);
+    await s1.cancel(); // agent-1 sees its stream close after the client moved
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await recordOf())?.agentId, "agent-2", "agent-1 did not remove agent-2's record");
+    await s2.cancel();
+    await until(async () => (await recordOf()) === undefined || undefined);
+  } finally {
+    await t.close();
+  }
+});
