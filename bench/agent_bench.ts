@@ -32,7 +32,15 @@ import {
 } from "../shared/config/mod.ts";
 import { DbClient, isUnavailable, mayHaveApplied, type TxnOp } from "../shared/db/mod.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
-import { type Cluster, Proc, procMemMiB, sleep, startCassem, stopAll } from "./_procs.ts";
+import {
+  type Cluster,
+  Proc,
+  procCpuMs,
+  procMemMiB,
+  sleep,
+  startCassem,
+  stopAll,
+} from "./_procs.ts";
 import { fmt, percentile, printTable } from "./_stats.ts";
 import { machineNote } from "./db_bench.ts";
 
@@ -188,7 +196,7 @@ async function readsPart(
     ]);
     procs.push(p);
     const port = (await p.waitLine((l) => l.startsWith("listening"), 15_000)).split(" ")[1];
-    return `http://127.0.0.1:${port}/`;
+    return { url: `http://127.0.0.1:${port}/`, pid: p.pid };
   };
   try {
     const ten = Array.from({ length: 10 }, (_, i) => `k${i}`).join(",");
@@ -211,20 +219,27 @@ async function readsPart(
     const hello = await baseline("hello");
     const same = await baseline("same bytes", `${base}/elements?keys=k1`);
     const sameRaw = await baseline("same raw bytes", `${base}/elements/k1/raw`);
-    const rows: LoadRow[] = [];
-    const row = async (name: string, url: string) =>
-      rows.push(await run(name, url, seconds, conns));
-    await row("bare Deno.serve hello", hello);
-    await row("agent elements, 1 key", `${base}/elements?keys=k1`);
-    await row("bare Deno.serve, same bytes", same);
-    await row("agent raw", `${base}/elements/k1/raw`);
-    await row("bare Deno.serve, same raw bytes", sameRaw);
-    await row("agent elements, 10 keys", `${base}/elements?keys=${ten}`);
-    await row("bare Deno.serve hello (again)", hello);
+    const rows: (LoadRow & { cpuUs: number })[] = [];
+    // The server's CPU per request (/proc utime + stime): less sensitive than req/s to the other
+    // processes on the machine, which slow the load tool and the server alike.
+    const row = async (name: string, url: string, pid: number) => {
+      const cpu0 = procCpuMs(pid);
+      const r = await run(name, url, seconds, conns);
+      const cpuMs = procCpuMs(pid) - cpu0;
+      rows.push({ ...r, cpuUs: (cpuMs * 1000) / (r.rps * seconds) });
+    };
+    const agentPid = agent.proc.pid;
+    await row("bare Deno.serve hello", hello.url, hello.pid);
+    await row("agent elements, 1 key", `${base}/elements?keys=k1`, agentPid);
+    await row("bare Deno.serve, same bytes", same.url, same.pid);
+    await row("agent raw", `${base}/elements/k1/raw`, agentPid);
+    await row("bare Deno.serve, same raw bytes", sameRaw.url, sameRaw.pid);
+    await row("agent elements, 10 keys", `${base}/elements?keys=${ten}`, agentPid);
+    await row("bare Deno.serve hello (again)", hello.url, hello.pid);
     const bare = (rows[0]!.rps + rows.at(-1)!.rps) / 2;
     const st = await (await fetch(`http://${agent.http}/v1/status`)).json();
     printTable(
-      ["target", "req/s", "p50 ms", "p99 ms", "errors", "× hello"],
+      ["target", "req/s", "p50 ms", "p99 ms", "errors", "× hello", "server CPU µs/req"],
       rows.map((r) => [
         r.name,
         fmt(r.rps),
@@ -232,12 +247,17 @@ async function readsPart(
         fmt(r.p99, 2),
         fmt(r.errors),
         fmt(r.rps / bare, 2),
+        fmt(r.cpuUs, 1),
       ]),
     );
     console.log(
       `agent / bare with the same bytes: elements ${fmt(rows[1]!.rps / rows[2]!.rps, 2)}, raw ${
         fmt(rows[3]!.rps / rows[4]!.rps, 2)
-      }`,
+      } (req/s); server CPU per request: elements ${
+        fmt(rows[1]!.cpuUs / rows[2]!.cpuUs, 2)
+      }×, raw ${fmt(rows[3]!.cpuUs / rows[4]!.cpuUs, 2)}×, hello ${
+        fmt(rows[1]!.cpuUs / rows[0]!.cpuUs, 2)
+      }× (elements)`,
     );
     console.log(
       `agent cache: ${st.entries} entries, ${fmt(st.hits)} hits, ${fmt(st.misses)} misses`,
