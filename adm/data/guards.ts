@@ -7,12 +7,12 @@
  */
 
 import {
-  AppRecord,
   appKey,
-  EnvRecord,
+  AppRecord,
   envKey,
-  UserRecord,
+  EnvRecord,
   userKey,
+  UserRecord,
 } from "../../shared/config/mod.ts";
 import { ConflictError } from "../errors.ts";
 import type { Stored } from "./read.ts";

@@ -35,15 +35,20 @@ import type { z } from "zod";
 import {
   encodeRecord,
   newId,
+  oplogKey,
   type OplogRecord,
   OplogRecord as OplogSchema,
-  oplogKey,
   type Tree,
 } from "../../shared/config/mod.ts";
 import type { Condition, TxnOp, TxnRequest } from "../../shared/db/mod.ts";
 import { mayHaveApplied } from "../../shared/db/mod.ts";
 import type { AdmDeps } from "../deps.ts";
-import { ConflictError, NotFoundError, PreconditionFailedError, UnavailableError } from "../errors.ts";
+import {
+  ConflictError,
+  NotFoundError,
+  PreconditionFailedError,
+  UnavailableError,
+} from "../errors.ts";
 import { type Stored, storedOf } from "./read.ts";
 
 /** Who is mutating, for the oplog. */

@@ -1,26 +1,36 @@
 import assert from "node:assert/strict";
 import {
-  AppRecord,
   appKey,
+  AppRecord,
   decodeRecord,
-  OplogRecord,
   oplogPrefix,
+  OplogRecord,
 } from "../../shared/config/mod.ts";
 import { isUnavailable } from "../../shared/db/mod.ts";
 import { createTestAdm } from "../testing.ts";
-import { ConflictError, NotFoundError, PreconditionFailedError, UnavailableError } from "../errors.ts";
+import {
+  ConflictError,
+  NotFoundError,
+  PreconditionFailedError,
+  UnavailableError,
+} from "../errors.ts";
 import { runTxn } from "./txn.ts";
 
 const actor = { operator: "admin", requestId: "req-1" };
 
 async function appRecord(t: Awaited<ReturnType<typeof createTestAdm>>, id: string) {
   const { entity } = await t.db.get(appKey(id));
-  return entity ? { rec: decodeRecord(AppRecord, appKey(id), entity.val), rev: entity.modRevision } : undefined;
+  return entity
+    ? { rec: decodeRecord(AppRecord, appKey(id), entity.val), rev: entity.modRevision }
+    : undefined;
 }
 
 async function oplog(t: Awaited<ReturnType<typeof createTestAdm>>) {
   const { entities } = await t.db.list(oplogPrefix());
-  return entities.map((e) => ({ rec: decodeRecord(OplogRecord, e.key, e.val), rev: e.modRevision }));
+  return entities.map((e) => ({
+    rec: decodeRecord(OplogRecord, e.key, e.val),
+    rev: e.modRevision,
+  }));
 }
 
 Deno.test("runTxn writes the change and its oplog entry at one revision", async () => {
@@ -44,7 +54,8 @@ Deno.test("runTxn writes the change and its oplog entry at one revision", async 
     ["admin", "req-1", "shop", "why"],
   );
   // The entry has the oplog TTL.
-  const key = (await t.db.list(oplogPrefix())).entities.find((e) => e.modRevision === revision)!.key;
+  const key =
+    (await t.db.list(oplogPrefix())).entities.find((e) => e.modRevision === revision)!.key;
   const { ttl } = await t.db.ttl(key);
   assert.ok(ttl !== undefined && ttl > 179 * 24 * 3600, `ttl ${ttl}`);
 });
@@ -91,7 +102,11 @@ Deno.test("runTxn gives up with 409 after config.txnAttempts lost races", async 
 Deno.test("runTxn refuses writes without an oplog entry, and a second entry", async () => {
   const t = await createTestAdm();
   await assert.rejects(
-    () => runTxn(t.deps, actor, "x", async (tx) => tx.put(AppRecord, appKey("a"), {} as never)),
+    () =>
+      runTxn(t.deps, actor, "x", (tx) => {
+        tx.put(AppRecord, appKey("a"), {} as never);
+        return Promise.resolve();
+      }),
     TypeError, // the record is checked before anything is sent
   );
   await t.createTestApp("shop");
@@ -106,9 +121,10 @@ Deno.test("runTxn refuses writes without an oplog entry, and a second entry", as
   );
   assert.deepEqual(await appRecord(t, "shop"), before);
   await assert.rejects(() =>
-    runTxn(t.deps, actor, "do x", async (tx) => {
+    runTxn(t.deps, actor, "do x", (tx) => {
       tx.log({ operation: "app.update", target: "apps/a" });
       tx.log({ operation: "app.update", target: "apps/a" });
+      return Promise.resolve();
     }), /log twice/);
 });
 
@@ -117,12 +133,29 @@ Deno.test("If-Match and require: 412 on another revision, 404 when absent", asyn
   await t.createTestApp("shop");
   const rev = (await appRecord(t, "shop"))!.rev;
   await assert.rejects(
-    () => runTxn(t.deps, actor, "x", (tx) => tx.require(AppRecord, appKey("shop"), () => "gone", { ifMatch: rev + 1 })),
+    () =>
+      runTxn(
+        t.deps,
+        actor,
+        "x",
+        (tx) => tx.require(AppRecord, appKey("shop"), () => "gone", { ifMatch: rev + 1 }),
+      ),
     PreconditionFailedError,
   );
-  await runTxn(t.deps, actor, "x", (tx) => tx.require(AppRecord, appKey("shop"), () => "gone", { ifMatch: rev }));
+  await runTxn(
+    t.deps,
+    actor,
+    "x",
+    (tx) => tx.require(AppRecord, appKey("shop"), () => "gone", { ifMatch: rev }),
+  );
   await assert.rejects(
-    () => runTxn(t.deps, actor, "x", (tx) => tx.require(AppRecord, appKey("none"), () => "app none does not exist")),
+    () =>
+      runTxn(
+        t.deps,
+        actor,
+        "x",
+        (tx) => tx.require(AppRecord, appKey("none"), () => "app none does not exist"),
+      ),
     (e: unknown) => e instanceof NotFoundError && e.message === "app none does not exist",
   );
 });
@@ -131,12 +164,13 @@ Deno.test("an unknown commit outcome is resolved by the oplog entry: applied onc
   const t = await createTestAdm({ config: { unknownOutcomeWaitMs: 300 } });
   await t.createTestApp("shop");
   let runs = 0;
-  const mutate = (description: string) => async (tx: Parameters<Parameters<typeof runTxn>[3]>[0]) => {
-    runs++;
-    const cur = await tx.require(AppRecord, appKey("shop"), () => "gone");
-    tx.put(AppRecord, cur.key, { ...cur.record, description });
-    tx.log({ operation: "app.update", app: "shop", target: "apps/shop" });
-  };
+  const mutate =
+    (description: string) => async (tx: Parameters<Parameters<typeof runTxn>[3]>[0]) => {
+      runs++;
+      const cur = await tx.require(AppRecord, appKey("shop"), () => "gone");
+      tx.put(AppRecord, cur.key, { ...cur.record, description });
+      tx.log({ operation: "app.update", app: "shop", target: "apps/shop" });
+    };
   // The answer is lost but the Txn applied: success, not a second application.
   t.db.failNext("timeout-applied", { method: "commitTxn" });
   const { revision } = await runTxn(t.deps, actor, "update app shop", mutate("applied"));
