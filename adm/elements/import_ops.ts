@@ -4,7 +4,8 @@
  *
  * - **live**: when the bundle has a live version and the target's live raw
  *   differs (or the target does not exist), a new version with that raw is
- *   added and made live;
+ *   added and made live (or, when the target's unpublished version already
+ *   holds that raw, that version is made live);
  * - **draft**: when the bundle's latest version is newer than its live one
  *   (or nothing is live), and the target's newest raw differs from it, it
  *   is added as a new, unpublished version;
@@ -169,11 +170,14 @@ export async function importElement(
   if (needLive && env.record.requireApproval) {
     return conflict(`env ${ref.env} requires approval to publish`);
   }
-  if (meta && (needLive || needDraft) && meta.unpublishedVersion !== null) {
-    return conflict(`it has an unpublished version (${meta.unpublishedVersion})`);
-  }
   if (meta && needLive && meta.grayVersion !== null) {
     return conflict(`a gray release of version ${meta.grayVersion} runs`);
+  }
+  // The target's unpublished version already holds the live raw: make it live, add nothing.
+  const publishPending = meta !== undefined && needLive && meta.unpublishedVersion !== null &&
+    newest === live;
+  if (meta && (needLive || needDraft) && meta.unpublishedVersion !== null && !publishPending) {
+    return conflict(`it has an unpublished version (${meta.unpublishedVersion})`);
   }
 
   const add = async (raw: string, remarkText: string): Promise<VersionRecord> => {
@@ -184,7 +188,9 @@ export async function importElement(
     return v;
   };
   if (needLive) {
-    const v = await add(live, remark(el.published!));
+    const v = publishPending
+      ? await readVersion(tx, ref, meta!, meta!.unpublishedVersion!, doing)
+      : await add(live, remark(el.published!));
     meta = applyRelease(tx, ref, meta!, { kind: "publish", version: v.version }, v).next;
     item.published = v.version;
   }

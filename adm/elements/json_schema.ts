@@ -5,8 +5,8 @@
  * small bounded cache keyed by the schema's JSON text, so validating a new
  * version does not recompile.
  *
- * Strict mode is on (an unknown keyword is refused, so a typo does not
- * silently validate nothing); `format` is an annotation only, as the 2020-12
+ * Unknown keywords are refused (so a typo does not silently validate
+ * nothing), but ajv's stricter style rules are off: any valid schema is taken; `format` is an annotation only, as the 2020-12
  * specification makes it by default; `$ref` resolves inside the schema only
  * (nothing is fetched).
  *
@@ -61,7 +61,12 @@ export function compileSchema(schema: JsonSchema, field = "body.schema"): Valida
     // One Ajv per schema: schemas with the same $id must not collide in a shared instance.
     const ajv = new Ajv2020({
       allErrors: true,
-      strict: true,
+      // Unknown keywords are refused; valid-but-loose schemas (required without properties) are not.
+      strictSchema: true,
+      strictNumbers: true,
+      strictTypes: false,
+      strictTuples: false,
+      strictRequired: false,
       validateFormats: false,
       logger: false,
     });
