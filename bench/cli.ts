@@ -7,10 +7,12 @@
  *   db       cassemdb vs etcd, 1 and 3 nodes, set / get lin / get ser (--quick: shorter)
  *   watch    watch fan-out: 1,000 watchers on a 3-node cluster, 1,000 changes
  *   memory   RSS of one node holding 100,000 keys of 1 KiB, and its restart time
+ *   adm      element create / update / publish through 1 and 2 adm copies, beside SetKV and Txn
  *
  * @module
  */
 
+import { runAdmBench } from "./adm_bench.ts";
 import { runDbBench } from "./db_bench.ts";
 import { runMemoryBench } from "./memory_bench.ts";
 import { runRaftBench } from "./raft_bench.ts";
@@ -21,6 +23,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   db: runDbBench,
   watch: runWatchBench,
   memory: runMemoryBench,
+  adm: runAdmBench,
 };
 
 const name = Deno.args[0];
