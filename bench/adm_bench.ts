@@ -1,5 +1,5 @@
 /**
- * `deno task bench adm [--duration S] [--concurrency N] [--quick]`:
+ * `deno task bench adm [--duration S] [--concurrency N] [--quick] [--cpu-prof DIR]`:
  * cassemadm's element writes per second through one and two adm copies
  * against a 3-node cassemdb, beside cassemdb's own SetKV and Txn rate
  * measured from the same process in the same run.
@@ -22,7 +22,8 @@
  * between them). Latency is per request, in the bench process (which is
  * also the HTTP client). CPU per request is user+system CPU of the adm
  * processes and of the cassemdb nodes during the row (/proc/<pid>/stat),
- * per completed request.
+ * per completed request. `--cpu-prof DIR` writes V8 CPU profiles of the
+ * adm copies when they stop (read them with bench/cpuprof_top.ts).
  *
  * @module
  */
@@ -38,7 +39,14 @@ import {
   EnvRecord,
 } from "../shared/config/mod.ts";
 import { DbClient } from "../shared/db/mod.ts";
-import { type Cluster, Proc, procCpuMs, startCassem } from "./_procs.ts";
+import {
+  type Cluster,
+  foreignCpuMs,
+  foreignDeltaMs,
+  Proc,
+  procCpuMs,
+  startCassem,
+} from "./_procs.ts";
 import { closedLoop, fmt, percentile, printTable } from "./_stats.ts";
 
 const PASSWORD = "bench-admin-password";
@@ -56,6 +64,8 @@ interface Row {
   errors: number;
   admCpuUs: number;
   dbCpuUs: number;
+  /** CPU other users' processes took meanwhile, % of one core. */
+  othersPct: number;
 }
 
 function freePort(): number {
@@ -66,11 +76,17 @@ function freePort(): number {
 }
 
 /** Starts one adm copy on `endpoints`; resolves with it and its URL once it listens. */
-async function startAdm(name: string, endpoints: string): Promise<{ proc: Proc; url: string }> {
+async function startAdm(
+  name: string,
+  endpoints: string,
+  cpuProfDir?: string,
+): Promise<{ proc: Proc; url: string }> {
   const port = freePort();
+  const prof = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}/${name}`] : [];
   const proc = new Proc(name, Deno.execPath(), [
     "run",
     "-A",
+    ...prof,
     "adm/main.ts",
     "--listen",
     `127.0.0.1:${port}`,
@@ -85,7 +101,7 @@ async function startAdm(name: string, endpoints: string): Promise<{ proc: Proc; 
 
 /** Measures `worker` at `concurrency`, with the CPU of the adm and db processes. */
 async function measure(
-  head: Omit<Row, "ops" | "perSec" | "p50" | "p99" | "errors" | "admCpuUs" | "dbCpuUs">,
+  head: Pick<Row, "target" | "op" | "copies" | "concurrency">,
   durationS: number,
   admPids: number[],
   dbPids: number[],
@@ -96,6 +112,7 @@ async function measure(
   let errors = 0;
   const a0 = cpu(admPids);
   const d0 = cpu(dbPids);
+  const f0 = foreignCpuMs();
   const { latencies, elapsedMs } = await closedLoop(
     head.concurrency,
     maxOps,
@@ -105,6 +122,7 @@ async function measure(
     },
   );
   const ops = latencies.length;
+  const othersPct = foreignDeltaMs(f0, foreignCpuMs()) / elapsedMs * 100;
   const row: Row = {
     ...head,
     ops,
@@ -114,6 +132,7 @@ async function measure(
     errors,
     admCpuUs: admPids.length > 0 ? ((cpu(admPids) - a0) * 1000) / ops : NaN,
     dbCpuUs: ((cpu(dbPids) - d0) * 1000) / ops,
+    othersPct,
   };
   console.log(
     `  ${row.target} ${row.op} copies=${row.copies} c=${row.concurrency}: ${
@@ -132,6 +151,7 @@ export async function runAdmBench(args: string[] = []): Promise<void> {
       duration: { type: "string" },
       concurrency: { type: "string", default: "16" },
       quick: { type: "boolean", default: false },
+      "cpu-prof": { type: "string" },
     },
   });
   const durationS = Number(values.duration ?? (values.quick ? 2 : 5));
@@ -256,7 +276,8 @@ export async function runAdmBench(args: string[] = []): Promise<void> {
       ),
     );
 
-    adms.push(await startAdm("adm-1", endpoints), await startAdm("adm-2", endpoints));
+    const prof = values["cpu-prof"];
+    adms.push(await startAdm("adm-1", endpoints, prof), await startAdm("adm-2", endpoints, prof));
     const admPids = adms.map((a) => a.proc.pid);
     const login = await fetch(`${adms[0]!.url}/api/account/login`, {
       method: "POST",
@@ -367,6 +388,7 @@ export async function runAdmBench(args: string[] = []): Promise<void> {
       "errors",
       "adm CPU µs/req",
       "db CPU µs/req",
+      "others %",
     ],
     rows.map((r) => [
       r.target,
@@ -379,12 +401,14 @@ export async function runAdmBench(args: string[] = []): Promise<void> {
       String(r.errors),
       Number.isFinite(r.admCpuUs) ? fmt(r.admCpuUs) : "-",
       fmt(r.dbCpuUs),
+      fmt(r.othersPct),
     ]),
   );
   console.log(
     `\nreq/s counts successful requests; latency is measured in the bench process (also the HTTP and` +
       `\ngRPC client). CPU µs/req: user+system CPU of the adm copies / the 3 cassemdb nodes during the row,` +
-      `\nper request (/proc/<pid>/stat, 10 ms ticks). finished in ${
+      `\nper request (/proc/<pid>/stat, 10 ms ticks). others %: CPU that processes this benchmark did not` +
+      `\nstart used meanwhile (% of one core): rows with a high figure were disturbed. finished in ${
         fmt((performance.now() - t0) / 1000)
       } s`,
   );
