@@ -341,7 +341,11 @@ export function elementsRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
       (tx) => setSchema(tx, ref, body.schema, body.remark, { ifMatch }),
     );
     c.header("ETag", etagOf(revision));
-    const shown = showElement({ record: value, modRevision: revision, key: "" });
+    const shown = showElement({
+      record: value,
+      modRevision: revision,
+      key: elementKey(ref.app, ref.env, ref.key),
+    });
     return c.json({ ...shown, schema: value.schema }, 200);
   });
 

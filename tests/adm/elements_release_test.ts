@@ -112,6 +112,14 @@ Deno.test("gray releases by ids, labels and percentage reach exactly the clients
   });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   g = await served();
+  assert.deepEqual(g.rule, { kind: "labels", selector: { region: "eu", tier: "canary" } });
+  // The same selector as text.
+  r = await t.request("PUT", `${BASE}/gray`, {
+    ...admin,
+    body: { rule: { kind: "labels", selector: "region=eu, tier=canary" } },
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual((await served()).rule, g.rule);
   assert.equal(grayApplies(g.rule, target("x", { region: "eu", tier: "canary", az: "1" })), true);
   assert.equal(grayApplies(g.rule, target("x", { region: "eu" })), false);
 
@@ -155,6 +163,7 @@ Deno.test("gray releases by ids, labels and percentage reach exactly the clients
   assert.deepEqual(ops.sort(), [
     "element.gray.promote",
     "element.gray.start",
+    "element.gray.update",
     "element.gray.update",
     "element.gray.update",
     "element.gray.update",
