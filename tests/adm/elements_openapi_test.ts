@@ -23,6 +23,7 @@ const EXPECTED: [string, string, string][] = [
   ["put", `${E}/{key}/schema`, "element.write"],
   ["get", `${E}/{key}/versions`, "element.read"],
   ["get", `${E}/{key}/diff`, "element.read"],
+  ["get", `${E}/{key}/instances`, "element.read"],
   ["post", `${E}/{key}/publish`, "element.publish"],
   ["post", `${E}/{key}/rollback`, "element.publish"],
   ["post", `${E}/{key}/gray`, "element.publish"],

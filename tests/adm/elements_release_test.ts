@@ -17,7 +17,10 @@
 
 import assert from "node:assert/strict";
 import {
+  encodeRecord,
   grayApplies,
+  instanceKey,
+  InstanceRecord,
   oplogPrefix,
   OplogRecord,
   serveGrayKey,
@@ -292,4 +295,62 @@ Deno.test("publish: true needs element.publish besides element.write", async () 
   assert.equal(r.status, 403);
   r = await t.request("PUT", BASE, { token: dev, body: { raw: "2" } });
   assert.equal(r.status, 200);
+});
+
+Deno.test("which instances run which version: read from the instance records agents write", async () => {
+  const t = await createTestAdm();
+  await appWithEnv(t);
+  const admin = { token: t.adminToken };
+  await twoVersions(t);
+  await t.request("POST", `${BASE}/gray`, {
+    ...admin,
+    body: { version: 2, rule: { kind: "clients", clientIds: ["pod-2"] } },
+  });
+  const time = new Date(t.now()).toISOString();
+  const running = (version: number, gray: boolean, key = "k") => ({
+    app: "shop",
+    env: "prod",
+    key,
+    version,
+    fingerprint: "0".repeat(64),
+    gray,
+  });
+  const instances: [string, ReturnType<typeof running>[]][] = [
+    ["pod-1", [running(1, false)]],
+    ["pod-2", [running(2, true), running(1, false, "other")]],
+    ["pod-3", [running(1, false)]],
+    ["pod-4", [running(1, false, "other")]],
+  ];
+  for (const [clientId, run] of instances) {
+    await t.db.set(
+      instanceKey(clientId),
+      encodeRecord(InstanceRecord, {
+        clientId,
+        agentId: "agent-1",
+        clientIp: "127.0.0.1",
+        labels: {},
+        watching: [{ app: "shop", env: "prod", keys: ["k", "other"] }],
+        running: run,
+        registeredAt: time,
+        renewedAt: time,
+      }),
+      { ttl: 60 },
+    );
+  }
+  const r = await t.request("GET", `${BASE}/instances`, admin);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(
+    r.body.items.map((i: { clientId: string; version: number; gray: boolean }) => [
+      i.clientId,
+      i.version,
+      i.gray,
+    ]),
+    [["pod-1", 1, false], ["pod-2", 2, true], ["pod-3", 1, false]],
+  );
+  assert.deepEqual(r.body.versions, [
+    { version: 2, gray: true, instances: 1 },
+    { version: 1, gray: false, instances: 2 },
+  ]);
+  assert.deepEqual([r.body.liveVersion, r.body.grayVersion, r.body.truncated], [1, 2, false]);
+  assert.equal((await t.request("GET", `${elementsPath()}/nope/instances`, admin)).status, 404);
 });
