@@ -28,10 +28,16 @@ import {
 import { defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
 import { readPage, storedOf } from "../data/read.ts";
-import { MAX_NESTING, nestingDepth, toJsonValue } from "../elements/content.ts";
-import { structuralDiff, unifiedDiff } from "../elements/diff.ts";
-import { readElement, readVersionRecord } from "../elements/read_side.ts";
-import { openBody } from "../elements/sealing.ts";
+import {
+  MAX_NESTING,
+  nestingDepth,
+  openBody,
+  readElement,
+  readVersionRecord,
+  structuralDiff,
+  toJsonValue,
+  unifiedDiff,
+} from "../elements/mod.ts";
 import { BadRequestError } from "../errors.ts";
 import type { AdmEnv } from "../http/context.ts";
 import { etagOf } from "../http/etag.ts";

@@ -34,10 +34,16 @@ import { defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
 import { readPage, readRecord, type Stored, storedOf } from "../data/read.ts";
 import { runTxn } from "../data/txn.ts";
-import { createElement, deleteElement, setSchema, updateElement } from "../elements/edit_ops.ts";
-import type { ElementRef } from "../elements/load.ts";
-import { readElement, readVersionRecord } from "../elements/read_side.ts";
-import { openBody } from "../elements/sealing.ts";
+import {
+  createElement,
+  deleteElement,
+  type ElementRef,
+  openBody,
+  readElement,
+  readVersionRecord,
+  setSchema,
+  updateElement,
+} from "../elements/mod.ts";
 import { BadRequestError, NotFoundError } from "../errors.ts";
 import { actorOf } from "../http/actor.ts";
 import type { AdmEnv } from "../http/context.ts";
