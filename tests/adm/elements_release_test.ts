@@ -354,3 +354,37 @@ Deno.test("which instances run which version: read from the instance records age
   assert.deepEqual([r.body.liveVersion, r.body.grayVersion, r.body.truncated], [1, 2, false]);
   assert.equal((await t.request("GET", `${elementsPath()}/nope/instances`, admin)).status, 404);
 });
+
+Deno.test("a deprecated app's elements are read-only; a missing env or element is 404", async () => {
+  const t = await createTestAdm();
+  await appWithEnv(t);
+  const admin = { token: t.adminToken };
+  await twoVersions(t);
+  const r = await t.request("PUT", "/api/apps/shop", { ...admin, body: { status: "deprecated" } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const before = t.db.revision;
+  for (
+    const [method, path, body] of [
+      ["POST", `${elementsPath()}/new`, { raw: "x", contentType: "plaintext" }],
+      ["PUT", BASE, { raw: "{}" }],
+      ["POST", `${BASE}/publish`, { version: 2 }],
+      ["POST", `${BASE}/gray`, { version: 2, rule: { kind: "percentage", percent: 1 } }],
+      ["DELETE", BASE, undefined],
+    ] as const
+  ) {
+    const x = await t.request(method, path, { ...admin, body });
+    assert.equal(x.status, 409, `${method} ${path}: ${JSON.stringify(x.body)}`);
+    assert.match(x.body.error.message, /read-only: current status is deprecated/);
+  }
+  assert.equal(t.db.revision, before);
+  assert.equal((await t.request("GET", BASE, admin)).status, 200, "reads still work");
+  assert.equal((await t.request("GET", `${elementsPath("shop", "qa")}/k`, admin)).status, 404);
+  assert.equal(
+    (await t.request("POST", `${elementsPath("shop", "qa")}/k`, {
+      ...admin,
+      body: { raw: "x", contentType: "plaintext" },
+    })).status,
+    409,
+    "deprecated first",
+  );
+});
