@@ -43,7 +43,10 @@ scenario(
       const copies: AdmProc[] = [];
       try {
         copies.push(
-          ...await Promise.all([AdmProc.start(endpoints, env), AdmProc.start(endpoints, env)]),
+          ...await Promise.all([
+            AdmProc.start(endpoints, env, 60_000),
+            AdmProc.start(endpoints, env, 60_000),
+          ]),
         );
         const [a, b] = copies as [AdmProc, AdmProc];
         c.note(`adm copies: a pid ${a.pid}, b pid ${b.pid}`);
