@@ -17,6 +17,7 @@ const ENV = "/api/apps/{app}/envs/{env}";
 const EXPECTED: [string, string, string][] = [
   ["get", E, "element.read"],
   ["get", `${E}/{key}`, "element.read"],
+  ["get", `${E}/{key}/raw`, "element.read"],
   ["post", `${E}/{key}`, "element.write"],
   ["put", `${E}/{key}`, "element.write"],
   ["delete", `${E}/{key}`, "element.write"],
