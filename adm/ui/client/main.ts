@@ -1,0 +1,15 @@
+/// <reference lib="dom" />
+/**
+ * The dashboard's client script: the one module the pages load
+ * (`/ui/client.js`, bundled at runtime by `../bundle.ts` with the parsers
+ * of `shared/config`). It only enhances: every page works without it, and
+ * the server validates every save. It marks `<html data-client="ready">`
+ * once it ran.
+ *
+ * @module
+ */
+
+import { enhanceEditors } from "./editor.ts";
+
+enhanceEditors(document);
+document.documentElement.dataset.client = "ready";
