@@ -128,6 +128,13 @@ export function planAction(action: Action, s: PlanState, params: ActionParams): 
           message: `Cannot ${action} version ${v.n} of ${e.key} as it is live already`,
         };
       }
+      if (e.grayVersion !== null) {
+        return {
+          ok: false,
+          message:
+            `Cannot ${action} ${e.key} as a gray release of version ${e.grayVersion} is running: promote or abort it first`,
+        };
+      }
       const verb = action === "publish" ? "Publish" : "Roll back to";
       return {
         ok: true,
@@ -141,9 +148,6 @@ export function planAction(action: Action, s: PlanState, params: ActionParams): 
             `Version ${v.n} becomes live for every client of ${where}${
               action === "rollback" ? ", recorded as a rollback" : ""
             }.`,
-            ...(e.grayVersion !== null
-              ? [`The gray release of version ${e.grayVersion} goes on for its clients.`]
-              : []),
             ...approvalNote,
           ],
           base: live,

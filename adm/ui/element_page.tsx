@@ -188,7 +188,9 @@ function ActionsPanel(p: { ref: ElementRef; st: ElementState }) {
       <form class="panel stack" method="get" action={confirm} aria-labelledby="publish-h">
         <h3 id="publish-h">Publish</h3>
         <input type="hidden" name="action" value="publish" />
-        {newer.length === 0 ? <p class="muted">No version newer than the live one.</p> : (
+        {st.gray
+          ? <p class="muted">A gray release is running: promote or abort it first.</p>
+          : newer.length === 0 ? <p class="muted">No version newer than the live one.</p> : (
           <>
             <VersionSelect
               id="publish-version"
@@ -248,7 +250,9 @@ function ActionsPanel(p: { ref: ElementRef; st: ElementState }) {
       <form class="panel stack" method="get" action={confirm} aria-labelledby="rollback-h">
         <h3 id="rollback-h">Roll back</h3>
         <input type="hidden" name="action" value="rollback" />
-        {older.length === 0 ? <p class="muted">No earlier published version to go back to.</p> : (
+        {st.gray
+          ? <p class="muted">A gray release is running: promote or abort it first.</p>
+          : older.length === 0 ? <p class="muted">No earlier published version to go back to.</p> : (
           <>
             <VersionSelect
               id="rollback-version"
