@@ -73,7 +73,7 @@ Deno.test("the dashboard runs an element's whole life through the API", async ()
   assert.equal(p.status, 200);
   assert.match(p.text, /Created db.json version 1/);
   assert.match(p.text, /Live nothing yet/);
-  let v = await t.request("GET", API_E, { token: t.adminToken });
+  const v = await t.request("GET", API_E, { token: t.adminToken });
   assert.equal(v.body.raw, '{\n  "pool": 5\n}\n');
 
   // Publish: the confirm page shows the whole text as added (nothing live yet).

@@ -41,6 +41,8 @@ h3 { font-size: 1rem; margin: 1rem 0 .4rem; }
 .alert { background: var(--del); border: 1px solid #f1aeb5; color: #6e0b06; padding: .5rem .75rem; border-radius: 6px; }
 .muted { color: var(--muted); }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem; margin: .75rem 0; }
+.panel > h2:first-child, .panel > h3:first-child { margin-top: 0; }
+.actions > .panel { margin: 0; }
 .cols { display: grid; grid-template-columns: minmax(0, 3fr) minmax(300px, 2fr); gap: 1.25rem; align-items: start; }
 @media (max-width: 1000px) { .cols { grid-template-columns: minmax(0, 1fr); } }
 .scroll { overflow-x: auto; }

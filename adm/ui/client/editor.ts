@@ -34,6 +34,12 @@ function enhance(form: HTMLFormElement): void {
   const typeOf = () => select?.value ?? area.dataset.contentType ?? "plaintext";
   let timer: ReturnType<typeof setTimeout> | undefined;
 
+  const showCaret = () => {
+    if (!caret) return;
+    const { line, column } = lineColumnOf(area.value, area.selectionStart);
+    caret.textContent = `Line ${line}, column ${column}`;
+  };
+
   const check = () => {
     clearTimeout(timer);
     const type = typeOf();
@@ -52,16 +58,13 @@ function enhance(form: HTMLFormElement): void {
       go.type = "button";
       go.className = "link";
       go.textContent = `Go to line ${line}, column ${column}`;
-      go.addEventListener("click", () => moveCaret(area, line, column));
+      go.addEventListener("click", () => {
+        moveCaret(area, line, column);
+        showCaret();
+      });
       status.append(" ", go);
     }
     return v.ok;
-  };
-
-  const showCaret = () => {
-    if (!caret) return;
-    const { line, column } = lineColumnOf(area.value, area.selectionStart);
-    caret.textContent = `Line ${line}, column ${column}`;
   };
 
   area.addEventListener("input", () => {
@@ -77,6 +80,7 @@ function enhance(form: HTMLFormElement): void {
     const m = /at line (\d+), column (\d+)/.exec(status.textContent ?? "");
     if (m) moveCaret(area, Number(m[1]), Number(m[2]));
     else area.focus();
+    showCaret();
   });
   check();
   form.dataset.live = "on";
