@@ -11,7 +11,7 @@
  */
 
 import { Hono } from "hono";
-import type { FC } from "hono/jsx";
+import type { Child, FC } from "hono/jsx";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { VersionInfoView } from "./api_types.ts";
 import { Badges, Time } from "./components.tsx";
@@ -138,6 +138,17 @@ export const GrayRuleFields: FC<{ prefix: string; value: GrayFields }> = (p) => 
   );
 };
 
+const GRAY_RUNNING = "A gray release is running: promote or abort it first.";
+
+/** `children`, or the sentence `none` in their place when there is nothing to choose. */
+const Choice: FC<{ none: string | undefined; children?: Child }> = (p) =>
+  p.none === undefined ? <>{p.children}</> : <p class="muted">{p.none}</p>;
+
+/** `text` for a `<pre>`: HTML drops one leading newline of a pre's text, so one is added. */
+function leadingNewline(text: string): string {
+  return "\n" + text;
+}
+
 function ActionsPanel(p: { ref: ElementRef; st: ElementState }) {
   const { ref, st } = p;
   const e = st.element;
@@ -188,10 +199,10 @@ function ActionsPanel(p: { ref: ElementRef; st: ElementState }) {
       <form class="panel stack" method="get" action={confirm} aria-labelledby="publish-h">
         <h3 id="publish-h">Publish</h3>
         <input type="hidden" name="action" value="publish" />
-        {st.gray
-          ? <p class="muted">A gray release is running: promote or abort it first.</p>
-          : newer.length === 0 ? <p class="muted">No version newer than the live one.</p> : (
-          <>
+        {st.gray ? <p class="muted">{GRAY_RUNNING}</p> : (
+          <Choice
+            none={newer.length === 0 ? "No version newer than the live one." : undefined}
+          >
             <VersionSelect
               id="publish-version"
               label="Version to publish"
@@ -201,7 +212,7 @@ function ActionsPanel(p: { ref: ElementRef; st: ElementState }) {
             <div>
               <button class="primary" type="submit">Review publish…</button>
             </div>
-          </>
+          </Choice>
         )}
       </form>
       {st.gray
@@ -250,10 +261,10 @@ function ActionsPanel(p: { ref: ElementRef; st: ElementState }) {
       <form class="panel stack" method="get" action={confirm} aria-labelledby="rollback-h">
         <h3 id="rollback-h">Roll back</h3>
         <input type="hidden" name="action" value="rollback" />
-        {st.gray
-          ? <p class="muted">A gray release is running: promote or abort it first.</p>
-          : older.length === 0 ? <p class="muted">No earlier published version to go back to.</p> : (
-          <>
+        {st.gray ? <p class="muted">{GRAY_RUNNING}</p> : (
+          <Choice
+            none={older.length === 0 ? "No earlier published version to go back to." : undefined}
+          >
             <VersionSelect
               id="rollback-version"
               label="Earlier version to make live again"
@@ -263,7 +274,7 @@ function ActionsPanel(p: { ref: ElementRef; st: ElementState }) {
             <div>
               <button class="danger" type="submit">Review rollback…</button>
             </div>
-          </>
+          </Choice>
         )}
       </form>
     </section>
@@ -353,8 +364,7 @@ async function render(c: UiContext, error?: string, status = 200): Promise<Respo
                 tabindex={0}
                 aria-label={`Content of version ${st.shown.version}`}
               >
-                {/* A newline first: HTML drops one leading newline of a pre's text. */}
-                {"\n" + st.shown.raw}
+                {leadingNewline(st.shown.raw)}
               </pre>
             )}
           <p class="hint">

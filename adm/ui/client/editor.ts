@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The editor's live validation in the browser. Every form marked
  * `data-editor` holds a textarea `[data-raw]` whose content type comes from
@@ -13,24 +12,23 @@
  * @module
  */
 
+import type { ButtonEl, Doc, FormEl, SelectEl, TextAreaEl } from "./dom.ts";
 import { isContentType, lineColumnOf, offsetOf, validateRaw } from "./validate.ts";
 
 /** How long typing must pause before the text is checked, in ms. */
 const DEBOUNCE_MS = 120;
 
 /** Wires every `form[data-editor]` of `root`. */
-export function enhanceEditors(root: Document): void {
-  for (const form of root.querySelectorAll<HTMLFormElement>("form[data-editor]")) {
-    enhance(form);
-  }
+export function enhanceEditors(doc: Doc): void {
+  for (const form of doc.querySelectorAll<FormEl>("form[data-editor]")) enhance(doc, form);
 }
 
-function enhance(form: HTMLFormElement): void {
-  const area = form.querySelector<HTMLTextAreaElement>("textarea[data-raw]");
-  const status = form.querySelector<HTMLElement>("[data-validation]");
+function enhance(doc: Doc, form: FormEl): void {
+  const area = form.querySelector<TextAreaEl>("textarea[data-raw]");
+  const status = form.querySelector("[data-validation]");
   if (!area || !status) return;
-  const select = form.querySelector<HTMLSelectElement>("select[data-content-type-select]");
-  const caret = form.querySelector<HTMLElement>("[data-caret]");
+  const select = form.querySelector<SelectEl>("select[data-content-type-select]");
+  const caret = form.querySelector("[data-caret]");
   const typeOf = () => select?.value ?? area.dataset.contentType ?? "plaintext";
   let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -48,13 +46,13 @@ function enhance(form: HTMLFormElement): void {
     form.dataset.validation = v.ok ? "valid" : "invalid";
     area.setAttribute("aria-invalid", v.ok ? "false" : "true");
     status.replaceChildren();
-    const text = document.createElement("span");
+    const text = doc.createElement("span");
     text.textContent = v.message;
     status.append(text);
     status.classList.toggle("error", !v.ok);
     if (!v.ok && v.line !== undefined && v.column !== undefined) {
       const { line, column } = v;
-      const go = document.createElement("button");
+      const go = doc.createElement<ButtonEl>("button");
       go.type = "button";
       go.className = "link";
       go.textContent = `Go to line ${line}, column ${column}`;
@@ -86,7 +84,7 @@ function enhance(form: HTMLFormElement): void {
   form.dataset.live = "on";
 }
 
-function moveCaret(area: HTMLTextAreaElement, line: number, column: number): void {
+function moveCaret(area: TextAreaEl, line: number, column: number): void {
   const at = offsetOf(area.value, line, column);
   area.focus();
   area.setSelectionRange(at, Math.min(at + 1, area.value.length));

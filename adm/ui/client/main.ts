@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The dashboard's client script: the one module the pages load
  * (`/ui/client.js`, bundled at runtime by `../bundle.ts` with the parsers
@@ -9,7 +8,9 @@
  * @module
  */
 
+import { browserDocument } from "./dom.ts";
 import { enhanceEditors } from "./editor.ts";
 
-enhanceEditors(document);
-document.documentElement.dataset.client = "ready";
+const doc = browserDocument();
+enhanceEditors(doc);
+doc.documentElement.dataset.client = "ready";
