@@ -329,3 +329,24 @@ Deno.test("a refused or unknown page keeps the API's status and message", async 
   p = await v.get("/");
   assert.doesNotMatch(p.text, /Create an app/);
 });
+
+Deno.test("the oplog page reads its time filter as UTC and keeps the filters on the next page", async () => {
+  const t = await createTestAdm();
+  const b = new TestBrowser(t.app);
+  b.cookies.set("cassem_session", t.adminToken);
+  for (let i = 0; i < 3; i++) await t.createTestApp(`app${i}`); // at 2025-01-01T00:00:00Z
+  let p = await b.get("/oplog?operation=app.create&from=2025-01-01T00%3A00");
+  assert.equal((partText(p, "oplog").match(/app\.create/g) ?? []).length, 3);
+  p = await b.get("/oplog?operation=app.create&from=2025-01-01T00%3A01");
+  assert.match(partText(p, "oplog"), /Request id No entries\.$/);
+  p = await b.get("/oplog?operation=app.create&to=2024-12-31T23%3A59");
+  assert.match(partText(p, "oplog"), /No entries\./);
+  // The API pages at 50; with more entries the next page link keeps the filters.
+  for (let i = 3; i < 53; i++) await t.createTestApp(`app${i}`);
+  p = await b.get("/oplog?operation=app.create");
+  const next = /href="(\/oplog\?[^"]*cursor=[^"]+)"/.exec(p.html)?.[1]?.replace(/&amp;/g, "&");
+  assert.ok(next, "a link to older entries");
+  assert.match(next, /operation=app\.create/);
+  p = await b.get(next);
+  assert.equal((partText(p, "oplog").match(/app\.create/g) ?? []).length, 3);
+});
