@@ -63,11 +63,10 @@ function render(
         )
         : null}
       <form
-        class="stack"
+        class="stack wide"
         method="post"
         action={elementPage(ref.app, ref.env, ref.key, "/edit")}
         data-editor
-        style="max-width: none"
       >
         <CsrfField session={s} />
         <input type="hidden" name="etag" value={form.etag} />
@@ -79,7 +78,7 @@ function render(
         />
         <div>
           <label for="remark">Remark</label>
-          <input id="remark" name="remark" type="text" value={form.remark} style="width: 100%" />
+          <input id="remark" name="remark" type="text" class="full" value={form.remark} />
         </div>
         <div class="inline">
           <button class="primary" type="submit">Save as version {next}</button>

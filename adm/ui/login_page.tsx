@@ -28,7 +28,7 @@ import {
 function LoginForm(p: { next: string; account: string; error?: string; notice?: string }) {
   return (
     <Layout title="Log in to cassem" error={p.error} notice={p.notice}>
-      <form class="stack" method="post" action="/login" style="max-width: 360px">
+      <form class="stack narrow" method="post" action="/login">
         <input type="hidden" name="next" value={p.next} />
         <div>
           <label for="account">Account</label>

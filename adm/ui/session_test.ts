@@ -40,6 +40,12 @@ Deno.test("login keeps the API's session in an HttpOnly, SameSite=Strict cookie 
   const page = await b.get("/");
   assert.equal(page.status, 200);
   assert.match(page.text, /Signed in as admin \(admin\)/);
+  // Only this origin's script and style, and never in another site's frame.
+  const csp = page.headers.get("Content-Security-Policy")!;
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.match(csp, /script-src 'self';/);
+  assert.doesNotMatch(page.html, / style="/);
+  assert.equal(page.headers.get("X-Content-Type-Options"), "nosniff");
 });
 
 Deno.test("login goes back only to a path of this site", async () => {

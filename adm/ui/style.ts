@@ -54,6 +54,9 @@ dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1r
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; word-break: break-word; }
 form.stack { display: grid; gap: .6rem; max-width: 760px; }
+form.stack.wide { max-width: none; }
+form.stack.narrow { max-width: 360px; }
+input.full { width: 100%; }
 form.inline, .inline { display: flex; flex-wrap: wrap; gap: .6rem; align-items: end; }
 label { font-weight: 600; display: block; margin-bottom: .15rem; }
 .check label, label.check { display: inline; font-weight: 400; }
