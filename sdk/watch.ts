@@ -155,6 +155,21 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** A promise with its resolve and reject (`Promise.withResolvers` needs Node 22). */
+function deferred(): {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+} {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 /** The watch behind a {@linkcode WatchHandle} (see the module doc). */
 export class Watch<T> implements WatchHandle<T> {
   readonly #ctx: WatchContext;
@@ -163,7 +178,7 @@ export class Watch<T> implements WatchHandle<T> {
   readonly #onChange: (update: WatchUpdate<T>) => void;
   readonly #opts: WatchOptions<T>;
   readonly #abort = new AbortController();
-  readonly #ready = Promise.withResolvers<void>();
+  readonly #ready = deferred();
   /** Key → what the agents last sent (null: no version); absent: not known yet. */
   readonly #held = new Map<string, ElementJson | null>();
   /** Key → the version delivered to the application (parsed). */
