@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { instanceKey } from "../shared/config/mod.ts";
 import { TestEnv } from "../agent/_test_env.ts";
 import { deadUrl, serve, serveAgent, stubAgent, type TestServer, until } from "./_testing.ts";
 import { createClient } from "./client.ts";
@@ -430,3 +431,35 @@ function serveGate(target: string, isDown: () => boolean): TestServer {
     });
   });
 }
+
+Deno.test("register records the instance with what it runs, renews it every renewAfterSeconds, and close removes it", async () => {
+  const w = await world();
+  try {
+    await w.t.pub.publish("shop", "prod", "k", { version: 7, raw: "v7" });
+    const s = serveAgent(await w.t.agent({ instanceTtlSeconds: 3 }));
+    const c = createClient({ agents: [s.url], app: "shop", env: "prod", clientId: "reader-1" });
+    await assert.rejects(
+      () => createClient({ agents: [s.url], app: "shop", env: "prod" }).register(),
+      /has no clientId/,
+    );
+    await c.get("k");
+    const answer = await c.register();
+    assert.equal(answer.renewAfterSeconds, 1);
+    const stored = await w.t.db.get(instanceKey("reader-1"));
+    const record = JSON.parse(new TextDecoder().decode(stored.entity!.val));
+    assert.deepEqual(
+      record.running.map((r: { key: string; version: number }) => [r.key, r.version]),
+      [["k", 7]],
+    );
+    await until("a renewal", () => s.requests.some((r) => r.method === "PUT"), 10_000);
+    assert.ok(
+      new URL(s.requests.find((r) => r.method === "PUT")!.url).pathname.endsWith("/reader-1"),
+    );
+    await c.close();
+    assert.ok(s.requests.some((r) => r.method === "DELETE"));
+    assert.equal((await w.t.db.get(instanceKey("reader-1"))).entity, undefined, "removed");
+    await s.close();
+  } finally {
+    await w.close();
+  }
+});

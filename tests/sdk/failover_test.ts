@@ -87,6 +87,15 @@ scenario(
         for (let i = 1; i <= ROUNDS; i++) {
           await publishNext(KEYS[i % KEYS.length]!);
           if (i === KILL_AT) {
+            // Everything so far reached the client while it streamed; what follows may be
+            // coalesced by the resume (agent/README.md: a resume sends current versions).
+            await waitFor(
+              "the client to hold every version published so far",
+              () =>
+                KEYS.every((k) => watch.current(k)?.version === published.get(k)!.at(-1)) ||
+                undefined,
+              { timeoutMs: 30_000 },
+            );
             assert.equal(watch.agent, a1.url, "still streaming from agent1 before the kill");
             // agent2 frozen first: the client's reconnect hangs there while versions are
             // published, so it can only get them by resuming from the last revision it had.

@@ -2,7 +2,7 @@
  * The SDK under Node ≥ 20: `deno bundle` turns `sdk/mod.ts` (with the
  * parsers' npm packages) into one ES module for the browser platform (so
  * no static import of a Node or Deno API can hide in it), and `node --test`
- * runs tests/sdk/node/sdk_node_test.mjs against two real agents served
+ * runs tests/sdk/node/sdk_node_suite.mjs against two real agents served
  * here on loopback (createAgent on a MemoryDb, over Deno.serve as
  * agent/main.ts does), with a control server to publish and stop an agent.
  * The test fails when any Node test fails.
@@ -14,7 +14,7 @@ import { TestEnv } from "../../agent/_test_env.ts";
 import { deadUrl, serve, serveAgent, type TestServer } from "../../sdk/_testing.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const NODE_TEST = fileURLToPath(new URL("./node/sdk_node_test.mjs", import.meta.url));
+const NODE_TEST = fileURLToPath(new URL("./node/sdk_node_suite.mjs", import.meta.url));
 
 /** Runs `cmd args` to completion (bounded), answering its exit code and output. */
 async function run(
