@@ -1,11 +1,17 @@
 /**
  * Element bodies as the agent holds them, and the answers built from them.
  *
- * A body keeps its raw text as a JSON string literal (`rawJson`), the form
- * the elements route sends, so a cached read only concatenates prepared
- * pieces; the raw text itself (the raw route, pushes, gRPC) is recovered
- * from it — a slice when the text needed no escaping, the common case —
- * so no text is held twice.
+ * - A {@linkcode LooseBody} is a body in hand for a moment (read from
+ *   cassemdb, carried by a watch event) or kept for a watched element: a
+ *   JS string.
+ * - A {@linkcode StoredBody} is a body of the LRU-K cache, its UTF-8 bytes
+ *   in the {@linkcode BodyStore}. It is valid only until the cache lets it
+ *   go, so a caller reads it in the same turn it got it and keeps only what
+ *   it derived (a string, a {@linkcode Prepared}).
+ * - A {@linkcode Prepared} is what an answer needs of one version, built
+ *   once: the raw text and the element JSON text around it. Hot versions
+ *   keep theirs in a {@linkcode PreparedCache}, so a cached read only looks
+ *   it up and joins texts.
  *
  * @module
  */
@@ -13,30 +19,24 @@
 import type { ServedVersion } from "./serve_records.ts";
 import type { ElementJson } from "./subscriptions.ts";
 
-/** The text of one version, held as a JSON string literal. */
-export class TextBody {
+/** The text of one version in a JS string. */
+export class LooseBody {
   /** Always undefined: a text body serves. */
   readonly error: undefined = undefined;
   /** The record revision the text belongs to. */
   readonly modRevision: number;
-  /** `JSON.stringify(raw)`. */
-  readonly rawJson: string;
-
-  /** A body of `rawJson` (a JSON string literal) at `modRevision`. */
-  constructor(modRevision: number, rawJson: string) {
-    this.modRevision = modRevision;
-    this.rawJson = rawJson;
-  }
-
-  /** A body of the raw text `raw`. */
-  static of(modRevision: number, raw: string): TextBody {
-    return new TextBody(modRevision, JSON.stringify(raw));
-  }
-
   /** The raw text. */
-  get raw(): string {
-    const j = this.rawJson;
-    return j.includes("\\") ? JSON.parse(j) as string : j.slice(1, -1);
+  readonly raw: string;
+
+  /** A body of the raw text `raw` at `modRevision`. */
+  constructor(modRevision: number, raw: string) {
+    this.modRevision = modRevision;
+    this.raw = raw;
+  }
+
+  /** Its size for the cache bound (UTF-16 units: the bytes of mostly-ASCII text). */
+  get size(): number {
+    return this.raw.length;
   }
 }
 
@@ -46,29 +46,111 @@ export interface ErrorBody {
   readonly modRevision: number;
   /** Why it cannot be served ("Cannot serve … as …"). */
   readonly error: string;
-  /** Absent. */
-  readonly rawJson?: undefined;
 }
 
 /** A body as the agent holds it. */
-export type Body = TextBody | ErrorBody;
+export type Body = LooseBody | ErrorBody;
 
-/** The JSON of an element around its raw text: before and after `rawJson`. */
-const fragments = new WeakMap<ServedVersion, readonly [string, string]>();
+/** What an answer needs of one version (see the module doc). Immutable. */
+export class Prepared {
+  /** The version. */
+  readonly version: ServedVersion;
+  /** Its raw text. */
+  readonly raw: string;
+  /** Its element JSON text (see {@linkcode elementJson}). */
+  readonly text: string;
 
-/** The element JSON text of version `v` with body `b` (see {@linkcode elementJson}). */
-export function elementText(v: ServedVersion, b: TextBody): string {
-  let f = fragments.get(v);
-  if (!f) {
-    f = [
-      `{"key":${
-        JSON.stringify(v.key)
-      },"version":${v.version},"contentType":"${v.contentType}","raw":`,
-      `,"fingerprint":"${v.fingerprint}","revision":${v.modRevision},"gray":${v.kind === "gray"}}`,
-    ];
-    fragments.set(v, f);
+  /** Prepares version `v` whose raw text is `raw`. */
+  constructor(v: ServedVersion, raw: string) {
+    this.version = v;
+    this.raw = raw;
+    this.text = `{"key":${
+      JSON.stringify(v.key)
+    },"version":${v.version},"contentType":"${v.contentType}","raw":${
+      JSON.stringify(raw)
+    },"fingerprint":"${v.fingerprint}","revision":${v.modRevision},"gray":${v.kind === "gray"}}`;
   }
-  return f[0] + b.rawJson + f[1];
+
+  /** The element JSON as an object. */
+  element(): ElementJson {
+    return elementJson(this.version, this.raw);
+  }
+}
+
+/** Options of {@linkcode PreparedCache}. */
+export interface PreparedCacheOptions {
+  /** Most versions kept (default 2,048). */
+  maxEntries?: number;
+  /** Most UTF-16 units of text kept, raw and element JSON together (default 8 Mi). */
+  maxChars?: number;
+}
+
+/**
+ * The {@linkcode Prepared} of recently answered versions, least recently
+ * used out first, bounded by count and text size. Keyed by the version
+ * object: a new version (publish, rollback, gray change) is another key, so
+ * an entry can never answer for another version than its own.
+ */
+export class PreparedCache {
+  readonly #max: number;
+  readonly #maxChars: number;
+  readonly #map = new Map<ServedVersion, Prepared>();
+  #chars = 0;
+
+  /** An empty cache. */
+  constructor(options: PreparedCacheOptions = {}) {
+    this.#max = options.maxEntries ?? 2_048;
+    this.#maxChars = options.maxChars ?? 8 << 20;
+  }
+
+  /** The prepared answer of `v`, if kept (it becomes the most recent). */
+  get(v: ServedVersion): Prepared | undefined {
+    const p = this.#map.get(v);
+    if (p !== undefined) {
+      // Most recent last: Map keeps insertion order.
+      this.#map.delete(v);
+      this.#map.set(v, p);
+    }
+    return p;
+  }
+
+  /** Prepares `v` with its raw text `raw` and keeps it (when it fits). */
+  prepare(v: ServedVersion, raw: string): Prepared {
+    const p = new Prepared(v, raw);
+    const chars = p.raw.length + p.text.length;
+    if (chars > this.#maxChars) return p;
+    const old = this.#map.get(v);
+    if (old) this.#remove(v, old);
+    this.#map.set(v, p);
+    this.#chars += chars;
+    for (const [k, q] of this.#map) {
+      if (this.#map.size <= this.#max && this.#chars <= this.#maxChars) break;
+      this.#remove(k, q);
+    }
+    return p;
+  }
+
+  /** Forgets `v` (a version that no longer serves). */
+  delete(v: ServedVersion): void {
+    const p = this.#map.get(v);
+    if (p) this.#remove(v, p);
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.#map.clear();
+    this.#chars = 0;
+  }
+
+  /** Versions kept. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  #remove(v: ServedVersion, p: Prepared): void {
+    this.#map.delete(v);
+    this.#chars -= p.raw.length + p.text.length;
+  }
 }
 
 /** The element JSON of version `v` with its raw text `raw`. */
@@ -84,18 +166,10 @@ export function elementJson(v: ServedVersion, raw: string): ElementJson {
   };
 }
 
-/** A version found by a read, with its body. */
-export interface Found {
-  /** The version the client gets. */
-  readonly version: ServedVersion;
-  /** Its body. */
-  readonly body: TextBody;
-}
-
 /** What a read answers. */
 export class ReadResult {
   /** The versions found, in the order asked. */
-  readonly found: readonly Found[];
+  readonly found: readonly Prepared[];
   /** The keys that have no version for this client. */
   readonly missing: string[];
   /** The agent's revision when it answered. */
@@ -106,7 +180,7 @@ export class ReadResult {
 
   /** An answer; `elements`, when given, stands for `found` (a long poll's pushes). */
   constructor(
-    found: readonly Found[],
+    found: readonly Prepared[],
     missing: string[],
     revision: number,
     stale: boolean,
@@ -121,16 +195,16 @@ export class ReadResult {
 
   /** The elements found, as objects. */
   get elements(): ElementJson[] {
-    return this.#elements ??= this.found.map((f) => elementJson(f.version, f.body.raw));
+    return this.#elements ??= this.found.map((p) => p.element());
   }
 
   /** The JSON text `{ "elements", "missing", "revision" }` (the elements route's body). */
   json(): string {
-    const els = this.#elements
-      ? this.#elements.map((e) => JSON.stringify(e)).join(",")
-      : this.found.map((f) => elementText(f.version, f.body)).join(",");
-    return `{"elements":[${els}],"missing":${
-      JSON.stringify(this.missing)
-    },"revision":${this.revision}}`;
+    let els: string;
+    if (this.#elements) els = this.#elements.map((e) => JSON.stringify(e)).join(",");
+    else if (this.found.length === 1) els = this.found[0]!.text;
+    else els = this.found.map((p) => p.text).join(",");
+    const missing = this.missing.length === 0 ? "[]" : JSON.stringify(this.missing);
+    return `{"elements":[${els}],"missing":${missing},"revision":${this.revision}}`;
   }
 }

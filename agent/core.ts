@@ -13,9 +13,16 @@
  *    (its events carry the new bodies), so pushes never wait for I/O;
  * 2. the **LRU-K cache** ({@linkcode LruKCache}), also kept fresh by the
  *    watch: an entry is replaced when its record changes and dropped when it
- *    goes;
+ *    goes. Its bodies are UTF-8 bytes in a {@linkcode BodyStore}, off the JS
+ *    heap;
  * 3. otherwise a read of cassemdb (linearizable, one `getMany` per request,
  *    concurrent misses of one record share it), offered to the cache.
+ *
+ * An answer is built from {@linkcode Prepared} versions (the raw text and
+ * the element JSON text, made once): the recently answered ones are kept in
+ * a {@linkcode PreparedCache} keyed by the version itself, so a hot read is
+ * lookups and a string join, and a new version can never be answered with
+ * an old text.
  *
  * **Never older than pushed.** Which version a client gets is decided by the
  * state's metadata alone, and a body is used only when its `modRevision` is
@@ -32,6 +39,7 @@ import {
   constantTimeEqual,
   DecryptError,
   type Keyring,
+  parseServeKey,
   secretAad,
   servePrefix,
   UnknownKeyError,
@@ -54,7 +62,15 @@ import {
   UnavailableError,
   WrongSecretError,
 } from "./errors.ts";
-import { type Body, elementJson, elementText, type Found, ReadResult, TextBody } from "./body.ts";
+import {
+  type Body,
+  type ErrorBody,
+  LooseBody,
+  Prepared,
+  PreparedCache,
+  ReadResult,
+} from "./body.ts";
+import { BodyStore } from "./body_store.ts";
 import { Health } from "./health.ts";
 import { chooseVersion, type ClientIdentity, SECRET_HEADER } from "./identity.ts";
 import { LruKCache } from "./lru_k.ts";
@@ -63,8 +79,9 @@ import {
   decodeServe,
   elementId,
   envId,
+  type RecordKind,
   type ServedVersion,
-  type StoredBody,
+  type StoredBody as SealedOrRaw,
 } from "./serve_records.ts";
 import { type Delta, type RecordChange, ServedState } from "./served.ts";
 import {
@@ -108,6 +125,8 @@ export interface CoreOptions {
   logEntries?: number;
   /** Between heartbeats to subscribers, in ms (default 15,000). */
   heartbeatMs?: number;
+  /** Most versions whose prepared answer is kept (default 2,048). */
+  preparedEntries?: number;
 }
 
 /** A subscription as {@linkcode AgentCore.subscribe} takes it. */
@@ -134,10 +153,13 @@ export interface Subscription {
   close(): void;
 }
 
-/** The bodies of one watched element. */
+/** The bodies of one watched element, by record kind (JS strings: few, and read at every push). */
 interface Pin {
   refs: number;
-  readonly bodies: Map<string, Body>;
+  readonly app: string;
+  readonly env: string;
+  readonly key: string;
+  readonly bodies: Map<RecordKind, LooseBody | ErrorBody>;
 }
 
 /** One step of the watch, prepared (records decoded, sealed bodies being opened). */
@@ -146,7 +168,7 @@ interface Step {
   readonly reset: boolean;
   readonly changes: RecordChange[];
   /** Bodies of the version records set in this step, by record key. */
-  readonly bodies: Map<string, Body>;
+  readonly bodies: Map<string, LooseBody | ErrorBody>;
   /** Resolves once every sealed body of the step is opened (absent: nothing to open). */
   readonly opening?: Promise<void>;
 }
@@ -169,8 +191,14 @@ export interface SubscriberHooks {
 export class AgentCore {
   /** What the agent serves. */
   readonly state: ServedState;
-  /** The LRU-K cache of bodies, by record key. */
-  readonly cache: LruKCache<Body>;
+  /** Where the cache's bodies are. */
+  readonly bodies: BodyStore = new BodyStore();
+  /**
+   * The LRU-K cache: version → the handle of its text in {@linkcode bodies}.
+   * Keyed by the version object, renamed to the new version when its record
+   * changes (its accesses carry over).
+   */
+  readonly cache: LruKCache<number, ServedVersion>;
   /** Whether cassemdb is reachable and the watch current. */
   readonly health: Health;
   /** Every subscriber. */
@@ -184,7 +212,8 @@ export class AgentCore {
   readonly #fetchTimeoutMs: number;
   readonly #heartbeatMs: number;
   readonly #pins = new Map<string, Pin>();
-  readonly #inflight = new Map<string, Promise<Body | undefined>>();
+  readonly #inflight = new Map<string, Promise<LooseBody | ErrorBody | undefined>>();
+  readonly #prepared: PreparedCache;
   readonly #steps: Step[] = [];
   #draining = false;
   #waiters: Waiter[] = [];
@@ -207,15 +236,17 @@ export class AgentCore {
     this.#fetchTimeoutMs = options.fetchTimeoutMs ?? 2_000;
     this.#heartbeatMs = options.heartbeatMs ?? 15_000;
     this.state = new ServedState(options.logEntries);
-    this.cache = new LruKCache<Body>({
+    this.cache = new LruKCache<number, ServedVersion>({
       k: options.cacheK ?? 2,
       maxEntries: options.cacheEntries ?? 100_000,
       maxBytes: options.cacheBytes ?? 256 * 1024 * 1024,
       windowMs: options.cacheWindowMs ?? 60_000,
-      // UTF-16 length approximates the bytes of mostly-ASCII text; the rest is the entry.
-      sizeOf: (b, key) => (b.rawJson?.length ?? 0) + key.length + 96,
+      // The text's bytes, plus the entry (map entry, slot arrays, tree and handle).
+      sizeOf: (h) => this.bodies.size(h) + ENTRY_BYTES,
       clock: options.clock,
+      dispose: (h) => this.bodies.free(h),
     });
+    this.#prepared = new PreparedCache({ maxEntries: options.preparedEntries });
     const db = this.#db;
     this.health = new Health({
       probe: options.probe ??
@@ -327,7 +358,7 @@ export class AgentCore {
     items: readonly { key: string; e: Entity | undefined }[],
   ): Step {
     const changes: RecordChange[] = [];
-    const bodies = new Map<string, Body>();
+    const bodies = new Map<string, LooseBody | ErrorBody>();
     const openings: Promise<void>[] = [];
     for (const { key, e } of items) {
       let after: DecodedServe | undefined;
@@ -352,7 +383,7 @@ export class AgentCore {
       changes.push({ recordKey: key, after: { kind: "version", meta: m } });
       // A snapshot carries every body; only watched elements need theirs (the cache drops stale ones).
       if (reset && !this.#pins.has(elementId(m.app, m.env, m.key))) continue;
-      if ("raw" in body) bodies.set(key, TextBody.of(m.modRevision, body.raw));
+      if ("raw" in body) bodies.set(key, new LooseBody(m.modRevision, body.raw));
       else {
         openings.push(
           this.#open(m, body).then((b) => void bodies.set(key, b)),
@@ -398,17 +429,28 @@ export class AgentCore {
       : this.state.apply(step.revision, step.changes);
     if (step.reset) this.#resetBodies(step);
     else {
+      // Pins take the new bodies; an unset (or undecodable) record's pinned body goes.
       for (const c of step.changes) {
         const body = step.bodies.get(c.recordKey);
-        const pin = this.#pinOfRecord(c);
-        if (body) {
-          if (pin) setNewer(pin.bodies, c.recordKey, body);
-          if (body.error === undefined) this.cache.update(c.recordKey, body);
-          else this.cache.delete(c.recordKey);
-        } else {
-          // Unset (or undecodable): nothing may serve it any more.
-          this.cache.delete(c.recordKey);
-          for (const p of this.#pins.values()) p.bodies.delete(c.recordKey);
+        if (body && c.after?.kind === "version") {
+          const m = c.after.meta;
+          const pin = this.#pins.get(elementId(m.app, m.env, m.key));
+          if (pin) setNewer(pin.bodies, m.kind, body);
+        } else if (!c.after && this.#pins.size > 0) {
+          const where = parseServeKey(c.recordKey);
+          if (where?.kind === "live" || where?.kind === "gray") {
+            this.#pins.get(elementId(where.app, where.env, where.key))?.bodies.delete(where.kind);
+          }
+        }
+      }
+      // The cache and the prepared answers follow every version that changed.
+      for (const d of delta.elements) {
+        for (const kind of KINDS) {
+          const before = d.before[kind];
+          const after = d.after[kind];
+          if (!before || before === after) continue;
+          this.#prepared.delete(before);
+          this.#replaced(before, after, after && step.bodies.get(after.recordKey));
         }
       }
     }
@@ -418,30 +460,49 @@ export class AgentCore {
     this.#wake();
   }
 
-  #pinOfRecord(c: RecordChange): Pin | undefined {
-    if (c.after?.kind !== "version") return undefined;
-    const m = c.after.meta;
-    return this.#pins.get(elementId(m.app, m.env, m.key));
+  /**
+   * The record of version `before` now holds `after` (undefined: it went),
+   * whose body is `body` when the change carried one: a cached body is
+   * replaced in place (not an access), else dropped; a key still in the
+   * cache's history keeps its accesses under the new version.
+   */
+  #replaced(
+    before: ServedVersion,
+    after: ServedVersion | undefined,
+    body: LooseBody | ErrorBody | undefined,
+  ): void {
+    if (!after || !body || body.error !== undefined || body.modRevision !== after.modRevision) {
+      this.cache.delete(before);
+      return;
+    }
+    if (!this.cache.has(before)) {
+      this.cache.rename(before, after);
+      return;
+    }
+    const h = this.bodies.put(body.raw);
+    // Refused (larger than the cache): the old body went with its entry, the new one is ours.
+    if (!this.cache.rename(before, after, h)) this.bodies.free(h);
   }
 
-  /** After a snapshot: cached bodies that no longer match go; pins take the snapshot's bodies. */
+  /** After a snapshot: cached bodies that no longer serve go; pins take the snapshot's bodies. */
   #resetBodies(step: Step): void {
-    const current = new Map<string, number>();
-    for (const c of step.changes) {
-      if (c.after?.kind === "version") current.set(c.recordKey, c.after.meta.modRevision);
-    }
-    for (const key of [...this.cache.keys()]) {
-      if (current.get(key) !== this.cache.peek(key)?.modRevision) this.cache.delete(key);
+    this.#prepared.clear();
+    // The state kept the objects of unchanged versions: any other cached key no longer serves.
+    for (const v of [...this.cache.keys()]) {
+      if (this.state.element(v.app, v.env, v.key)[v.kind] !== v) this.cache.delete(v);
     }
     for (const pin of this.#pins.values()) {
-      for (const key of [...pin.bodies.keys()]) {
-        if (current.get(key) !== pin.bodies.get(key)!.modRevision) pin.bodies.delete(key);
+      const now = this.state.element(pin.app, pin.env, pin.key);
+      for (const [kind, b] of [...pin.bodies]) {
+        if (now[kind]?.modRevision !== b.modRevision) pin.bodies.delete(kind);
       }
     }
     for (const c of step.changes) {
       const body = step.bodies.get(c.recordKey);
-      const pin = this.#pinOfRecord(c);
-      if (body && pin) setNewer(pin.bodies, c.recordKey, body);
+      if (!body || c.after?.kind !== "version") continue;
+      const m = c.after.meta;
+      const pin = this.#pins.get(elementId(m.app, m.env, m.key));
+      if (pin) setNewer(pin.bodies, m.kind, body);
     }
   }
 
@@ -477,7 +538,7 @@ export class AgentCore {
     if (!version) return { key, version: undefined };
     const done = memo.get(version.recordKey);
     if (done) return done;
-    const body = this.#bodyOf(version, undefined, false);
+    const body = this.#heldBody(version, false);
     if (!body || body.error !== undefined) {
       const what = `${version.recordKey}@${version.modRevision}`;
       if (!this.#warnedSecret.has(what)) {
@@ -489,8 +550,8 @@ export class AgentCore {
       }
       return undefined;
     }
-    const element = elementJson(version, body.raw);
-    const item: PushItem = { key, version, element, json: elementText(version, body) };
+    const p = this.#prepared.get(version) ?? this.#prepared.prepare(version, body.raw);
+    const item: PushItem = { key, version, element: p.element(), json: p.text };
     memo.set(version.recordKey, item);
     return item;
   }
@@ -612,7 +673,7 @@ export class AgentCore {
         !constantTimeEqual(good.secret, secret)
       ) return undefined;
     }
-    const found: Found[] = [];
+    const found: Prepared[] = [];
     const missing: string[] = [];
     for (const key of keys) {
       const v = chooseVersion(this.state.element(app, env, key), client);
@@ -620,12 +681,19 @@ export class AgentCore {
         missing.push(key);
         continue;
       }
-      const body = this.#bodyOf(v, undefined, false);
-      if (!body || body.error !== undefined) return undefined;
-      found.push({ version: v, body });
+      let p = this.#prepared.get(v);
+      if (p === undefined) {
+        const body = this.#heldBody(v, false);
+        if (!body || body.error !== undefined) return undefined;
+        p = this.#prepared.prepare(v, body.raw);
+      }
+      found.push(p);
     }
-    // The accesses, counted once the answer is certain.
-    for (const f of found) this.cache.get(f.version.recordKey);
+    // The accesses, counted once the answer is certain. A version answered from its
+    // prepared text that the cache let go is offered again when the accesses admit it.
+    for (const p of found) {
+      if (this.cache.get(p.version) === undefined) this.#keep(p.version, p.raw);
+    }
     return new ReadResult(found, missing, this.state.revision, this.health.stale);
   }
 
@@ -647,9 +715,10 @@ export class AgentCore {
     if (options.minRevision) {
       await this.waitRevision(options.minRevision, "X-Cassem-Min-Revision");
     }
-    const fetched = new Map<string, Body>();
+    const fetched = new Map<string, LooseBody | ErrorBody>();
     for (let round = 0;; round++) {
-      const found: Found[] = [];
+      // Built synchronously in one turn: a stored body is read before anything can free it.
+      const found: Prepared[] = [];
       const missing: string[] = [];
       const need: ServedVersion[] = [];
       for (const key of keys) {
@@ -658,13 +727,26 @@ export class AgentCore {
           missing.push(key);
           continue;
         }
-        const body = this.#bodyOf(v, fetched, round === 0);
-        if (!body) {
+        const held = this.#prepared.get(v);
+        if (held) {
+          if (round === 0 && this.cache.get(v) === undefined) this.#keep(v, held.raw);
+          found.push(held);
+          continue;
+        }
+        const body = this.#heldBody(v, round === 0);
+        if (body) {
+          if (body.error !== undefined) throw new SecretUnavailableError(body.error);
+          found.push(this.#prepared.prepare(v, body.raw));
+          continue;
+        }
+        const got = fetched.get(v.recordKey);
+        if (got?.modRevision !== v.modRevision) {
           need.push(v);
           continue;
         }
-        if (body.error !== undefined) throw new SecretUnavailableError(body.error);
-        found.push({ version: v, body });
+        if (got.error !== undefined) throw new SecretUnavailableError(got.error);
+        // Read from cassemdb and not kept by the cache: prepared for this answer only.
+        found.push(new Prepared(v, got.raw));
       }
       if (need.length === 0) {
         return new ReadResult(found, missing, this.state.revision, this.health.stale);
@@ -682,28 +764,40 @@ export class AgentCore {
   }
 
   /**
-   * The body of `v`: from its pin, the cache (recording an access when
-   * `access`), or `extra`; only a body of exactly `v.modRevision` counts.
+   * The body of `v` the agent holds: from its pin or the cache (recording an
+   * access when `access`); only a body of exactly `v.modRevision` counts. A
+   * stored body must be read in the caller's turn (see `body.ts`).
    */
-  #bodyOf(
-    v: ServedVersion,
-    extra: Map<string, Body> | undefined,
-    access: boolean,
-  ): Body | undefined {
-    const pinned = this.#pins.get(elementId(v.app, v.env, v.key))?.bodies.get(v.recordKey);
-    if (pinned?.modRevision === v.modRevision) {
-      if (access) this.cache.get(v.recordKey); // watched keys are hot keys too
-      return pinned;
+  #heldBody(v: ServedVersion, access: boolean): Body | undefined {
+    if (this.#pins.size > 0) {
+      const pinned = this.#pins.get(elementId(v.app, v.env, v.key))?.bodies.get(v.kind);
+      if (pinned?.modRevision === v.modRevision) {
+        if (access) this.cache.get(v); // watched keys are hot keys too
+        return pinned;
+      }
     }
-    const cached = access ? this.cache.get(v.recordKey) : this.cache.peek(v.recordKey);
-    if (cached?.modRevision === v.modRevision) return cached;
-    const got = extra?.get(v.recordKey);
-    if (got?.modRevision === v.modRevision) return got;
-    return undefined;
+    // A cache entry is keyed by its version object: its text is that version's.
+    const h = access ? this.cache.get(v) : this.cache.peek(v);
+    return h === undefined ? undefined : new LooseBody(v.modRevision, this.bodies.text(h));
+  }
+
+  /**
+   * Offers the cache the text `raw` of version `v` after a miss: the bytes
+   * are copied into the store only when the cache admits them (see
+   * {@linkcode LruKCache.admits}).
+   */
+  #keep(v: ServedVersion, raw: string): void {
+    // UTF-16 units: a lower bound of the UTF-8 bytes, exact for ASCII; offer checks the rest.
+    if (this.cache.has(v) || !this.cache.admits(v, raw.length + ENTRY_BYTES)) return;
+    const h = this.bodies.put(raw);
+    if (!this.cache.offer(v, h)) this.bodies.free(h);
   }
 
   /** Reads the bodies of `versions` from cassemdb into `into` (and the cache, when admitted). */
-  async #fetch(versions: readonly ServedVersion[], into: Map<string, Body>): Promise<void> {
+  async #fetch(
+    versions: readonly ServedVersion[],
+    into: Map<string, LooseBody | ErrorBody>,
+  ): Promise<void> {
     if (this.health.stale) {
       throw new UnavailableError(
         `Cannot read ${
@@ -739,13 +833,15 @@ export class AgentCore {
       const body = into.get(v.recordKey);
       const meta = this.#metaOf(v.recordKey);
       if (!body || body.error !== undefined || meta?.modRevision !== body.modRevision) continue;
-      this.cache.offer(v.recordKey, body);
+      this.#keep(meta, body.raw);
       const pin = this.#pins.get(elementId(meta.app, meta.env, meta.key));
-      if (pin) setNewer(pin.bodies, v.recordKey, body);
+      if (pin) setNewer(pin.bodies, meta.kind, body);
     }
   }
 
-  async #readBodies(versions: readonly ServedVersion[]): Promise<Map<string, Body>> {
+  async #readBodies(
+    versions: readonly ServedVersion[],
+  ): Promise<Map<string, LooseBody | ErrorBody>> {
     let entities: Entity[];
     try {
       ({ entities } = await this.#db.getMany(versions.map((v) => v.recordKey), {
@@ -760,7 +856,7 @@ export class AgentCore {
         "keys",
       );
     }
-    const out = new Map<string, Body>();
+    const out = new Map<string, LooseBody | ErrorBody>();
     let newest = 0;
     for (const e of entities) {
       let d: DecodedServe | undefined;
@@ -771,7 +867,7 @@ export class AgentCore {
       }
       if (d?.kind !== "version") continue;
       const body = "raw" in d.body
-        ? TextBody.of(d.meta.modRevision, d.body.raw)
+        ? new LooseBody(d.meta.modRevision, d.body.raw)
         : await this.#open(d.meta, d.body);
       out.set(e.key, body);
       newest = Math.max(newest, d.meta.modRevision);
@@ -791,8 +887,8 @@ export class AgentCore {
   }
 
   /** Opens a sealed body (or says why it cannot be). */
-  async #open(m: ServedVersion, body: StoredBody): Promise<Body> {
-    if ("raw" in body) return TextBody.of(m.modRevision, body.raw);
+  async #open(m: ServedVersion, body: SealedOrRaw): Promise<LooseBody | ErrorBody> {
+    if ("raw" in body) return new LooseBody(m.modRevision, body.raw);
     if (!this.#keyring) {
       return {
         modRevision: m.modRevision,
@@ -802,7 +898,7 @@ export class AgentCore {
     }
     try {
       const raw = await this.#keyring.open(body.sealed, secretAad(m.app, m.env, m.key, m.version));
-      return TextBody.of(m.modRevision, raw);
+      return new LooseBody(m.modRevision, raw);
     } catch (e) {
       if (e instanceof UnknownKeyError || e instanceof DecryptError) {
         return {
@@ -886,7 +982,7 @@ export class AgentCore {
     for (const key of keys) {
       const id = elementId(app, env, key);
       let pin = this.#pins.get(id);
-      if (!pin) this.#pins.set(id, pin = { refs: 0, bodies: new Map() });
+      if (!pin) this.#pins.set(id, pin = { refs: 0, app, env, key, bodies: new Map() });
       pin.refs++;
     }
     for (const key of keys) {
@@ -894,20 +990,21 @@ export class AgentCore {
       for (const v of [pair.live, pair.gray]) {
         if (!v) continue;
         const pin = this.#pins.get(elementId(app, env, key))!;
-        if (pin.bodies.get(v.recordKey)?.modRevision === v.modRevision) continue;
-        const cached = this.cache.peek(v.recordKey);
-        if (cached?.modRevision === v.modRevision) pin.bodies.set(v.recordKey, cached);
-        else need.push(v);
+        if (pin.bodies.get(v.kind)?.modRevision === v.modRevision) continue;
+        const cached = this.cache.peek(v);
+        if (cached !== undefined) {
+          pin.bodies.set(v.kind, new LooseBody(v.modRevision, this.bodies.text(cached)));
+        } else need.push(v);
       }
     }
     if (need.length === 0) return;
     try {
-      const got = new Map<string, Body>();
+      const got = new Map<string, LooseBody | ErrorBody>();
       await this.#fetch(need, got);
       for (const v of need) {
         const b = got.get(v.recordKey);
         const pin = this.#pins.get(elementId(v.app, v.env, v.key));
-        if (b && pin) setNewer(pin.bodies, v.recordKey, b);
+        if (b && pin) setNewer(pin.bodies, v.kind, b);
       }
     } catch (e) {
       this.#unpin(app, env, keys);
@@ -988,13 +1085,25 @@ export class AgentCore {
       elements: this.state.elementCount,
       subscribers: this.subscribers.size,
       pins: this.#pins.size,
+      prepared: this.#prepared.size,
       ...this.cache.stats(),
+      storeBytes: this.bodies.stats().reservedBytes,
     };
   }
 }
 
+/** What the cache's byte bound counts for an entry beside its text: map entry, slot arrays, tree, handle. */
+const ENTRY_BYTES = 128;
+
+/** The record kinds of an element. */
+const KINDS: readonly RecordKind[] = ["live", "gray"];
+
 /** Keeps the newer of the body held under `key` and `body`. */
-function setNewer(bodies: Map<string, Body>, key: string, body: Body): void {
+function setNewer<K, B extends { modRevision: number }>(
+  bodies: Map<K, B>,
+  key: K,
+  body: B,
+): void {
   const old = bodies.get(key);
   if (!old || old.modRevision <= body.modRevision) bodies.set(key, body);
 }

@@ -65,7 +65,7 @@ export function rawResponse(
   if (el.kind === "gray") headers["x-cassem-gray"] = "true";
   if (etagMatches(ifNoneMatch, etag)) return new Response(null, { status: 304, headers });
   headers["content-type"] = contentTypeHeader(el.contentType);
-  return new Response(found.body.raw, { headers });
+  return new Response(found.raw, { headers });
 }
 
 /** Whether an `If-None-Match` value matches `etag` (quoted). */

@@ -4,8 +4,8 @@
  *
  * - **Admission.** A key enters the main cache only once it was accessed K
  *   times within `windowMs`. Until then its access times are kept in a
- *   bounded *history* (an npm:lru-cache `LRUCache` whose TTL is the window),
- *   and {@linkcode LruKCache.offer} refuses its value.
+ *   bounded *history* (an npm:lru-cache `LRUCache`, least recently used key
+ *   out first), and {@linkcode LruKCache.offer} refuses its value.
  * - **Eviction.** When the main cache is over its entry or byte bound, the
  *   key whose K-th most recent access is oldest goes first (its "backward
  *   K-distance" is largest). An evicted key's access times go back to the
@@ -20,6 +20,12 @@
  * recent access with the smallest sequence number is the oldest, whatever
  * the clock does; the clock only decides the admission window.
  *
+ * Memory: the main cache keeps no object per entry. Each entry is a slot
+ * number; its access sequence numbers and times, size and eviction key live
+ * in typed arrays indexed by slot, and a freed slot is reused. Per entry
+ * that is one `Map` entry (key → slot), its value, 16·K + 16 bytes of typed
+ * arrays and one slot of the eviction tree.
+ *
  * @module
  */
 
@@ -32,7 +38,7 @@ const BTreeCtor: typeof BTreeMod.default = BTreeMod.default ??
   (BTreeMod as unknown as typeof BTreeMod.default);
 
 /** Options of {@linkcode LruKCache}. */
-export interface LruKOptions<V> {
+export interface LruKOptions<V, K = string> {
   /** Accesses needed to enter the main cache and the K of eviction (default 2, at least 1). */
   k?: number;
   /** Most entries in the main cache (at least 1). */
@@ -40,31 +46,20 @@ export interface LruKOptions<V> {
   /** Most bytes in the main cache, as counted by `sizeOf` (at least 1). */
   maxBytes: number;
   /** The size of a value in bytes (what `maxBytes` bounds). */
-  sizeOf(value: V, key: string): number;
+  sizeOf(value: V, key: K): number;
   /** The K accesses that admit a key must fall within this many ms (default 60,000). */
   windowMs?: number;
   /** Most keys whose access history is kept outside the main cache (default 2 × maxEntries). */
   historyEntries?: number;
   /** Milliseconds for the admission window (default `Date.now`, which costs no call into the runtime). */
   clock?: () => number;
-}
-
-/** One entry of the main cache. */
-interface Entry<V> {
-  value: V;
-  size: number;
-  /** Sequence numbers of the last K accesses, oldest first (length K). */
-  seqs: number[];
-  /** Times of the same accesses. */
-  times: number[];
-  /** The key it is filed under in the eviction order (≤ `seqs[0]`, see `#evict`). */
-  filed: number;
-}
-
-/** Access history of a key outside the main cache: its last K accesses, oldest first. */
-interface History {
-  seqs: number[];
-  times: number[];
+  /**
+   * Told when a value leaves the main cache: evicted, deleted, replaced by
+   * {@linkcode LruKCache.update}, or cleared. Not told of a value
+   * {@linkcode LruKCache.offer} refused (it never entered). Must not call
+   * back into the cache.
+   */
+  dispose?(value: V, key: K): void;
 }
 
 /** Counters of a {@linkcode LruKCache}. */
@@ -83,26 +78,45 @@ export interface LruKStats {
   evictions: number;
 }
 
+/** Initial number of slots; doubled as needed. */
+const INITIAL_SLOTS = 64;
+
 /**
- * An LRU-K cache from string keys to values (see the module doc).
+ * An LRU-K cache (see the module doc). Keys are strings by default; any
+ * value compared by identity works (`Map` semantics).
  *
- * Invariant: every key of the main cache has exactly K recorded accesses,
- * and `#order` holds each main key once, under `filed`: the sequence number
- * its K-th most recent access had when it was last filed, never more than
- * the current one (`seqs[0]`). A hit does not refile (no tree operation on
- * the read path); eviction refiles the entries it finds out of date until
- * the first entry is current, which is then the true oldest.
+ * Invariant: every key of the main cache has a slot whose K recorded
+ * accesses are all real (sequence numbers > 0), and `#order` holds each
+ * slot once, under `#filed[slot]`: the sequence number its K-th most recent
+ * access had when it was last filed, never more than the current one
+ * (`#seqs[slot·K]`). A hit does not refile (no tree operation on the read
+ * path); eviction refiles the entries it finds out of date until the first
+ * entry is current, which is then the true oldest.
  */
-export class LruKCache<V> {
+export class LruKCache<V, K extends NonNullable<unknown> = string> {
   readonly #k: number;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   readonly #windowMs: number;
-  readonly #sizeOf: (value: V, key: string) => number;
+  readonly #sizeOf: (value: V, key: K) => number;
   readonly #clock: () => number;
-  readonly #main = new Map<string, Entry<V>>();
-  readonly #order: BTree<number, string>;
-  readonly #history: LRUCache<string, History>;
+  readonly #dispose: ((value: V, key: K) => void) | undefined;
+  /** Key → slot of every entry of the main cache. */
+  readonly #slotOf = new Map<K, number>();
+  /** Per slot: its key and value (undefined when free). */
+  #keys: (K | undefined)[] = [];
+  #values: (V | undefined)[] = [];
+  /** Per slot: size in bytes, and the sequence number it is filed under in `#order`. */
+  #sizes: Float64Array<ArrayBuffer> = new Float64Array(INITIAL_SLOTS);
+  #filed: Float64Array<ArrayBuffer> = new Float64Array(INITIAL_SLOTS);
+  /** Per slot, K sequence numbers and K times of its last accesses, oldest first. */
+  #seqs: Float64Array<ArrayBuffer>;
+  #times: Float64Array<ArrayBuffer>;
+  readonly #freeSlots: number[] = [];
+  #slots = 0;
+  readonly #order: BTree<number, number>;
+  /** Outside the main cache: the last K sequence numbers then K times of a key (0: none yet). */
+  readonly #history: LRUCache<K, Float64Array>;
   #bytes = 0;
   #seq = 0;
   #hits = 0;
@@ -113,25 +127,21 @@ export class LruKCache<V> {
    * A cache with the given bounds.
    * @throws {RangeError} naming the option when a bound is not a positive integer.
    */
-  constructor(options: LruKOptions<V>) {
+  constructor(options: LruKOptions<V, K>) {
     this.#k = positive("k", options.k ?? 2);
     this.#maxEntries = positive("maxEntries", options.maxEntries);
     this.#maxBytes = positive("maxBytes", options.maxBytes);
     this.#windowMs = positive("windowMs", options.windowMs ?? 60_000);
     this.#sizeOf = options.sizeOf;
     this.#clock = options.clock ?? Date.now;
-    this.#order = new BTreeCtor<number, string>();
-    const historyEntries = positive(
-      "historyEntries",
-      options.historyEntries ?? Math.max(16, 2 * this.#maxEntries),
-    );
-    const clock = this.#clock;
-    this.#history = new LRUCache<string, History>({
-      max: historyEntries,
-      // A history older than the window can no longer admit its key.
-      ttl: this.#windowMs,
-      ttlAutopurge: false,
-      perf: { now: () => clock() },
+    this.#dispose = options.dispose;
+    this.#seqs = new Float64Array(INITIAL_SLOTS * this.#k);
+    this.#times = new Float64Array(INITIAL_SLOTS * this.#k);
+    this.#order = new BTreeCtor<number, number>();
+    // No TTL: `offer` checks the window itself, and lru-cache allocates two arrays of
+    // `max` numbers for TTLs.
+    this.#history = new LRUCache<K, Float64Array>({
+      max: positive("historyEntries", options.historyEntries ?? Math.max(16, 2 * this.#maxEntries)),
     });
   }
 
@@ -145,30 +155,47 @@ export class LruKCache<V> {
    * holds it (`undefined` otherwise: the caller fetches the value and may
    * {@linkcode offer} it).
    */
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     const seq = ++this.#seq;
     const now = this.#clock();
-    const e = this.#main.get(key);
-    if (e) {
+    const slot = this.#slotOf.get(key);
+    if (slot !== undefined) {
       this.#hits++;
-      shiftIn(e, seq, now, this.#k);
-      return e.value;
+      shiftIn(this.#seqs, this.#times, slot * this.#k, this.#k, seq, now);
+      return this.#values[slot];
     }
     this.#misses++;
-    const h = this.#history.get(key) ?? { seqs: [], times: [] };
-    shiftIn(h, seq, now, this.#k);
-    this.#history.set(key, h);
+    let h = this.#history.get(key);
+    if (!h) {
+      h = new Float64Array(2 * this.#k);
+      this.#history.set(key, h);
+    }
+    shiftIn(h, h, 0, this.#k, seq, now);
     return undefined;
   }
 
   /** The value of `key` when the main cache holds it, without recording an access. */
-  peek(key: string): V | undefined {
-    return this.#main.get(key)?.value;
+  peek(key: K): V | undefined {
+    const slot = this.#slotOf.get(key);
+    return slot === undefined ? undefined : this.#values[slot];
   }
 
   /** Whether the main cache holds `key`. */
-  has(key: string): boolean {
-    return this.#main.has(key);
+  has(key: K): boolean {
+    return this.#slotOf.has(key);
+  }
+
+  /**
+   * Whether {@linkcode offer} would admit a value of `size` bytes for `key`
+   * now (the main cache holds it already, or its last K accesses fall within
+   * the window and the size fits). Lets a caller prepare a value only when
+   * it will be kept.
+   */
+  admits(key: K, size: number): boolean {
+    if (size > this.#maxBytes) return false;
+    if (this.#slotOf.has(key)) return true;
+    const h = this.#history.get(key);
+    return h !== undefined && h[0]! > 0 && this.#clock() - h[this.#k]! <= this.#windowMs;
   }
 
   /**
@@ -176,23 +203,27 @@ export class LruKCache<V> {
    * the key's last K accesses fall within the window (and the value fits in
    * `maxBytes`), evicting as needed. Answers whether it was admitted.
    */
-  offer(key: string, value: V): boolean {
-    if (this.#main.has(key)) {
-      this.update(key, value);
-      return true;
-    }
+  offer(key: K, value: V): boolean {
+    if (this.#slotOf.has(key)) return this.update(key, value);
     const h = this.#history.get(key);
-    if (!h || h.seqs.length < this.#k) return false;
-    if (this.#clock() - h.times[0]! > this.#windowMs) return false;
+    const k = this.#k;
+    if (!h || h[0] === 0) return false;
+    if (this.#clock() - h[k]! > this.#windowMs) return false;
     const size = this.#sizeOf(value, key);
     if (size > this.#maxBytes) return false;
     this.#history.delete(key);
-    const e: Entry<V> = { value, size, seqs: h.seqs, times: h.times, filed: h.seqs[0]! };
-    this.#main.set(key, e);
-    this.#order.set(e.filed, key);
+    const slot = this.#takeSlot();
+    this.#keys[slot] = key;
+    this.#values[slot] = value;
+    this.#sizes[slot] = size;
+    this.#seqs.set(h.subarray(0, k), slot * k);
+    this.#times.set(h.subarray(k), slot * k);
+    this.#filed[slot] = h[0]!;
+    this.#slotOf.set(key, slot);
+    this.#order.set(h[0]!, slot);
     this.#bytes += size;
-    this.#evict(key);
-    return this.#main.has(key);
+    this.#evict(slot);
+    return this.#slotOf.has(key);
   }
 
   /**
@@ -200,48 +231,73 @@ export class LruKCache<V> {
    * version arrived), without recording an access; answers whether it did.
    * A value that no longer fits in `maxBytes` drops the entry.
    */
-  update(key: string, value: V): boolean {
-    const e = this.#main.get(key);
-    if (!e) return false;
+  update(key: K, value: V): boolean {
+    const slot = this.#slotOf.get(key);
+    if (slot === undefined) return false;
     const size = this.#sizeOf(value, key);
     if (size > this.#maxBytes) {
       this.delete(key);
       return false;
     }
-    this.#bytes += size - e.size;
-    e.value = value;
-    e.size = size;
-    this.#evict(key);
-    return this.#main.has(key);
+    const old = this.#values[slot]!;
+    this.#bytes += size - this.#sizes[slot]!;
+    this.#values[slot] = value;
+    this.#sizes[slot] = size;
+    if (old !== value) this.#dispose?.(old, key);
+    this.#evict(slot);
+    return this.#slotOf.has(key);
   }
 
   /** Removes `key` from the main cache and its history. */
-  delete(key: string): void {
+  delete(key: K): void {
     this.#history.delete(key);
-    const e = this.#main.get(key);
-    if (!e) return;
-    this.#main.delete(key);
-    this.#order.delete(e.filed);
-    this.#bytes -= e.size;
+    const slot = this.#slotOf.get(key);
+    if (slot === undefined) return;
+    this.#order.delete(this.#filed[slot]!);
+    this.#release(slot);
   }
 
   /** Empties the main cache and the history. */
   clear(): void {
-    this.#main.clear();
+    for (const slot of [...this.#slotOf.values()]) this.#release(slot);
     this.#order.clear();
     this.#history.clear();
-    this.#bytes = 0;
+  }
+
+  /**
+   * Moves the entry (or the access history) of `from` to `to`, keeping its
+   * accesses: the key that stands for a record changed (a new version of
+   * it), not an access. With `value`, replaces the value as
+   * {@linkcode update} does. Answers whether the main cache holds `to`.
+   */
+  rename(from: K, to: K, value?: V): boolean {
+    if (from !== to) {
+      this.delete(to);
+      const slot = this.#slotOf.get(from);
+      if (slot === undefined) {
+        const h = this.#history.peek(from);
+        if (h) {
+          this.#history.delete(from);
+          this.#history.set(to, h);
+        }
+        return false;
+      }
+      this.#slotOf.delete(from);
+      this.#slotOf.set(to, slot);
+      this.#keys[slot] = to;
+    }
+    return value === undefined ? this.#slotOf.has(to) : this.update(to, value);
   }
 
   /** The keys of the main cache, in no particular order. */
-  keys(): IterableIterator<string> {
-    return this.#main.keys();
+  keys(): IterableIterator<K> {
+    return this.#slotOf.keys();
   }
 
   /** Counters. */
   stats(): LruKStats {
     return {
-      entries: this.#main.size,
+      entries: this.#slotOf.size,
       bytes: this.#bytes,
       history: this.#history.size,
       hits: this.#hits,
@@ -250,62 +306,110 @@ export class LruKCache<V> {
     };
   }
 
+  /** A free slot, growing the arrays when there is none. */
+  #takeSlot(): number {
+    const free = this.#freeSlots.pop();
+    if (free !== undefined) return free;
+    const slot = this.#slots++;
+    if (slot === this.#sizes.length) {
+      const k = this.#k;
+      this.#sizes = grown(this.#sizes, 2 * slot);
+      this.#filed = grown(this.#filed, 2 * slot);
+      this.#seqs = grown(this.#seqs, 2 * slot * k);
+      this.#times = grown(this.#times, 2 * slot * k);
+    }
+    return slot;
+  }
+
+  /** Frees `slot` (already out of `#order`) and tells `dispose`. */
+  #release(slot: number): void {
+    const key = this.#keys[slot]!;
+    const value = this.#values[slot]!;
+    this.#slotOf.delete(key);
+    this.#bytes -= this.#sizes[slot]!;
+    this.#keys[slot] = undefined;
+    this.#values[slot] = undefined;
+    this.#freeSlots.push(slot);
+    this.#dispose?.(value, key);
+  }
+
   /** Evicts by largest backward K-distance until within bounds; `keep` goes last. */
-  #evict(keep: string): void {
-    while (this.#main.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
-      let victim: string | undefined;
+  #evict(keep: number): void {
+    while (this.#slotOf.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
+      let victim: number | undefined;
       for (;;) {
         const first = this.#order.minKey();
         if (first === undefined) return;
-        const key = this.#order.get(first)!;
-        const e = this.#main.get(key)!;
-        if (e.filed !== e.seqs[0]) {
-          // Accessed since it was filed: file it where it belongs now, and look again.
-          this.#order.delete(e.filed);
-          e.filed = e.seqs[0]!;
-          this.#order.set(e.filed, key);
-          continue;
-        }
-        if (key === keep && this.#main.size > 1) {
+        const slot = this.#order.get(first)!;
+        if (this.#refile(slot)) continue;
+        if (slot === keep && this.#slotOf.size > 1) {
           // The entry just admitted is kept: the next oldest goes instead.
           victim = this.#nextAfter(first);
           if (victim === undefined) return;
-        } else victim = key;
+        } else victim = slot;
         break;
       }
-      const e = this.#main.get(victim)!;
-      this.#main.delete(victim);
-      this.#order.delete(e.filed);
-      this.#bytes -= e.size;
+      const k = this.#k;
+      const key = this.#keys[victim]!;
+      this.#order.delete(this.#filed[victim]!);
       this.#evictions++;
       // Its accesses still count: a key squeezed out by a burst comes back at its next access.
-      this.#history.set(victim, { seqs: e.seqs, times: e.times });
+      const h = new Float64Array(2 * k);
+      h.set(this.#seqs.subarray(victim * k, victim * k + k), 0);
+      h.set(this.#times.subarray(victim * k, victim * k + k), k);
+      this.#release(victim);
+      this.#history.set(key, h);
     }
   }
 
-  /** The current oldest entry other than the one filed under `skip` (refiling stale ones). */
-  #nextAfter(skip: number): string | undefined {
+  /** Files `slot` under its current K-th most recent access if it was accessed since; answers whether it moved. */
+  #refile(slot: number): boolean {
+    const current = this.#seqs[slot * this.#k]!;
+    const filed = this.#filed[slot]!;
+    if (filed === current) return false;
+    this.#order.delete(filed);
+    this.#filed[slot] = current;
+    this.#order.set(current, slot);
+    return true;
+  }
+
+  /** The current oldest slot other than the one filed under `skip` (refiling stale ones). */
+  #nextAfter(skip: number): number | undefined {
     for (;;) {
       const next = this.#order.nextHigherKey(skip);
       if (next === undefined) return undefined;
-      const key = this.#order.get(next)!;
-      const e = this.#main.get(key)!;
-      if (e.filed === e.seqs[0]) return key;
-      this.#order.delete(e.filed);
-      e.filed = e.seqs[0]!;
-      this.#order.set(e.filed, key);
+      const slot = this.#order.get(next)!;
+      if (!this.#refile(slot)) return slot;
     }
   }
 }
 
-/** Appends an access to the last-K lists, dropping the oldest beyond K. */
-function shiftIn(h: History, seq: number, time: number, k: number): void {
-  h.seqs.push(seq);
-  h.times.push(time);
-  if (h.seqs.length > k) {
-    h.seqs.shift();
-    h.times.shift();
+/**
+ * Appends an access to the K sequence numbers at `seqs[at..at+K)` and the K
+ * times at `times[at(+K for a history)..]`, dropping the oldest.
+ */
+function shiftIn(
+  seqs: Float64Array,
+  times: Float64Array,
+  at: number,
+  k: number,
+  seq: number,
+  time: number,
+): void {
+  // A history keeps its times right after its sequence numbers, in the same array.
+  const t = seqs === times ? at + k : at;
+  for (let i = 0; i < k - 1; i++) {
+    seqs[at + i] = seqs[at + i + 1]!;
+    times[t + i] = times[t + i + 1]!;
   }
+  seqs[at + k - 1] = seq;
+  times[t + k - 1] = time;
+}
+
+function grown(a: Float64Array, length: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(length);
+  b.set(a);
+  return b;
 }
 
 function positive(name: string, n: number): number {

@@ -209,3 +209,100 @@ Deno.test("LruKCache evicts exactly as a brute-force LRU-K model over 20,000 ran
     assert.deepEqual([...c.keys()].sort(), [...main].sort(), `after access ${i}`);
   }
 });
+
+Deno.test("LruKCache tells dispose of every value that leaves, and never of a refused one", () => {
+  let now = 0;
+  const gone: string[] = [];
+  const c = new LruKCache<string>({
+    k: 1,
+    maxEntries: 2,
+    maxBytes: 10,
+    sizeOf: (v) => v.length,
+    clock: () => now++,
+    dispose: (v, key) => gone.push(`${key}=${v}`),
+  });
+  for (const k of ["a", "b", "c"]) read(c, k, k.toUpperCase());
+  assert.deepEqual(gone, ["a=A"], "evicted");
+  c.update("b", "B2");
+  assert.deepEqual(gone, ["a=A", "b=B"], "replaced");
+  c.update("b", "B2");
+  assert.equal(gone.length, 2, "the same value again is not a replacement");
+  c.get("d");
+  assert.equal(c.offer("d", "d".repeat(11)), false);
+  assert.equal(gone.length, 2, "a refused value never entered");
+  c.delete("c");
+  assert.deepEqual(gone.slice(2), ["c=C"], "deleted");
+  c.clear();
+  assert.deepEqual(gone.slice(3), ["b=B2"], "cleared");
+  assert.equal(c.stats().bytes, 0);
+});
+
+Deno.test("LruKCache.admits answers what offer would do, without changing anything", () => {
+  const { c, advance } = cache({ k: 2, windowMs: 100, maxBytes: 10 });
+  c.get("a");
+  assert.equal(c.admits("a", 1), false, "one access");
+  c.get("a");
+  assert.equal(c.admits("a", 11), false, "too large");
+  assert.equal(c.admits("a", 1), true);
+  advance(200);
+  c.get("b");
+  c.get("b");
+  advance(101);
+  assert.equal(c.admits("b", 1), false, "out of the window");
+  assert.equal(c.offer("b", "B"), false);
+  assert.equal(c.offer("a", "A"), false, "a's accesses are out of the window now");
+  c.get("a");
+  assert.equal(c.admits("a", 1), false, "the last two accesses are 301 ms apart");
+  assert.equal(c.stats().entries, 0);
+});
+
+Deno.test("LruKCache.rename moves an entry or a history to a new key with its accesses", () => {
+  const gone: string[] = [];
+  let now = 0;
+  const c = new LruKCache<string, object>({
+    k: 2,
+    maxEntries: 10,
+    maxBytes: 100,
+    sizeOf: (v) => v.length,
+    clock: () => now++,
+    dispose: (v) => gone.push(v),
+  });
+  const v1 = { version: 1 };
+  const v2 = { version: 2 };
+  c.get(v1);
+  c.get(v1);
+  assert.equal(c.offer(v1, "one"), true);
+  assert.equal(c.rename(v1, v2, "two"), true);
+  assert.equal(c.has(v1), false);
+  assert.equal(c.peek(v2), "two");
+  assert.deepEqual(gone, ["one"], "the old value went");
+  assert.equal(c.get(v2), "two", "a hit under the new key");
+  // A key seen once (history only) keeps that access under its new key.
+  const w1 = { version: 1 };
+  const w2 = { version: 2 };
+  c.get(w1);
+  assert.equal(c.rename(w1, w2), false);
+  c.get(w2);
+  assert.equal(c.offer(w2, "w"), true, "the access before the rename counted");
+  assert.equal(c.stats().entries, 2);
+});
+
+Deno.test("LruKCache: a long run of admissions and evictions keeps its bound and disposes of each value once", () => {
+  let now = 0;
+  let held = 0;
+  const c = new LruKCache<number>({
+    k: 1,
+    maxEntries: 50,
+    maxBytes: 1 << 20,
+    sizeOf: () => 1,
+    clock: () => now++,
+    dispose: () => held--,
+  });
+  for (let i = 0; i < 10_000; i++) {
+    const key = `k${i % 3_000}`;
+    if (c.get(key) === undefined && c.offer(key, i)) held++;
+  }
+  assert.equal(c.stats().entries, 50);
+  assert.equal(held, 50, "every value that left was disposed of once");
+  for (const k of c.keys()) assert.equal(typeof c.peek(k), "number");
+});

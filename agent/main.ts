@@ -18,6 +18,7 @@ import { createLogger } from "../shared/log.ts";
 import { createAgent } from "./app.ts";
 import { defaultAgentId, FlagError, parseFlags, USAGE } from "./flags.ts";
 import { startGrpcServer } from "./grpc_service.ts";
+import { startMemoryTrim, trimMemory } from "./memory_trim.ts";
 import { SelfRecord } from "./self_record.ts";
 
 function fail(message: string): never {
@@ -144,9 +145,14 @@ self.start();
 log.info("cassemagent started", { http: httpAddr, grpc: grpcAddr ?? "off", db: cfg.db.join(",") });
 console.log(`cassemagent ready id=${agentId} http=${httpAddr} grpc=${grpcAddr ?? "off"}`);
 void agent.ready.then(
-  (rev) => log.info("serving", { revision: rev, elements: agent.core.state.elementCount }),
+  (rev) => {
+    log.info("serving", { revision: rev, elements: agent.core.state.elementCount });
+    // The first listing was the biggest burst of short-lived buffers: give it back now.
+    trimMemory();
+  },
   () => {},
 );
+startMemoryTrim();
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

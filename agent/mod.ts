@@ -12,12 +12,14 @@ export { AgentCore, type CoreOptions, type Subscription } from "./core.ts";
 export {
   type Body,
   elementJson,
-  elementText,
   type ErrorBody,
-  type Found,
+  LooseBody,
+  Prepared,
+  PreparedCache,
+  type PreparedCacheOptions,
   ReadResult,
-  TextBody,
 } from "./body.ts";
+export { BodyStore, type BodyStoreOptions, type BodyStoreStats } from "./body_store.ts";
 export * from "./errors.ts";
 export { type AgentConfig, defaultAgentId, FlagError, parseFlags, USAGE } from "./flags.ts";
 export { agentService, type GrpcServer, peerHost, startGrpcServer } from "./grpc_service.ts";

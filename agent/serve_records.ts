@@ -17,20 +17,50 @@ import {
   type Sealed,
   ServeAppRecord,
   ServeEnvRecord,
+  serveGrayKey,
   ServeGrayRecord,
+  serveLiveKey,
   ServeLiveRecord,
 } from "../shared/config/mod.ts";
 
 /** Which served record of an element: the published version, or the gray one. */
 export type RecordKind = "live" | "gray";
 
+/** The fields of a {@linkcode ServedVersion}. */
+export interface ServedVersionInit {
+  /** Live or gray. */
+  readonly kind: RecordKind;
+  /** App id. */
+  readonly app: string;
+  /** Env name. */
+  readonly env: string;
+  /** Element key. */
+  readonly key: string;
+  /** The element version number. */
+  readonly version: number;
+  /** Its content type. */
+  readonly contentType: ContentType;
+  /** Its fingerprint (the ETag clients see). */
+  readonly fingerprint: string;
+  /** The cassemdb revision that last wrote the record. */
+  readonly modRevision: number;
+  /** The gray rule (gray records only). */
+  readonly rule?: GrayRule;
+  /** Whether the body is sealed (a secret element: opened with the keyring). */
+  readonly sealed: boolean;
+}
+
 /**
  * The metadata of one served version (a `live` or `gray` record): what an
- * agent keeps for every element it serves, without the body.
+ * agent keeps for every element it serves, without the body. Immutable: a
+ * change of the record is a new object, so the object itself names one
+ * version (caches key on it).
+ *
+ * A version alone is also its element's {@linkcode VersionPair}
+ * (`live`/`gray` answer itself or nothing): an element without a gray
+ * release, the common case, needs no pair object.
  */
-export interface ServedVersion {
-  /** The cassemdb key of the record. */
-  readonly recordKey: string;
+export class ServedVersion {
   /** Live or gray. */
   readonly kind: RecordKind;
   /** App id. */
@@ -51,6 +81,37 @@ export interface ServedVersion {
   readonly rule: GrayRule | undefined;
   /** Whether the body is sealed (a secret element: opened with the keyring). */
   readonly sealed: boolean;
+
+  /** A version with these fields. */
+  constructor(init: ServedVersionInit) {
+    this.kind = init.kind;
+    this.app = init.app;
+    this.env = init.env;
+    this.key = init.key;
+    this.version = init.version;
+    this.contentType = init.contentType;
+    this.fingerprint = init.fingerprint;
+    this.modRevision = init.modRevision;
+    this.rule = init.rule;
+    this.sealed = init.sealed;
+  }
+
+  /** The cassemdb key of the record (computed: only cold paths need it). */
+  get recordKey(): string {
+    return this.kind === "live"
+      ? serveLiveKey(this.app, this.env, this.key)
+      : serveGrayKey(this.app, this.env, this.key);
+  }
+
+  /** As a pair: itself when it is the live version. */
+  get live(): ServedVersion | undefined {
+    return this.kind === "live" ? this : undefined;
+  }
+
+  /** As a pair: itself when it is the gray version. */
+  get gray(): ServedVersion | undefined {
+    return this.kind === "gray" ? this : undefined;
+  }
 }
 
 /** The body of a served version as stored: raw text or a sealed text. */
@@ -122,8 +183,7 @@ export function decodeServe(e: ServeEntity): DecodedServe | undefined {
         : decodeRecord(ServeGrayRecord, e.key, e.val);
       const rule = where.kind === "gray" ? (r as ServeGrayRecord).rule : undefined;
       const sealed = r.sealed !== undefined;
-      const meta: ServedVersion = {
-        recordKey: e.key,
+      const meta = new ServedVersion({
         kind: where.kind,
         app: intern(where.app),
         env: intern(where.env),
@@ -134,7 +194,7 @@ export function decodeServe(e: ServeEntity): DecodedServe | undefined {
         modRevision: e.modRevision,
         rule,
         sealed,
-      };
+      });
       const body: StoredBody = r.sealed !== undefined ? { sealed: r.sealed } : { raw: r.raw! };
       return { kind: "version", meta, body };
     }

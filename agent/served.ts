@@ -19,7 +19,10 @@ import type { AppStatus } from "../shared/config/mod.ts";
 import { parseServeKey } from "../shared/config/mod.ts";
 import { elementId, envId, type ServedVersion, type ServeMeta } from "./serve_records.ts";
 
-/** The live and gray versions of one element (either may be absent). */
+/**
+ * The live and gray versions of one element (either may be absent). A lone
+ * {@linkcode ServedVersion} is its own pair.
+ */
 export interface VersionPair {
   /** The published version. */
   readonly live?: ServedVersion;
@@ -99,8 +102,15 @@ export class ServedState {
   /** Whether a snapshot was loaded. */
   loaded = false;
   readonly #apps = new Map<string, AppStatus>();
-  readonly #envs = new Map<string, ServedEnv>();
-  readonly #elements = new Map<string, VersionPair>();
+  /** App → env → the env's record, if served. */
+  #envs = new Map<string, Map<string, ServedEnv>>();
+  /**
+   * App → env → element key → its versions. Nested maps keyed by the names
+   * themselves: a lookup allocates nothing, and an element costs one map
+   * entry under its key (the key string its versions hold anyway).
+   */
+  #elements = new Map<string, Map<string, Map<string, VersionPair>>>();
+  #elementCount = 0;
   /** App and env record keys → what they hold, so that an unset (which carries no record) finds it. */
   readonly #records = new Map<string, RecordRef>();
   #log: LogEntry[] = [];
@@ -119,17 +129,17 @@ export class ServedState {
 
   /** A served env, or `undefined`. */
   env(app: string, env: string): ServedEnv | undefined {
-    return this.#envs.get(envId(app, env));
+    return this.#envs.get(app)?.get(env);
   }
 
   /** The versions of one element (empty when it has none). */
   element(app: string, env: string, key: string): VersionPair {
-    return this.#elements.get(elementId(app, env, key)) ?? EMPTY;
+    return this.#elements.get(app)?.get(env)?.get(key) ?? EMPTY;
   }
 
   /** Number of elements with at least one served version. */
   get elementCount(): number {
-    return this.#elements.size;
+    return this.#elementCount;
   }
 
   /**
@@ -138,17 +148,19 @@ export class ServedState {
    */
   elementAt(app: string, env: string, key: string, revision: number): VersionPair | undefined {
     if (revision < this.horizon) return undefined;
-    const id = elementId(app, env, key);
-    const now = this.#elements.get(id) ?? EMPTY;
+    const now = this.element(app, env, key);
     if (revision >= this.revision) return now;
+    const id = elementId(app, env, key);
+    const liveSlot = `${id}#live`;
+    const graySlot = `${id}#gray`;
     let live = now.live;
     let gray = now.gray;
     // Newest first: the last entry seen for a slot is the first change after `revision`.
     for (let i = this.#log.length - 1; i >= this.#logHead; i--) {
       const e = this.#log[i]!;
       if (e.revision <= revision) break;
-      if (e.slot === `${id}#live`) live = e.before;
-      else if (e.slot === `${id}#gray`) gray = e.before;
+      if (e.slot === liveSlot) live = e.before;
+      else if (e.slot === graySlot) gray = e.before;
     }
     return pair(live, gray);
   }
@@ -160,26 +172,55 @@ export class ServedState {
    * longer be rebuilt.
    */
   reset(records: readonly ServeMeta[], revision: number): Delta {
-    const oldElements = new Map(this.#elements);
+    const oldElements = this.#elements;
     const oldApps = new Map(this.#apps);
-    const oldEnvs = new Map(this.#envs);
+    const oldEnvs = this.#envs;
     this.#apps.clear();
-    this.#envs.clear();
-    this.#elements.clear();
+    this.#envs = new Map();
+    this.#elements = new Map();
+    this.#elementCount = 0;
     this.#records.clear();
-    for (const r of records) this.#put(r);
+    for (const r of records) {
+      if (r.kind === "version") {
+        // An unchanged record keeps its object: caches keyed on it stay valid.
+        const m = r.meta;
+        const old = oldElements.get(m.app)?.get(m.env)?.get(m.key)?.[m.kind];
+        if (old?.modRevision === m.modRevision) {
+          this.#put({ kind: "version", meta: old });
+          continue;
+        }
+      }
+      this.#put(r);
+    }
     const delta: Delta = { revision, elements: [], envs: new Set(), apps: new Set() };
-    for (const [id, before] of oldElements) {
-      const after = this.#elements.get(id) ?? EMPTY;
-      if (!samePair(before, after)) delta.elements.push(deltaOf(id, before, after));
+    for (const [app, envs] of oldElements) {
+      for (const [env, keys] of envs) {
+        for (const [key, before] of keys) {
+          const after = this.element(app, env, key);
+          if (!samePair(before, after)) delta.elements.push(deltaOf(app, env, key, before, after));
+        }
+      }
     }
-    for (const [id, after] of this.#elements) {
-      if (!oldElements.has(id)) delta.elements.push(deltaOf(id, EMPTY, after));
+    for (const [app, envs] of this.#elements) {
+      for (const [env, keys] of envs) {
+        const old = oldElements.get(app)?.get(env);
+        for (const [key, after] of keys) {
+          if (!old?.has(key)) delta.elements.push(deltaOf(app, env, key, EMPTY, after));
+        }
+      }
     }
-    for (const id of new Set([...oldEnvs.keys(), ...this.#envs.keys()])) {
-      if (oldEnvs.get(id)?.clientSecretHash !== this.#envs.get(id)?.clientSecretHash) {
+    const envIds = new Map<string, [string, string]>();
+    for (const m of [oldEnvs, this.#envs]) {
+      for (const [app, envs] of m) {
+        for (const env of envs.keys()) envIds.set(envId(app, env), [app, env]);
+      }
+    }
+    for (const [id, [app, env]] of envIds) {
+      const before = oldEnvs.get(app)?.get(env);
+      const after = this.env(app, env);
+      if (before?.clientSecretHash !== after?.clientSecretHash || !before !== !after) {
         delta.envs.add(id);
-      } else if (oldEnvs.has(id) !== this.#envs.has(id)) delta.envs.add(id);
+      }
     }
     for (const app of new Set([...oldApps.keys(), ...this.#apps.keys()])) {
       if (oldApps.get(app) !== this.#apps.get(app)) delta.apps.add(app);
@@ -200,20 +241,23 @@ export class ServedState {
   apply(revision: number, changes: readonly RecordChange[]): Delta {
     const delta: Delta = { revision, elements: [], envs: new Set(), apps: new Set() };
     if (revision <= this.revision) return delta;
-    const touched = new Map<string, VersionPair>();
+    const touched = new Map<string, { ref: ElementRef; before: VersionPair }>();
     for (const ch of changes) {
       const ref = this.#refOf(ch.recordKey, ch.after);
       if (ref && ref.kind !== "app" && ref.kind !== "env") {
-        const before = this.#elements.get(ref.id) ?? EMPTY;
-        if (!touched.has(ref.id)) touched.set(ref.id, before);
-        this.#logChange(revision, `${ref.id}#${ref.kind}`, before[ref.kind]);
+        const before = this.element(ref.app, ref.env, ref.key);
+        const id = elementId(ref.app, ref.env, ref.key);
+        if (!touched.has(id)) touched.set(id, { ref, before });
+        this.#logChange(revision, `${id}#${ref.kind}`, before[ref.kind]);
       }
       if (ch.after === undefined) this.#remove(ch.recordKey, delta);
       else this.#put(ch.after, delta);
     }
-    for (const [id, before] of touched) {
-      const after = this.#elements.get(id) ?? EMPTY;
-      if (!samePair(before, after)) delta.elements.push(deltaOf(id, before, after));
+    for (const { ref, before } of touched.values()) {
+      const after = this.element(ref.app, ref.env, ref.key);
+      if (!samePair(before, after)) {
+        delta.elements.push(deltaOf(ref.app, ref.env, ref.key, before, after));
+      }
     }
     this.revision = revision;
     return delta;
@@ -237,77 +281,114 @@ export class ServedState {
       case "app":
         if (this.#apps.get(r.app) !== r.status) delta?.apps.add(r.app);
         this.#apps.set(r.app, r.status);
-        this.#records.set(r.recordKey, { kind: "app", id: r.app });
+        this.#records.set(r.recordKey, { kind: "app", app: r.app });
         return;
       case "env": {
-        const id = envId(r.app, r.env);
-        const old = this.#envs.get(id);
-        if (!old || old.clientSecretHash !== r.clientSecretHash) delta?.envs.add(id);
-        this.#envs.set(id, { app: r.app, env: r.env, clientSecretHash: r.clientSecretHash });
-        this.#records.set(r.recordKey, { kind: "env", id });
+        let envs = this.#envs.get(r.app);
+        if (!envs) this.#envs.set(r.app, envs = new Map());
+        const old = envs.get(r.env);
+        if (!old || old.clientSecretHash !== r.clientSecretHash) {
+          delta?.envs.add(envId(r.app, r.env));
+        }
+        envs.set(r.env, { app: r.app, env: r.env, clientSecretHash: r.clientSecretHash });
+        this.#records.set(r.recordKey, { kind: "env", app: r.app, env: r.env });
         return;
       }
       case "version": {
         // Version records are found again by their key (parseServeKey): no index entry of their own.
         const m = r.meta;
-        const id = elementIdOf(m);
-        const old = this.#elements.get(id) ?? EMPTY;
-        this.#elements.set(id, m.kind === "live" ? pair(m, old.gray) : pair(old.live, m));
+        const keys = this.#keysOf(m.app, m.env, true)!;
+        const old = keys.get(m.key);
+        if (!old) this.#elementCount++;
+        const o = old ?? EMPTY;
+        keys.set(m.key, m.kind === "live" ? pair(m, o.gray) : pair(o.live, m));
       }
     }
   }
 
+  /** The element map of `app`/`env` (made when `create`). */
+  #keysOf(app: string, env: string, create: boolean): Map<string, VersionPair> | undefined {
+    let envs = this.#elements.get(app);
+    if (!envs) {
+      if (!create) return undefined;
+      this.#elements.set(app, envs = new Map());
+    }
+    let keys = envs.get(env);
+    if (!keys && create) envs.set(env, keys = new Map());
+    return keys;
+  }
+
   /** What `recordKey` holds (`after` when it is set), or `undefined` for anything else. */
   #refOf(recordKey: string, after: ServeMeta | undefined): RecordRef | undefined {
-    if (after?.kind === "version") return { kind: after.meta.kind, id: elementIdOf(after.meta) };
+    if (after?.kind === "version") {
+      const m = after.meta;
+      return { kind: m.kind, app: m.app, env: m.env, key: m.key };
+    }
     const held = this.#records.get(recordKey);
     if (held) return held;
     const where = parseServeKey(recordKey);
     if (where?.kind !== "live" && where?.kind !== "gray") return undefined;
-    const id = elementId(where.app, where.env, where.key);
-    return this.#elements.get(id)?.[where.kind] ? { kind: where.kind, id } : undefined;
+    return this.element(where.app, where.env, where.key)[where.kind]
+      ? { kind: where.kind, app: where.app, env: where.env, key: where.key }
+      : undefined;
   }
 
   #remove(recordKey: string, delta: Delta): void {
     const ref = this.#refOf(recordKey, undefined);
     if (!ref) return; // a directory, or a record that never decoded
-    if (ref.kind === "app" || ref.kind === "env") this.#records.delete(recordKey);
     switch (ref.kind) {
       case "app":
-        this.#apps.delete(ref.id);
-        delta.apps.add(ref.id);
+        this.#records.delete(recordKey);
+        this.#apps.delete(ref.app);
+        delta.apps.add(ref.app);
         return;
-      case "env":
-        this.#envs.delete(ref.id);
-        delta.envs.add(ref.id);
+      case "env": {
+        this.#records.delete(recordKey);
+        const envs = this.#envs.get(ref.app);
+        envs?.delete(ref.env);
+        if (envs?.size === 0) this.#envs.delete(ref.app);
+        delta.envs.add(envId(ref.app, ref.env));
         return;
+      }
       default: {
-        const old = this.#elements.get(ref.id) ?? EMPTY;
+        const keys = this.#keysOf(ref.app, ref.env, false);
+        const old = keys?.get(ref.key);
+        if (!keys || !old) return;
         const next = ref.kind === "live" ? pair(undefined, old.gray) : pair(old.live, undefined);
-        if (next.live || next.gray) this.#elements.set(ref.id, next);
-        else this.#elements.delete(ref.id);
+        if (next.live || next.gray) {
+          keys.set(ref.key, next);
+          return;
+        }
+        keys.delete(ref.key);
+        this.#elementCount--;
+        if (keys.size > 0) return;
+        const envs = this.#elements.get(ref.app)!;
+        envs.delete(ref.env);
+        if (envs.size === 0) this.#elements.delete(ref.app);
       }
     }
   }
 }
 
+/** Where an element's version record points. */
+interface ElementRef {
+  readonly kind: "live" | "gray";
+  readonly app: string;
+  readonly env: string;
+  readonly key: string;
+}
+
 /** What a record key holds. */
 type RecordRef =
-  | { readonly kind: "app"; readonly id: string }
-  | { readonly kind: "env"; readonly id: string }
-  | { readonly kind: "live" | "gray"; readonly id: string };
-
-function elementIdOf(m: ServedVersion): string {
-  return elementId(m.app, m.env, m.key);
-}
+  | { readonly kind: "app"; readonly app: string }
+  | { readonly kind: "env"; readonly app: string; readonly env: string }
+  | ElementRef;
 
 const EMPTY: VersionPair = Object.freeze({});
 
 function pair(live: ServedVersion | undefined, gray: ServedVersion | undefined): VersionPair {
   if (live && gray) return { live, gray };
-  if (live) return { live };
-  if (gray) return { gray };
-  return EMPTY;
+  return live ?? gray ?? EMPTY;
 }
 
 function sameVersion(a: ServedVersion | undefined, b: ServedVersion | undefined): boolean {
@@ -318,7 +399,12 @@ function samePair(a: VersionPair, b: VersionPair): boolean {
   return sameVersion(a.live, b.live) && sameVersion(a.gray, b.gray);
 }
 
-function deltaOf(id: string, before: VersionPair, after: VersionPair): ElementDelta {
-  const [app, env, key] = id.split("/") as [string, string, string];
-  return { id, app, env, key, before, after };
+function deltaOf(
+  app: string,
+  env: string,
+  key: string,
+  before: VersionPair,
+  after: VersionPair,
+): ElementDelta {
+  return { id: elementId(app, env, key), app, env, key, before, after };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { DecodedServe, ServedVersion } from "./serve_records.ts";
+import { type DecodedServe, ServedVersion } from "./serve_records.ts";
 import { ServedState } from "./served.ts";
 
 function version(
@@ -8,8 +8,7 @@ function version(
   modRevision: number,
   kind: "live" | "gray" = "live",
 ): DecodedServe {
-  const meta: ServedVersion = {
-    recordKey: `cassem/serve/a/e/${key}/${kind}`,
+  const meta = new ServedVersion({
     kind,
     app: "a",
     env: "e",
@@ -20,7 +19,7 @@ function version(
     modRevision,
     rule: kind === "gray" ? { kind: "clients", clientIds: ["c"] } : undefined,
     sealed: false,
-  };
+  });
   return { kind: "version", meta, body: { raw: `v${v}` } };
 }
 

@@ -50,10 +50,18 @@ interface AgentHandle {
   grpc: string;
 }
 
+/** Where `--cpu-prof DIR` puts the agents' V8 CPU profiles (one subfolder per agent started). */
+let cpuProfDir: string | undefined;
+let agentsStarted = 0;
+
 async function startAgent(db: string, extra: string[] = []): Promise<AgentHandle> {
+  const prof = cpuProfDir
+    ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}/agent-${++agentsStarted}`]
+    : [];
   const proc = spawnProc("cassemagent", Deno.execPath(), [
     "run",
     "-A",
+    ...prof,
     "--config",
     CONFIG,
     AGENT,
@@ -525,8 +533,10 @@ export async function runAgentBench(args: string[]): Promise<void> {
       versions: { type: "string", default: "30" },
       elements: { type: "string", default: "100000" },
       "value-bytes": { type: "string", default: "1024" },
+      "cpu-prof": { type: "string" },
     },
   });
+  cpuProfDir = v["cpu-prof"];
   const parts = new Set(v.part!.split(","));
   console.log(`cassemagent benchmark — ${await machineNote()}`);
   const root = await Deno.makeTempDir({ prefix: "cassem_agent_bench_" });
