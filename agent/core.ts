@@ -162,6 +162,9 @@ interface Pin {
   readonly bodies: Map<RecordKind, LooseBody | ErrorBody>;
 }
 
+/** The pushes made for one revision: by version, or by key for "missing"; null: not servable. */
+type ItemMemo = Map<ServedVersion | string, PushItem | null>;
+
 /** One step of the watch, prepared (records decoded, sealed bodies being opened). */
 interface Step {
   readonly revision: number;
@@ -509,51 +512,77 @@ export class AgentCore {
   /** Pushes what `delta` changed to every subscriber it concerns. */
   #publish(delta: Delta): void {
     if (this.subscribers.size === 0) return;
-    const memo = new Map<string, PushItem>();
-    const batches = new Map<Subscriber, PushItem[]>();
-    for (const d of delta.elements) {
-      const subs = this.subscribers.of(d.id);
-      if (subs.size === 0) continue;
-      for (const s of subs) {
+    const memo: ItemMemo = new Map();
+    // One element changed (a publish): each subscriber gets at most one item, sent at once
+    // in a list shared by all who get that item.
+    if (delta.elements.length === 1) {
+      const d = delta.elements[0]!;
+      const alone = new Map<PushItem, readonly PushItem[]>();
+      for (const s of this.subscribers.of(d.id)) {
         const v = chooseVersion(d.after, s.client);
         if (!differs(s.sent.get(d.key), v)) continue;
         const item = this.#itemFor(d.key, v, memo);
         if (!item) continue;
-        s.sent.set(d.key, sentOf(v));
-        let batch = batches.get(s);
-        if (!batch) batches.set(s, batch = []);
-        batch.push(item);
+        s.sent.set(d.key, item.sent);
+        let items = alone.get(item);
+        if (!items) alone.set(item, items = [item]);
+        s.sink.push(delta.revision, items);
       }
+    } else {
+      const batches = new Map<Subscriber, PushItem[]>();
+      for (const d of delta.elements) {
+        const subs = this.subscribers.of(d.id);
+        if (subs.size === 0) continue;
+        for (const s of subs) {
+          const v = chooseVersion(d.after, s.client);
+          if (!differs(s.sent.get(d.key), v)) continue;
+          const item = this.#itemFor(d.key, v, memo);
+          if (!item) continue;
+          s.sent.set(d.key, item.sent);
+          let batch = batches.get(s);
+          if (!batch) batches.set(s, batch = []);
+          batch.push(item);
+        }
+      }
+      for (const [s, items] of batches) s.sink.push(delta.revision, items);
     }
-    for (const [s, items] of batches) s.sink.push(delta.revision, items);
     for (const id of delta.envs) this.#recheckSecrets(id);
   }
 
-  /** The push of `version` for `key` (`missing` when undefined); undefined when its body is not servable. */
-  #itemFor(
-    key: string,
-    version: ServedVersion | undefined,
-    memo: Map<string, PushItem>,
-  ): PushItem | undefined {
-    if (!version) return { key, version: undefined };
-    const done = memo.get(version.recordKey);
-    if (done) return done;
-    const body = this.#heldBody(version, false);
-    if (!body || body.error !== undefined) {
-      const what = `${version.recordKey}@${version.modRevision}`;
-      if (!this.#warnedSecret.has(what)) {
-        this.#warnedSecret.add(what);
-        this.#log.warn("cannot push a version whose body the agent cannot serve", {
-          key: version.recordKey,
-          error: body?.error ?? "body not loaded",
-        });
-      }
-      return undefined;
-    }
-    const p = this.#prepared.get(version) ?? this.#prepared.prepare(version, body.raw);
-    const item: PushItem = { key, version, element: p.element(), json: p.text };
-    memo.set(version.recordKey, item);
+  /**
+   * The push of `version` for `key` (`missing` when undefined), made once per
+   * `memo`; undefined when its body is not servable.
+   */
+  #itemFor(key: string, version: ServedVersion | undefined, memo: ItemMemo): PushItem | undefined {
+    const memoKey = version ?? key;
+    const done = memo.get(memoKey);
+    if (done !== undefined) return done ?? undefined;
+    const item: PushItem | undefined = version
+      ? this.#versionItem(key, version)
+      : { key, version: undefined, sent: null };
+    memo.set(memoKey, item ?? null);
     return item;
+  }
+
+  /** The push of `version`, or undefined (with a warning, once) when its body cannot serve. */
+  #versionItem(key: string, version: ServedVersion): PushItem | undefined {
+    let p = this.#prepared.get(version);
+    if (!p) {
+      const body = this.#heldBody(version, false);
+      if (!body || body.error !== undefined) {
+        const what = `${version.recordKey}@${version.modRevision}`;
+        if (!this.#warnedSecret.has(what)) {
+          this.#warnedSecret.add(what);
+          this.#log.warn("cannot push a version whose body the agent cannot serve", {
+            key: version.recordKey,
+            error: body?.error ?? "body not loaded",
+          });
+        }
+        return undefined;
+      }
+      p = this.#prepared.prepare(version, body.raw);
+    }
+    return { key, version, element: p.element(), json: p.text, sent: sentOf(version)! };
   }
 
   /** Ends the subscriptions of env `id` whose secret no longer verifies. */
@@ -948,14 +977,14 @@ export class AgentCore {
       if (!full) { for (const [k, v] of before) sent.set(k, v); }
     }
     const sub: Subscriber = { app, env, keys, client, sent, sink };
-    const memo = new Map<string, PushItem>();
+    const memo: ItemMemo = new Map();
     const items: PushItem[] = [];
     for (const key of keys) {
       const v = chooseVersion(this.state.element(app, env, key), client);
       if (!differs(sent.get(key), v)) continue;
       const item = this.#itemFor(key, v, memo);
       if (!item) continue;
-      sent.set(key, sentOf(v));
+      sent.set(key, item.sent);
       items.push(item);
     }
     const revision = this.state.revision;

@@ -43,17 +43,23 @@ export interface ElementJson {
   gray: boolean;
 }
 
-/** One push: an element's new version, or that the key has none for this client any more. */
+/**
+ * One push: an element's new version, or that the key has none for this
+ * client any more. Made once per push and shared by every subscriber it
+ * goes to: do not change it.
+ */
 export type PushItem =
   | {
     readonly key: string;
     readonly version: ServedVersion;
-    /** The element JSON (shared by every subscriber of this push: do not change it). */
+    /** The element JSON. */
     readonly element: ElementJson;
-    /** The element JSON as text, shared likewise. */
+    /** The element JSON as text. */
     readonly json: string;
+    /** What a subscriber sent this item was sent. */
+    readonly sent: SentVersion;
   }
-  | { readonly key: string; readonly version: undefined };
+  | { readonly key: string; readonly version: undefined; readonly sent: null };
 
 /** Where pushes go: implemented by each transport. Calls never throw. */
 export interface PushSink {

@@ -327,6 +327,10 @@ async function pushPart(
       );
       await sleep(500);
       const sent = new Map<number, { start: number; end: number }>();
+      // CPU of the agent and of the watcher processes over the publishes: steadier than
+      // latency on a shared machine.
+      const agentCpu0 = procCpuMs(agent.proc.pid);
+
       const now = () => performance.timeOrigin + performance.now();
       for (let v = base + 1; v <= last; v++) {
         const start = now();
@@ -341,6 +345,8 @@ async function pushPart(
           )
         ),
       );
+      const agentCpuMs = (procCpuMs(agent.proc.pid) - agentCpu0) / versions;
+      const watcherCpuMs = outs.reduce((n, o) => n + o.cpuMs, 0) / versions;
       const fromReturn: number[] = [];
       const fromStart: number[] = [];
       let received = 0;
@@ -369,6 +375,8 @@ async function pushPart(
         fmt(fromReturn.at(-1) ?? NaN, 1),
         fmt(percentile(fromStart, 99), 1),
         fmt(errors),
+        fmt(agentCpuMs, 1),
+        fmt(watcherCpuMs, 1),
       ]);
       const mem = await procMemMiB(agent.proc.pid);
       console.log(`  ${kind}: agent RSS ${fmt(mem.rss)} MiB with ${fmt(per * 2)} streams`);
@@ -386,6 +394,8 @@ async function pushPart(
       "max ms",
       "p99 from call start",
       "stream errors",
+      "agent CPU ms/publish",
+      "watchers CPU ms/publish",
     ],
     rows,
   );

@@ -5,7 +5,8 @@
  * (`performance.timeOrigin + performance.now()`, ms) at which each stream
  * receives each version. When every stream has version `--last` (or
  * `--timeout` seconds pass) it prints one JSON line
- * `{ "times": { version: [ms, ...] }, "streams": n, "errors": n }` and exits.
+ * `{ "times": { version: [ms, ...] }, "streams": n, "errors": n, "cpuMs": n }`
+ * (`cpuMs`: its CPU time since every stream was ready) and exits.
  *
  *   deno run -A bench/agent_watchers.ts --kind sse --url http://127.0.0.1:7081 \
  *     --count 500 --app bench --env prod --key hot --last 31
@@ -13,6 +14,7 @@
  * @module
  */
 
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { CHANNEL_OPTIONS, grpc, loadProto, serviceOf } from "../shared/grpc.ts";
 
@@ -46,8 +48,14 @@ function got(version: number): void {
   if (!list) times.set(version, list = []);
   list.push(t);
 }
+/** This process's CPU time (user + system, µs) when every stream was ready. */
+let cpuAtReady: NodeJS.CpuUsage | undefined;
+
 function ready(): void {
-  if (++readyStreams === count) console.log("ready");
+  if (++readyStreams === count) {
+    cpuAtReady = process.cpuUsage();
+    console.log("ready");
+  }
 }
 function done(): void {
   if (++doneStreams === count) finished.resolve();
@@ -157,6 +165,9 @@ if (v.kind === "sse") {
 const timer = setTimeout(() => finished.resolve(), Number(v.timeout) * 1000);
 await finished.promise;
 clearTimeout(timer);
-console.log(JSON.stringify({ times: Object.fromEntries(times), streams: count, errors }));
+// CPU spent receiving the pushes (after every stream was ready), in ms.
+const cpu = process.cpuUsage(cpuAtReady);
+const cpuMs = (cpu.user + cpu.system) / 1000;
+console.log(JSON.stringify({ times: Object.fromEntries(times), streams: count, errors, cpuMs }));
 // Streams and channels must not keep the process alive; exiting also closes them.
 Deno.exit(0);
