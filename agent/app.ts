@@ -100,7 +100,7 @@ export function createAgent(deps: AgentDeps): Agent {
   app.route("/", instanceRoutes(core, instances));
   core.start();
   const fetch = (req: Request, env: AgentBindings = {}) =>
-    fastRead(core, req, env.remoteAddr ?? "unknown") ?? app.fetch(req, env);
+    fastRead(core, req) ?? app.fetch(req, env);
   return {
     app,
     fetch,

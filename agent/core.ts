@@ -72,7 +72,7 @@ import {
 } from "./body.ts";
 import { BodyStore } from "./body_store.ts";
 import { Health } from "./health.ts";
-import { chooseVersion, type ClientIdentity, SECRET_HEADER } from "./identity.ts";
+import { chooseVersion, type ClientIdentity, type Reader, SECRET_HEADER } from "./identity.ts";
 import { LruKCache } from "./lru_k.ts";
 import {
   type DecodedServe,
@@ -651,7 +651,7 @@ export class AgentCore {
    * @throws {NotServedError} for an app or env not served.
    * @throws {MissingSecretError} / {WrongSecretError} for a missing or wrong client secret.
    */
-  async authorize(app: string, env: string, client: ClientIdentity): Promise<void> {
+  async authorize(app: string, env: string, client: Reader): Promise<void> {
     if (!this.state.loaded) {
       throw new UnavailableError(
         `Cannot serve ${app}/${env} as the agent has not loaded the served data from cassemdb yet${
@@ -689,7 +689,7 @@ export class AgentCore {
     app: string,
     env: string,
     keys: readonly string[],
-    client: ClientIdentity,
+    client: Reader,
   ): ReadResult | undefined {
     if (!this.state.loaded || this.state.app(app) === undefined) return undefined;
     const served = this.state.env(app, env);
@@ -737,7 +737,7 @@ export class AgentCore {
     app: string,
     env: string,
     keys: readonly string[],
-    client: ClientIdentity,
+    client: Reader,
     options: { minRevision?: number } = {},
   ): Promise<ReadResult> {
     await this.authorize(app, env, client);

@@ -74,7 +74,6 @@ Deno.test("gray by percentage: exactly the clients whose bucket is below it, 10%
         clientId,
         labels: {},
         secret: undefined,
-        ip: "",
       });
       const picked = r.elements[0]!.version === 2;
       const want = grayBucket({ app: "shop", env: "prod", key: "k", clientId }) < 1_000;

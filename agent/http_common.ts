@@ -15,8 +15,8 @@ import { type ClientIdentity, identityFrom } from "./identity.ts";
 
 /** What `Deno.serve` hands the app besides the request (tests pass nothing). */
 export interface AgentBindings {
-  /** The peer address of the connection. */
-  remoteAddr?: string;
+  /** The peer address of the connection (`main.ts` finds it when first read). */
+  readonly remoteAddr?: string;
 }
 
 /** The Hono environment of the agent's routes. */

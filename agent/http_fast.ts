@@ -10,59 +10,169 @@
  * cached read showed the router and async plumbing at about a third of its
  * CPU.
  *
+ * A cached read is, in order: one lookup of the request URL in a small map
+ * of parsed routes, one of the client's headers in a small map of readers,
+ * {@linkcode AgentCore.readNow} (map lookups and the versions' prepared
+ * texts), and the `Response`, whose JSON text is the one the same URL got
+ * last when nothing changed since (same versions, revision and staleness).
+ * A per-request counter belongs in {@linkcode fastRead}, beside the
+ * `return` of an answer.
+ *
  * @module
  */
 
 import { isName } from "../shared/config/mod.ts";
+import type { Prepared, ReadResult } from "./body.ts";
 import type { AgentCore } from "./core.ts";
 import { MAX_KEYS, MAX_URL } from "./http_common.ts";
 import { elementsResponse, MIN_REVISION_HEADER, rawResponse } from "./http_reads.ts";
-import { identityFrom } from "./identity.ts";
+import {
+  CLIENT_ID_HEADER,
+  LABELS_HEADER,
+  type Reader,
+  readerFrom,
+  SECRET_HEADER,
+} from "./identity.ts";
 
 const PREFIX = "/v1/apps/";
 
-/** The answer to `req` when the fast path can give it, else `undefined`. */
-export function fastRead(core: AgentCore, req: Request, remoteAddr: string): Response | undefined {
+/** A read route parsed from a URL: valid names only. */
+interface Route {
+  readonly app: string;
+  readonly env: string;
+  /** The keys asked (unique, in order). */
+  readonly keys: readonly string[];
+  /** The key of a raw read; undefined for the elements route. */
+  readonly rawKey: string | undefined;
+  /** The last elements answer of this URL. */
+  last: LastAnswer | undefined;
+}
+
+/** An elements answer, kept to be sent again while nothing it depends on changed. */
+interface LastAnswer {
+  readonly found: readonly Prepared[];
+  readonly missing: number;
+  readonly revision: number;
+  readonly stale: boolean;
+  readonly text: string;
+}
+
+/** Most parsed URLs kept: clients read the same few URLs over and over. */
+const MAX_ROUTES = 1_024;
+/** URL → its route, or null when the fast path does not take it. */
+const routes = new Map<string, Route | null>();
+/** Longest answer text a route keeps to send again. */
+const MAX_LAST_CHARS = 16 * 1024;
+/** Most readers kept. */
+const MAX_READERS = 4_096;
+/** `X-Cassem-Client-Id` → the reader of a request naming no labels and no secret. */
+const readers = new Map<string, Reader>();
+
+/**
+ * The answer to `req` when the fast path can give it, else `undefined`.
+ * Reads need no peer address (see `main.ts`): it is never asked for here.
+ */
+export function fastRead(core: AgentCore, req: Request): Response | undefined {
   if (req.method !== "GET") return undefined;
   const url = req.url;
-  if (url.length > MAX_URL) return undefined;
+  let route = routes.get(url);
+  if (route === undefined) {
+    route = parseRoute(url);
+    if (routes.size >= MAX_ROUTES) routes.clear();
+    routes.set(url, route);
+  }
+  if (route === null) return undefined;
+  const headers = req.headers;
+  if (headers.has(MIN_REVISION_HEADER)) return undefined;
+  const client = readerOf(headers);
+  if (client === undefined) return undefined; // a malformed header: the Hono route reports it
+  const r = core.readNow(route.app, route.env, route.keys, client);
+  if (!r) return undefined;
+  if (route.rawKey === undefined) return elementsResponse(r, jsonOf(route, r));
+  if (r.found.length === 0) return undefined; // a 404, answered by the route
+  return rawResponse(
+    r,
+    { app: route.app, env: route.env, key: route.rawKey },
+    headers.get("if-none-match") ?? undefined,
+  );
+}
+
+/** The reader of a request, or undefined when a header is malformed. */
+function readerOf(headers: Headers): Reader | undefined {
+  const id = headers.get(CLIENT_ID_HEADER);
+  const plain = headers.get(LABELS_HEADER) === null && headers.get(SECRET_HEADER) === null;
+  if (plain) {
+    const known = readers.get(id ?? "");
+    if (known) return known;
+  }
+  let reader;
+  try {
+    reader = readerFrom((name) => headers.get(name) ?? undefined);
+  } catch {
+    return undefined;
+  }
+  if (plain) {
+    if (readers.size >= MAX_READERS) readers.clear();
+    readers.set(id ?? "", reader);
+  }
+  return reader;
+}
+
+/** The JSON text of `r`: the last one of `route` when it answered the same. */
+function jsonOf(route: Route, r: ReadResult): string {
+  const last = route.last;
+  if (
+    last !== undefined && last.revision === r.revision && last.stale === r.stale &&
+    last.missing === r.missing.length && sameFound(last.found, r.found)
+  ) return last.text;
+  const text = r.json();
+  // Bounded: at most MAX_ROUTES answers of MAX_LAST_CHARS each are kept.
+  if (text.length > MAX_LAST_CHARS) return text;
+  route.last = {
+    found: r.found,
+    missing: r.missing.length,
+    revision: r.revision,
+    stale: r.stale,
+    text,
+  };
+  return text;
+}
+
+/** Whether two answers found the same prepared versions (for the same keys, in order). */
+function sameFound(a: readonly Prepared[], b: readonly Prepared[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The read route of `url`, or null when the fast path leaves it to the Hono routes. */
+function parseRoute(url: string): Route | null {
+  if (url.length > MAX_URL) return null;
   // Skip "scheme://host": the path starts at the first "/" after it.
   const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0 || !url.startsWith(PREFIX, start)) return undefined;
+  if (start < 0 || !url.startsWith(PREFIX, start)) return null;
   const q = url.indexOf("?", start);
   const path = url.slice(start + PREFIX.length, q < 0 ? undefined : q);
   const parts = path.split("/");
   // app, "envs", env, "elements"[, key, "raw"]
-  if (parts[1] !== "envs" || parts[3] !== "elements") return undefined;
+  if (parts[1] !== "envs" || parts[3] !== "elements") return null;
   const app = parts[0]!;
   const env = parts[2]!;
-  if (!isName("app", app) || !isName("env", env)) return undefined;
-  const headers = req.headers;
-  if (headers.has(MIN_REVISION_HEADER)) return undefined;
-  let keys: string[];
-  let rawKey: string | undefined;
+  if (!isName("app", app) || !isName("env", env)) return null;
   if (parts.length === 4) {
     // Exactly one parameter, keys=…, of plain names (nothing to decode).
-    if (q < 0 || !url.startsWith("keys=", q + 1)) return undefined;
+    if (q < 0 || !url.startsWith("keys=", q + 1)) return null;
     const list = url.slice(q + 6);
-    if (list.includes("&") || list.includes("%")) return undefined;
-    keys = [...new Set(list.split(",").filter((k) => k !== ""))];
-    if (keys.length === 0 || keys.length > MAX_KEYS) return undefined;
-    for (const k of keys) if (!isName("element", k)) return undefined;
-  } else if (parts.length === 6 && parts[5] === "raw" && q < 0) {
-    rawKey = parts[4]!;
-    if (!isName("element", rawKey)) return undefined;
-    keys = [rawKey];
-  } else return undefined;
-  let client;
-  try {
-    client = identityFrom((name) => headers.get(name) ?? undefined, remoteAddr);
-  } catch {
-    return undefined; // the Hono route reports it
+    if (list.includes("&") || list.includes("%")) return null;
+    const keys = [...new Set(list.split(",").filter((k) => k !== ""))];
+    if (keys.length === 0 || keys.length > MAX_KEYS) return null;
+    for (const k of keys) if (!isName("element", k)) return null;
+    return { app, env, keys, rawKey: undefined, last: undefined };
   }
-  const r = core.readNow(app, env, keys, client);
-  if (!r) return undefined;
-  if (rawKey === undefined) return elementsResponse(r);
-  if (r.found.length === 0) return undefined; // a 404, answered by the route
-  return rawResponse(r, { app, env, key: rawKey }, headers.get("if-none-match") ?? undefined);
+  if (parts.length === 6 && parts[5] === "raw" && q < 0) {
+    const key = parts[4]!;
+    if (!isName("element", key)) return null;
+    return { app, env, keys: [key], rawKey: key, last: undefined };
+  }
+  return null;
 }

@@ -21,7 +21,7 @@ import {
   MAX_KEYS,
   nameParam,
 } from "./http_common.ts";
-import { readHeaders } from "./http_reads.ts";
+import { elementsResponse } from "./http_reads.ts";
 import { SseSink } from "./sse.ts";
 
 /** Options of {@linkcode watchRoutes}. */
@@ -131,7 +131,7 @@ export function watchRoutes(core: AgentCore, options: WatchRouteOptions = {}): H
       { app: appId, env, keys, client, since: body.revision, held },
       timeoutMs,
     );
-    return new Response(r.json(), { headers: readHeaders(r) });
+    return elementsResponse(r);
   });
 
   return app;

@@ -21,14 +21,18 @@ export const SECRET_HEADER = "X-Cassem-Secret";
 /** Longest header value the agent reads (a client secret is 43 characters). */
 const MAX_HEADER = 4_096;
 
-/** A client as a request names it. */
-export interface ClientIdentity {
+/** A client as a read needs it: who it is for the gray rules, and its secret. */
+export interface Reader {
   /** Its id; `undefined` for an anonymous client (`curl`), which only label rules can pick. */
   readonly clientId: string | undefined;
   /** Its labels (empty when none). */
   readonly labels: Readonly<Record<string, string>>;
   /** The client secret it presented, if any. */
   readonly secret: string | undefined;
+}
+
+/** A client as a request names it. */
+export interface ClientIdentity extends Reader {
   /** Its address as the agent sees it (the peer of the connection). */
   readonly ip: string;
 }
@@ -42,6 +46,14 @@ export function identityFrom(
   get: (name: string) => string | undefined,
   ip: string,
 ): ClientIdentity {
+  return { ...readerFrom(get), ip };
+}
+
+/**
+ * The reader in a request's headers (see {@linkcode identityFrom}).
+ * @throws {BadRequestError} naming the header when one is malformed.
+ */
+export function readerFrom(get: (name: string) => string | undefined): Reader {
   const id = header(get, CLIENT_ID_HEADER);
   let clientId: string | undefined;
   if (id !== undefined) {
@@ -65,7 +77,7 @@ export function identityFrom(
     }
   }
   const secret = header(get, SECRET_HEADER);
-  return { clientId, labels, secret, ip };
+  return { clientId, labels, secret };
 }
 
 function header(get: (name: string) => string | undefined, name: string): string | undefined {
@@ -87,7 +99,7 @@ function header(get: (name: string) => string | undefined, name: string): string
  */
 export function chooseVersion(
   pair: VersionPair,
-  client: ClientIdentity,
+  client: Reader,
 ): ServedVersion | undefined {
   const gray = pair.gray;
   if (gray?.rule) {

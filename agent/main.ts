@@ -104,7 +104,13 @@ const agent = createAgent({
   heartbeatMs: cfg.heartbeatMs,
   maxQueuedBytes: cfg.streamBufferBytes,
 });
-handler = (req, info) => agent.fetch(req, { remoteAddr: info.remoteAddr.hostname });
+// The peer address costs a call into the runtime: found only when a route asks for it.
+handler = (req, info) =>
+  agent.fetch(req, {
+    get remoteAddr() {
+      return info.remoteAddr.hostname;
+    },
+  });
 
 let grpcAddr: string | null = null;
 let grpc: Awaited<ReturnType<typeof startGrpcServer>> | undefined;

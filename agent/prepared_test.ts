@@ -11,7 +11,11 @@ async function rawFor(a: Agent, key: string, clients: string[]): Promise<string[
     const headers = { "x-cassem-client-id": id };
     const r = await a.request(`${E}/elements?keys=${key}`, { headers });
     assert.equal(r.status, 200);
-    const el = (await r.json()).elements[0];
+    const body = await r.json();
+    // The agent's revision now, even when nothing this URL answers changed.
+    assert.equal(body.revision, a.core.state.revision, `revision read by ${id}`);
+    assert.equal(r.headers.get("x-cassem-revision"), String(body.revision));
+    const el = body.elements[0];
     const raw = await a.request(`${E}/elements/${key}/raw`, { headers });
     assert.equal(await raw.text(), el.raw, `raw route of ${id}`);
     assert.equal(raw.headers.get("x-cassem-version"), String(el.version));
@@ -61,6 +65,11 @@ Deno.test("a prepared answer never outlives its version: every publish, gray cha
           clientIds: ["c-1", "c-2"],
         }), ["5:five:true", "5:five:true"]],
       [() => t.pub.abort("shop", "prod", "k"), ["4:four:false", "4:four:false"]],
+      // Another element changed: same versions of k, a newer revision.
+      [() => t.pub.publish("shop", "prod", "other", { version: 1, raw: "x" }), [
+        "4:four:false",
+        "4:four:false",
+      ]],
     ];
     for (const [change, want] of steps) {
       const rev = await change();

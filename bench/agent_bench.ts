@@ -188,7 +188,7 @@ async function readsPart(
   const base = `http://${agent.http}/v1/apps/bench/envs/prod`;
   const procs: Proc[] = [agent.proc];
   /** A baseline server: hello world, or the same bytes as the agent answers at `mimic`. */
-  const baseline = async (name: string, mimic?: string) => {
+  const baseline = async (name: string, mimic?: string, readRequest = false) => {
     const p = spawnProc(name, Deno.execPath(), [
       "run",
       "-A",
@@ -196,6 +196,7 @@ async function readsPart(
       "--port",
       "0",
       ...(mimic ? ["--mimic", mimic] : []),
+      ...(readRequest ? ["--read-request"] : []),
     ]);
     procs.push(p);
     const port =
@@ -224,6 +225,7 @@ async function readsPart(
     );
     const hello = await baseline("hello");
     const same = await baseline("same bytes", `${base}/elements?keys=k1`);
+    const sameReading = await baseline("same bytes reading", `${base}/elements?keys=k1`, true);
     const sameRaw = await baseline("same raw bytes", `${base}/elements/k1/raw`);
     const rows: (LoadRow & { cpuUs: number })[] = [];
     // The server's CPU per request (/proc utime + stime): less sensitive than req/s to the other
@@ -238,6 +240,7 @@ async function readsPart(
     await row("bare Deno.serve hello", hello.url, hello.pid);
     await row("agent elements, 1 key", `${base}/elements?keys=k1`, agentPid);
     await row("bare Deno.serve, same bytes", same.url, same.pid);
+    await row("  … reading URL and a header", sameReading.url, sameReading.pid);
     await row("agent raw", `${base}/elements/k1/raw`, agentPid);
     await row("bare Deno.serve, same raw bytes", sameRaw.url, sameRaw.pid);
     await row("agent elements, 10 keys", `${base}/elements?keys=${ten}`, agentPid);
@@ -256,14 +259,21 @@ async function readsPart(
         fmt(r.cpuUs, 1),
       ]),
     );
+    const by = (name: string) => rows.find((r) => r.name === name)!;
+    const el = by("agent elements, 1 key");
+    const raw = by("agent raw");
+    const same1 = by("bare Deno.serve, same bytes");
+    const sameRead = by("  … reading URL and a header");
+    const sameRawRow = by("bare Deno.serve, same raw bytes");
     console.log(
-      `agent / bare with the same bytes: elements ${fmt(rows[1]!.rps / rows[2]!.rps, 2)}, raw ${
-        fmt(rows[3]!.rps / rows[4]!.rps, 2)
-      } (req/s); server CPU per request: elements ${
-        fmt(rows[1]!.cpuUs / rows[2]!.cpuUs, 2)
-      }×, raw ${fmt(rows[3]!.cpuUs / rows[4]!.cpuUs, 2)}×, hello ${
-        fmt(rows[1]!.cpuUs / rows[0]!.cpuUs, 2)
-      }× (elements)`,
+      `agent / bare with the same bytes: elements ${fmt(el.rps / same1.rps, 2)} (${
+        fmt(el.rps / sameRead.rps, 2)
+      } of the one reading the request), raw ${fmt(raw.rps / sameRawRow.rps, 2)} (req/s); ` +
+        `server CPU per request: elements ${fmt(el.cpuUs / same1.cpuUs, 2)}× (${
+          fmt(el.cpuUs / sameRead.cpuUs, 2)
+        }×), raw ${fmt(raw.cpuUs / sameRawRow.cpuUs, 2)}×, hello ${
+          fmt(el.cpuUs / rows[0]!.cpuUs, 2)
+        }× (elements)`,
     );
     console.log(
       `agent cache: ${st.entries} entries, ${fmt(st.hits)} hits, ${fmt(st.misses)} misses`,

@@ -3,9 +3,12 @@
  * the agent: a bare `Deno.serve` hello world, or (`--mimic URL`) a bare
  * `Deno.serve` answering every request with the exact body, content type
  * and `X-Cassem-Revision` that URL answered once at start — the same bytes
- * as the agent, without the agent. Prints `listening PORT`.
+ * as the agent, without the agent. With `--read-request` the handler also
+ * reads what any real handler must (the URL and the client id header): a
+ * handler that takes no argument lets Deno skip building the request. Prints
+ * `listening PORT`.
  *
- *   deno run -A bench/agent_hello.ts --port 0 [--mimic http://127.0.0.1:7081/v1/...]
+ *   deno run -A bench/agent_hello.ts --port 0 [--mimic http://127.0.0.1:7081/v1/...] [--read-request]
  *
  * @module
  */
@@ -14,7 +17,11 @@ import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { port: { type: "string", default: "0" }, mimic: { type: "string" } },
+  options: {
+    port: { type: "string", default: "0" },
+    mimic: { type: "string" },
+    "read-request": { type: "boolean", default: false },
+  },
 });
 let body: Uint8Array<ArrayBuffer> = new TextEncoder().encode("hello world");
 let headers: Record<string, string> | undefined;
@@ -27,9 +34,17 @@ if (values.mimic) {
     if (v !== null) headers[name] = v;
   }
 }
-const server = Deno.serve({
-  hostname: "127.0.0.1",
-  port: Number(values.port),
-  onListen: ({ port }) => console.log(`listening ${port}`),
-}, () => new Response(body, headers ? { headers } : undefined));
+const init = headers ? { headers } : undefined;
+const answer = () => new Response(body, init);
+const server = Deno.serve(
+  {
+    hostname: "127.0.0.1",
+    port: Number(values.port),
+    onListen: ({ port }) => console.log(`listening ${port}`),
+  },
+  values["read-request"]
+    ? (req: Request) =>
+      req.url.length > 0 && req.headers.get("x-cassem-client-id") !== "" ? answer() : answer()
+    : answer,
+);
 Deno.addSignalListener("SIGTERM", () => void server.shutdown().then(() => Deno.exit(0)));

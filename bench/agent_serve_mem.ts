@@ -48,7 +48,12 @@ const server = Deno.serve({
   hostname: "127.0.0.1",
   port: 0,
   onListen: ({ port }) => console.log(`listening ${port}`),
-}, (req, info) => agent.fetch(req, { remoteAddr: info.remoteAddr.hostname }));
+}, (req, info) =>
+  agent.fetch(req, {
+    get remoteAddr() {
+      return info.remoteAddr.hostname;
+    },
+  }));
 await new Promise((r) => setTimeout(r, Number(v.seconds) * 1000));
 await server.shutdown();
 await agent.close();
