@@ -132,9 +132,10 @@ export async function lockStack(lockFile: string, dataRoot: string): Promise<Sta
  * made one.
  */
 export async function ensureSecretKey(file: string): Promise<boolean> {
+  // No commas in the comments: the keyring's items are split at commas too.
   const text = `# The keyring that seals cassem's secret elements (made by deno task start).
 # Keep it private and back it up with the data: without it secret versions cannot be read.
-# To rotate, put a new id:key line first (docs/operating.md).
+# To rotate: put a new id:key line first (docs/operating.md).
 k1:${newSecretKey()}
 `;
   try {

@@ -34,7 +34,7 @@ import {
 import { BindError } from "../db/server/errors.ts";
 import { checkListenAddresses } from "../db/server/listen_check.ts";
 import type { OutputStream } from "../shared/supervisor.ts";
-import { ensureSecretKey, lockStack, settle, writeRecord } from "./data_dir.ts";
+import { ensureSecretKey, lockStack, settle, type StackRecord, writeRecord } from "./data_dir.ts";
 import { StackError } from "./errors.ts";
 import type { StackFlags } from "./flags.ts";
 import { type StackLayout, stackLayout } from "./layout.ts";
@@ -67,17 +67,22 @@ export async function runStack(flags: StackFlags): Promise<number> {
       `Cannot use --data ${dataRoot} as ${(e as Error).message.replace(/\s*\n\s*/g, " ")}`,
     );
   }
-  const probeLayout = stackLayout(dataRoot, 0, 1);
-  const lock = await lockStack(probeLayout.lockFile, dataRoot);
+  // Flags that contradict the dir are a mistake whether or not it runs: checked first.
+  const files = stackLayout(dataRoot, 0, 1);
+  const settings = await settle(files.recordFile, dataRoot, flags);
+  const lock = await lockStack(files.lockFile, dataRoot);
   try {
-    return await runLocked(flags, dataRoot);
+    return await runLocked(flags, dataRoot, settings);
   } finally {
     lock.release();
   }
 }
 
-async function runLocked(flags: StackFlags, dataRoot: string): Promise<number> {
-  const settings = await settle(stackLayout(dataRoot, 0, 1).recordFile, dataRoot, flags);
+async function runLocked(
+  flags: StackFlags,
+  dataRoot: string,
+  settings: StackRecord & { fresh: boolean },
+): Promise<number> {
   const layout = stackLayout(dataRoot, settings.portBase, settings.cluster);
   const names = {
     dataRoot: "--data",
@@ -98,7 +103,7 @@ async function runLocked(flags: StackFlags, dataRoot: string): Promise<number> {
   }
   checkServicePorts(layout);
   await Deno.mkdir(layout.logsDir, { recursive: true });
-  const ownKey = Deno.env.get("CASSEM_SECRET_KEY") === undefined;
+  const ownKey = (Deno.env.get("CASSEM_SECRET_KEY") ?? "").trim() === "";
   if (ownKey) await ensureSecretKey(layout.secretKeyFile);
   await writeRecord(layout.recordFile, settings);
 
@@ -244,21 +249,27 @@ async function runLocked(flags: StackFlags, dataRoot: string): Promise<number> {
   return 1;
 }
 
-/** The lines that tell where each service listens. */
+/**
+ * The lines that tell where each service listens: a heading, then one line
+ * per service (per cassemdb node) with its name, its main address and what
+ * else it serves.
+ */
 export function summary(layout: StackLayout): string[] {
-  const pad = (s: string) => s.padEnd(17);
-  const lines = [
-    `cassem is running (data in ${layout.dataRoot}; Ctrl-C stops it):`,
-    `${pad("  cassemadm")}http://${layout.adm}  dashboard and REST API (reference: /api/docs)`,
-    `${
-      pad("  cassemagent")
-    }http://${layout.agentHttp}  HTTP reads and push; gRPC ${layout.agentGrpc}`,
+  const rows: [string, string, string][] = [
+    ["cassemadm", `http://${layout.adm}`, "dashboard and REST API (reference: /api/docs)"],
+    ["cassemagent", `http://${layout.agentHttp}`, `HTTP reads and push; gRPC ${layout.agentGrpc}`],
+    ...layout.db.map((node): [string, string, string] => [
+      layout.db.length === 1 ? "cassemdb" : `cassemdb ${node.id}`,
+      node.client,
+      `gRPC clients; status http://${node.http}/status`,
+    ]),
   ];
-  for (const node of layout.db) {
-    const name = layout.db.length === 1 ? "  cassemdb" : `  cassemdb ${node.id}`;
-    lines.push(`${pad(name)}${node.client}  gRPC clients; status http://${node.http}/status`);
-  }
-  return lines;
+  const w0 = Math.max(...rows.map((r) => r[0].length)) + 2;
+  const w1 = Math.max(...rows.map((r) => r[1].length)) + 2;
+  return [
+    `cassem is running (data in ${layout.dataRoot}; Ctrl-C stops it):`,
+    ...rows.map(([name, addr, what]) => `  ${name.padEnd(w0)}${addr.padEnd(w1)}${what}`),
+  ];
 }
 
 /**

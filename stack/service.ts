@@ -152,7 +152,7 @@ export class StackService {
     this.#ready = false;
     this.#tail.length = 0;
     this.#log.write(`---- ${new Date().toISOString()} started, pid ${pid}`);
-    if (start > 1) this.#say(`[cassem] ${this.opts.name} started again, pid ${pid}`);
+    this.#say(`[cassem] ${this.opts.name} ${start > 1 ? "started again" : "started"}, pid ${pid}`);
     const probe = this.opts.probe;
     if (!probe) return;
     void (async () => {
