@@ -158,7 +158,7 @@ async function runLocked(
         ...(ownKey ? ["--secret-key-file", layout.secretKeyFile] : []),
       ]),
     readyLine: (l) => l.includes("cassemadm listening on"),
-    filter: (stream: OutputStream, line: string) => {
+    filter: (_stream: OutputStream, line: string) => {
       const m = GENERATED_PASSWORD.exec(line);
       if (!m) return line;
       // Shown once on the terminal, never written to the log file.
