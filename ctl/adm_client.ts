@@ -175,5 +175,5 @@ function causeOf(e: unknown): string {
   let cur = e;
   while (cur instanceof Error && cur.cause instanceof Error) cur = cur.cause;
   const msg = cur instanceof Error ? cur.message : String(cur);
-  return msg.replace(/^error sending request for url \([^)]*\):\s*/i, "").split("\n")[0]!;
+  return msg.replace(/^error sending request(?: for url \([^)]*\))?:\s*/i, "").split("\n")[0]!;
 }

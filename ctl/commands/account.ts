@@ -59,7 +59,9 @@ default one. Example: echo "$PW" | cassemctl login --server http://10.0.0.5:7061
       });
     } catch (e) {
       // The server's sentence says it all; no advice to log in.
-      if (e instanceof AuthError) throw new AuthError(e.message.replace(/: log in with .*$/, ""));
+      if (e instanceof AuthError) {
+        throw new AuthError(e.message.replace(/ \(cassemctl login; or set CASSEM_TOKEN\)$/, ""));
+      }
       throw e;
     }
     const cfg = await ctx.config();

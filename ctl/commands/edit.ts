@@ -32,12 +32,15 @@ async function editInEditor(
   name: string,
   ext: string,
 ): Promise<{ text: string; file: string; dir: string }> {
-  if (!ctx.io.stdinIsTty) {
+  const chosen = ctx.io.env("VISUAL") || ctx.io.env("EDITOR");
+  // vi on something that is not a terminal hangs or garbles it; an editor
+  // the user named (a script, `code -w`) is trusted to know what it does.
+  if (!chosen && !ctx.io.stdinIsTty) {
     throw new UsageError(
-      `Cannot open an editor on ${name} as stdin is not a terminal: pass --file FILE (or --file - for stdin)`,
+      `Cannot open an editor on ${name} as stdin is not a terminal and neither VISUAL nor EDITOR is set: pass --file FILE (or --file - for stdin)`,
     );
   }
-  const editor = ctx.io.env("VISUAL") || ctx.io.env("EDITOR") || "vi";
+  const editor = chosen || "vi";
   // Private: a secret element's text is written there.
   const dir = await Deno.makeTempDir({ prefix: "cassemctl-edit-" });
   await Deno.chmod(dir, 0o700);

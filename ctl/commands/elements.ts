@@ -289,7 +289,7 @@ interface VersionInfo {
 
 const elementsVersions: Command = {
   path: ["elements", "versions"],
-  summary: "list an element's versions, newest first",
+  summary: "list an element's versions",
   usage: "APP/ENV/KEY",
   flags: {},
   arity: [1, 1],

@@ -181,8 +181,8 @@ only the chosen clients get the version until promote or abort. Examples:
       name,
       r,
       rule
-        ? `Started a gray release of v${version} (${describeRule(rule)}) of`
-        : `Published v${version} of`,
+        ? `Started a gray release of ${name} v${version} to ${describeRule(rule)}`
+        : `Published ${name} v${version}`,
     );
   },
 };
