@@ -48,7 +48,7 @@ export class TestEnv {
     path: string,
     headers: Record<string, string> = {},
   ): Promise<SseReader> {
-    const r = await agent.app.request(path, {
+    const r = await agent.request(path, {
       headers: { accept: "text/event-stream", ...headers },
     });
     if (r.status !== 200) throw new Error(`watch ${path}: ${r.status} ${await r.text()}`);

@@ -11,7 +11,8 @@ import { Hono } from "hono";
 import type { Logger } from "../shared/log.ts";
 import { createLogger } from "../shared/log.ts";
 import { AgentCore, type CoreOptions } from "./core.ts";
-import { type AgentEnv, installErrors, json } from "./http_common.ts";
+import { type AgentBindings, type AgentEnv, installErrors, json } from "./http_common.ts";
+import { fastRead } from "./http_fast.ts";
 import { instanceRoutes } from "./http_instances.ts";
 import { readRoutes } from "./http_reads.ts";
 import { watchRoutes } from "./http_watch.ts";
@@ -33,8 +34,15 @@ export interface AgentDeps extends Omit<CoreOptions, "log"> {
 
 /** A running agent without sockets. */
 export interface Agent {
-  /** Every HTTP route (`app.fetch`, `app.request`). */
+  /** Every HTTP route (`app.fetch`, `app.request`), without the fast path. */
   readonly app: Hono<AgentEnv>;
+  /**
+   * Answers an HTTP request: the fast path of cached reads (`http_fast.ts`),
+   * else the Hono app. What `main.ts` serves.
+   */
+  fetch(req: Request, env?: AgentBindings): Response | Promise<Response>;
+  /** {@linkcode fetch} of a path (`"/v1/…"`) on `http://localhost`, for tests. */
+  request(path: string, init?: RequestInit): Promise<Response>;
   /** State, cache and push. */
   readonly core: AgentCore;
   /** Instance records. */
@@ -69,13 +77,21 @@ export function createAgent(deps: AgentDeps): Agent {
     const ok = core.state.loaded;
     return json({ ok, stale: core.health.stale, revision: core.state.revision }, ok ? 200 : 503);
   });
-  app.get("/v1/status", () =>
-    json({
+  app.get("/v1/status", () => {
+    const mem = Deno.memoryUsage();
+    return json({
       agentId: deps.agentId,
       loaded: core.state.loaded,
       stale: core.health.stale,
       ...core.stats(),
-    }));
+      memory: {
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        heapTotal: mem.heapTotal,
+        external: mem.external,
+      },
+    });
+  });
   app.route("/", readRoutes(core));
   app.route(
     "/",
@@ -83,8 +99,12 @@ export function createAgent(deps: AgentDeps): Agent {
   );
   app.route("/", instanceRoutes(core, instances));
   core.start();
+  const fetch = (req: Request, env: AgentBindings = {}) =>
+    fastRead(core, req, env.remoteAddr ?? "unknown") ?? app.fetch(req, env);
   return {
     app,
+    fetch,
+    request: (path, init) => Promise.resolve(fetch(new Request(`http://localhost${path}`, init))),
     core,
     instances,
     ready: core.ready,

@@ -16,7 +16,7 @@ Deno.test("elements: versions, missing keys and the agent's revision", async () 
     });
     const rev = await t.pub.publish("shop", "prod", "name", { version: 1, raw: "cassem" });
     const a = await t.agent();
-    const r = await a.app.request(`${E}/elements?keys=timeout,nope,name`);
+    const r = await a.request(`${E}/elements?keys=timeout,nope,name`);
     assert.equal(r.status, 200);
     assert.equal(r.headers.get("x-cassem-revision"), String(rev));
     assert.equal(r.headers.get("x-cassem-stale"), null);
@@ -57,28 +57,28 @@ Deno.test("raw: the body with its MIME type and ETag; If-None-Match answers 304"
     await t.pub.publish("shop", "prod", "cfg", { version: 2, raw: "a: 1\n", contentType: "yaml" });
     await t.pub.publish("shop", "prod", "txt", { version: 1, raw: "héllo" });
     const a = await t.agent();
-    const r = await a.app.request(`${E}/elements/cfg/raw`);
+    const r = await a.request(`${E}/elements/cfg/raw`);
     assert.equal(r.status, 200);
     assert.equal(r.headers.get("content-type"), "application/yaml");
     const etag = `"${await rawFingerprint("a: 1\n")}"`;
     assert.equal(r.headers.get("etag"), etag);
     assert.equal(r.headers.get("x-cassem-version"), "2");
     assert.equal(await r.text(), "a: 1\n");
-    const txt = await a.app.request(`${E}/elements/txt/raw`);
+    const txt = await a.request(`${E}/elements/txt/raw`);
     assert.equal(txt.headers.get("content-type"), "text/plain; charset=utf-8");
     assert.equal(await txt.text(), "héllo");
     for (const inm of [etag, `W/${etag}`, `"x", ${etag}`, "*"]) {
-      const n = await a.app.request(`${E}/elements/cfg/raw`, { headers: { "if-none-match": inm } });
+      const n = await a.request(`${E}/elements/cfg/raw`, { headers: { "if-none-match": inm } });
       assert.equal(n.status, 304, inm);
       assert.equal(n.headers.get("etag"), etag);
       assert.equal(await n.text(), "");
     }
-    const other = await a.app.request(`${E}/elements/cfg/raw`, {
+    const other = await a.request(`${E}/elements/cfg/raw`, {
       headers: { "if-none-match": '"0000"' },
     });
     assert.equal(other.status, 200);
     await other.body?.cancel();
-    const missing = await jsonOf(await a.app.request(`${E}/elements/nope/raw`));
+    const missing = await jsonOf(await a.request(`${E}/elements/nope/raw`));
     assert.equal(missing.status, 404);
     assert.deepEqual(missing.body, {
       error: {
@@ -180,7 +180,7 @@ Deno.test("long poll: at once when a fingerprint differs, else at the next chang
     const fp = await rawFingerprint("A1");
     const poll = async (held: Record<string, string | null>, timeoutMs: number) =>
       jsonOf(
-        await a.app.request(`${E}/poll`, {
+        await a.request(`${E}/poll`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ held, timeoutMs }),
@@ -227,7 +227,7 @@ Deno.test("instances: register, renew with and without a body, unregister; the r
       }],
     };
     const reg = await jsonOf(
-      await a.app.request("/v1/instances", {
+      await a.request("/v1/instances", {
         method: "POST",
         headers,
         body: JSON.stringify(report),
@@ -244,21 +244,60 @@ Deno.test("instances: register, renew with and without a body, unregister; the r
     assert.equal(stored.entity!.ttl, 10);
 
     t.now += 8_000;
-    const renew = await a.app.request("/v1/instances/web-1", { method: "PUT", headers });
+    const renew = await a.request("/v1/instances/web-1", { method: "PUT", headers });
     assert.equal(renew.status, 200, await renew.clone().text());
     t.now += 8_000; // 16 s after registering, 8 s after the renewal
     await t.db.expireDue();
     assert.ok((await t.db.get(instanceKey("web-1"))).entity, "renewed: still there");
 
     const del = await jsonOf(
-      await a.app.request("/v1/instances/web-1", { method: "DELETE", headers }),
+      await a.request("/v1/instances/web-1", { method: "DELETE", headers }),
     );
     assert.deepEqual(del.body, { removed: true });
     const again = await jsonOf(
-      await a.app.request("/v1/instances/web-1", { method: "PUT", headers }),
+      await a.request("/v1/instances/web-1", { method: "PUT", headers }),
     );
     assert.equal(again.status, 404);
     assert.equal((again.body.error as { field: string }).field, "clientId");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a streaming client's record: written while its stream is open, kept when it moved to another agent, removed when it closes", async () => {
+  const t = new TestEnv();
+  const recordOf = async () => {
+    const { entity } = await t.db.get(instanceKey("mover"));
+    return entity ? JSON.parse(new TextDecoder().decode(entity.val)) : undefined;
+  };
+  const until = async <T>(probe: () => Promise<T | undefined>): Promise<T> => {
+    for (let i = 0; i < 500; i++) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error("Cannot see the record change within 5 s");
+  };
+  try {
+    await t.pub.appEnv("shop", "prod");
+    await t.pub.publish("shop", "prod", "a", { version: 4, raw: "A4" });
+    const a1 = await t.agent();
+    const a2 = await t.agent();
+    const s1 = await t.watch(a1, `${E}/watch?keys=a`, { "x-cassem-client-id": "mover" });
+    const first = await until(async () =>
+      (await recordOf())?.agentId === "agent-1" ? await recordOf() : undefined
+    );
+    assert.deepEqual(
+      first.running.map((r: { key: string; version: number }) => [r.key, r.version]),
+      [["a", 4]],
+    );
+    const s2 = await t.watch(a2, `${E}/watch?keys=a`, { "x-cassem-client-id": "mover" });
+    await until(async () => (await recordOf())?.agentId === "agent-2" || undefined);
+    await s1.cancel(); // agent-1 sees its stream close after the client moved
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await recordOf())?.agentId, "agent-2", "agent-1 did not remove agent-2's record");
+    await s2.cancel();
+    await until(async () => (await recordOf()) === undefined || undefined);
   } finally {
     await t.close();
   }

@@ -258,7 +258,7 @@ Deno.test("bad input: each bad request gets its status, code and field, and chan
     const a = await t.agent();
     const before = t.db.revision;
     for (const [name, path, init, status, code, field, message] of CASES) {
-      const r = await a.app.request(path, init);
+      const r = await a.request(path, init);
       const text = await r.text();
       assert.equal(r.status, status, `${name}: ${text}`);
       const body = JSON.parse(text);

@@ -54,6 +54,7 @@ import {
   UnavailableError,
   WrongSecretError,
 } from "./errors.ts";
+import { type Body, elementJson, elementText, type Found, ReadResult, TextBody } from "./body.ts";
 import { Health } from "./health.ts";
 import { chooseVersion, type ClientIdentity, SECRET_HEADER } from "./identity.ts";
 import { LruKCache } from "./lru_k.ts";
@@ -68,18 +69,12 @@ import {
 import { type Delta, type RecordChange, ServedState } from "./served.ts";
 import {
   differs,
-  type ElementJson,
   type PushItem,
   type PushSink,
   sentOf,
   type Subscriber,
   SubscriberIndex,
 } from "./subscriptions.ts";
-
-/** A body as the agent holds it: the raw text, or why it cannot be served. */
-export type Body =
-  | { readonly modRevision: number; readonly raw: string; readonly error?: undefined }
-  | { readonly modRevision: number; readonly raw?: undefined; readonly error: string };
 
 /** Options of {@linkcode AgentCore}. */
 export interface CoreOptions {
@@ -113,18 +108,6 @@ export interface CoreOptions {
   logEntries?: number;
   /** Between heartbeats to subscribers, in ms (default 15,000). */
   heartbeatMs?: number;
-}
-
-/** What a read answers. */
-export interface ReadResult {
-  /** The elements found, in the order asked. */
-  elements: ElementJson[];
-  /** The keys that have no version for this client. */
-  missing: string[];
-  /** The agent's revision when it answered. */
-  revision: number;
-  /** Whether cassemdb is out of reach (the answer may be out of date). */
-  stale: boolean;
 }
 
 /** A subscription as {@linkcode AgentCore.subscribe} takes it. */
@@ -230,7 +213,7 @@ export class AgentCore {
       maxBytes: options.cacheBytes ?? 256 * 1024 * 1024,
       windowMs: options.cacheWindowMs ?? 60_000,
       // UTF-16 length approximates the bytes of mostly-ASCII text; the rest is the entry.
-      sizeOf: (b, key) => (b.raw?.length ?? 0) + key.length + 96,
+      sizeOf: (b, key) => (b.rawJson?.length ?? 0) + key.length + 96,
       clock: options.clock,
     });
     const db = this.#db;
@@ -359,13 +342,17 @@ export class AgentCore {
           });
         }
       }
-      changes.push({ recordKey: key, after });
-      if (after?.kind !== "version") continue;
+      if (after?.kind !== "version") {
+        changes.push({ recordKey: key, after });
+        continue;
+      }
       const m = after.meta;
+      const body = after.body;
+      // The state keeps the metadata only: the record's text can be collected at once.
+      changes.push({ recordKey: key, after: { kind: "version", meta: m } });
       // A snapshot carries every body; only watched elements need theirs (the cache drops stale ones).
       if (reset && !this.#pins.has(elementId(m.app, m.env, m.key))) continue;
-      const body = after.body;
-      if ("raw" in body) bodies.set(key, { modRevision: m.modRevision, raw: body.raw });
+      if ("raw" in body) bodies.set(key, TextBody.of(m.modRevision, body.raw));
       else {
         openings.push(
           this.#open(m, body).then((b) => void bodies.set(key, b)),
@@ -503,7 +490,7 @@ export class AgentCore {
       return undefined;
     }
     const element = elementJson(version, body.raw);
-    const item: PushItem = { key, version, element, json: JSON.stringify(element) };
+    const item: PushItem = { key, version, element, json: elementText(version, body) };
     memo.set(version.recordKey, item);
     return item;
   }
@@ -602,6 +589,47 @@ export class AgentCore {
   // ---- reads ------------------------------------------------------------------------------
 
   /**
+   * The answer of {@linkcode read} when it needs no I/O and no wait: the
+   * data is loaded, the app and env are served, any client secret is the
+   * one last verified, and every body is in memory. `undefined` otherwise
+   * (then nothing was counted as an access: call {@linkcode read}). The
+   * HTTP fast path uses it to answer without a promise.
+   */
+  readNow(
+    app: string,
+    env: string,
+    keys: readonly string[],
+    client: ClientIdentity,
+  ): ReadResult | undefined {
+    if (!this.state.loaded || this.state.app(app) === undefined) return undefined;
+    const served = this.state.env(app, env);
+    if (!served) return undefined;
+    if (served.clientSecretHash !== null) {
+      const good = this.#goodSecrets.get(envId(app, env));
+      const secret = client.secret;
+      if (
+        !good || secret === undefined || good.hash !== served.clientSecretHash ||
+        !constantTimeEqual(good.secret, secret)
+      ) return undefined;
+    }
+    const found: Found[] = [];
+    const missing: string[] = [];
+    for (const key of keys) {
+      const v = chooseVersion(this.state.element(app, env, key), client);
+      if (!v) {
+        missing.push(key);
+        continue;
+      }
+      const body = this.#bodyOf(v, undefined, false);
+      if (!body || body.error !== undefined) return undefined;
+      found.push({ version: v, body });
+    }
+    // The accesses, counted once the answer is certain.
+    for (const f of found) this.cache.get(f.version.recordKey);
+    return new ReadResult(found, missing, this.state.revision, this.health.stale);
+  }
+
+  /**
    * The version of each of `keys` that `client` gets (`missing` for keys
    * with none), from memory; bodies the agent does not hold are read from
    * cassemdb once and offered to the cache. `minRevision` waits (bounded)
@@ -621,7 +649,7 @@ export class AgentCore {
     }
     const fetched = new Map<string, Body>();
     for (let round = 0;; round++) {
-      const elements: ElementJson[] = [];
+      const found: Found[] = [];
       const missing: string[] = [];
       const need: ServedVersion[] = [];
       for (const key of keys) {
@@ -636,10 +664,10 @@ export class AgentCore {
           continue;
         }
         if (body.error !== undefined) throw new SecretUnavailableError(body.error);
-        elements.push(elementJson(v, body.raw));
+        found.push({ version: v, body });
       }
       if (need.length === 0) {
-        return { elements, missing, revision: this.state.revision, stale: this.health.stale };
+        return new ReadResult(found, missing, this.state.revision, this.health.stale);
       }
       if (round >= 3) {
         throw new UnavailableError(
@@ -706,6 +734,15 @@ export class AgentCore {
       }).catch(() => {});
     }
     await Promise.all(waits);
+    // Offered for every reader, also those that shared another's read: each access counts.
+    for (const v of versions) {
+      const body = into.get(v.recordKey);
+      const meta = this.#metaOf(v.recordKey);
+      if (!body || body.error !== undefined || meta?.modRevision !== body.modRevision) continue;
+      this.cache.offer(v.recordKey, body);
+      const pin = this.#pins.get(elementId(meta.app, meta.env, meta.key));
+      if (pin) setNewer(pin.bodies, v.recordKey, body);
+    }
   }
 
   async #readBodies(versions: readonly ServedVersion[]): Promise<Map<string, Body>> {
@@ -734,7 +771,7 @@ export class AgentCore {
       }
       if (d?.kind !== "version") continue;
       const body = "raw" in d.body
-        ? { modRevision: d.meta.modRevision, raw: d.body.raw }
+        ? TextBody.of(d.meta.modRevision, d.body.raw)
         : await this.#open(d.meta, d.body);
       out.set(e.key, body);
       newest = Math.max(newest, d.meta.modRevision);
@@ -742,14 +779,6 @@ export class AgentCore {
     // Newer than the watch has delivered: wait for the watch, so the metadata names it too.
     if (newest > this.state.revision) {
       await this.waitRevision(newest, "keys", this.#fetchTimeoutMs).catch(() => {});
-    }
-    for (const [key, body] of out) {
-      const pair = this.#metaOf(key);
-      if (pair?.modRevision === body.modRevision && body.error === undefined) {
-        this.cache.offer(key, body);
-        const pin = this.#pins.get(elementId(pair.app, pair.env, pair.key));
-        if (pin) setNewer(pin.bodies, key, body);
-      }
     }
     return out;
   }
@@ -763,7 +792,7 @@ export class AgentCore {
 
   /** Opens a sealed body (or says why it cannot be). */
   async #open(m: ServedVersion, body: StoredBody): Promise<Body> {
-    if ("raw" in body) return { modRevision: m.modRevision, raw: body.raw };
+    if ("raw" in body) return TextBody.of(m.modRevision, body.raw);
     if (!this.#keyring) {
       return {
         modRevision: m.modRevision,
@@ -773,7 +802,7 @@ export class AgentCore {
     }
     try {
       const raw = await this.#keyring.open(body.sealed, secretAad(m.app, m.env, m.key, m.version));
-      return { modRevision: m.modRevision, raw };
+      return TextBody.of(m.modRevision, raw);
     } catch (e) {
       if (e instanceof UnknownKeyError || e instanceof DecryptError) {
         return {
@@ -940,12 +969,13 @@ export class AgentCore {
         clearTimeout(timer);
         diff.push(...items);
       }
-      return {
-        elements: diff.flatMap((it) => (it.version ? [it.element] : [])),
-        missing: diff.flatMap((it) => (it.version ? [] : [it.key])),
-        revision: this.state.revision,
-        stale: this.health.stale,
-      };
+      return new ReadResult(
+        [],
+        diff.flatMap((it) => (it.version ? [] : [it.key])),
+        this.state.revision,
+        this.health.stale,
+        diff.flatMap((it) => (it.version ? [it.element] : [])),
+      );
     } finally {
       sub.close();
     }
@@ -967,19 +997,6 @@ export class AgentCore {
 function setNewer(bodies: Map<string, Body>, key: string, body: Body): void {
   const old = bodies.get(key);
   if (!old || old.modRevision <= body.modRevision) bodies.set(key, body);
-}
-
-/** The element JSON of version `v` with its body `raw`. */
-export function elementJson(v: ServedVersion, raw: string): ElementJson {
-  return {
-    key: v.key,
-    version: v.version,
-    contentType: v.contentType,
-    raw,
-    fingerprint: v.fingerprint,
-    revision: v.modRevision,
-    gray: v.kind === "gray",
-  };
 }
 
 /** Checks a resume revision given as text (`Last-Event-ID`, a query or a body field). */

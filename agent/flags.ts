@@ -92,13 +92,16 @@ export function parseFlags(args: string[]): AgentConfig | "help" {
       },
     }));
   } catch (e) {
-    const m = /'([^']+)'/.exec((e as Error).message);
+    const flag = /'(-[^' ]+)/.exec((e as Error).message)?.[1];
+    const code = (e as { code?: string }).code;
     throw new FlagError(
-      m
-        ? `Cannot start cassemagent as ${
-          m[1]
-        } is not a flag it takes (or lacks its value): see --help`
-        : `Cannot start cassemagent as its flags do not parse: ${(e as Error).message}`,
+      flag === undefined
+        ? `Cannot start cassemagent as its flags do not parse: ${(e as Error).message}`
+        : /does not take an argument/.test((e as Error).message)
+        ? `Cannot start cassemagent as ${flag} takes no value: see --help`
+        : code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE"
+        ? `Cannot start cassemagent as ${flag} needs a value: see --help`
+        : `Cannot start cassemagent as ${flag} is not a flag it takes: see --help`,
     );
   }
   if (values.help) return "help";

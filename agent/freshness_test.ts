@@ -54,7 +54,7 @@ Deno.test("a body read from cassemdb that is newer than the watch waits for the 
     await t.pub.publish("shop", "prod", "a", { version: 2, raw: "A2" });
     assert.equal(d.held(), 1, "the watch has not delivered v2");
     // The agent's metadata says v1, cassemdb has v2: the cold read fetches v2 and waits.
-    const reading = a.app.request(`${E}/elements?keys=a`);
+    const reading = a.request(`${E}/elements?keys=a`);
     await new Promise((r) => setTimeout(r, 50));
     d.release();
     assert.deepEqual(await rawOf(await reading), ["A2"]);
@@ -75,7 +75,7 @@ Deno.test("once a version was pushed no read answers an older one, whether its b
     const w = await t.watch(a, `${E}/watch?keys=b`);
     for (let i = 0; i < 2; i++) await w.next();
     for (let i = 0; i < 2; i++) {
-      assert.deepEqual(await rawOf(await a.app.request(`${E}/elements?keys=a`)), ["a1"]);
+      assert.deepEqual(await rawOf(await a.request(`${E}/elements?keys=a`)), ["a1"]);
     }
     assert.equal(a.core.cache.has("cassem/serve/shop/prod/a/live"), true, "a was admitted");
     for (let v = 2; v <= 30; v++) {
@@ -84,10 +84,10 @@ Deno.test("once a version was pushed no read answers an older one, whether its b
       const pushed = JSON.parse((await w.next())!.data);
       assert.equal(pushed.raw, `b${v}`);
       // b was pushed at v: every read after it sees b at v or later, and a at v.
-      const got = await rawOf(await a.app.request(`${E}/elements?keys=a,b`));
+      const got = await rawOf(await a.request(`${E}/elements?keys=a,b`));
       assert.deepEqual(got, [`a${v}`, `b${v}`]);
       if (v % 5 === 0) {
-        for (let i = 0; i < 2; i++) await a.app.request(`${E}/elements?keys=c,d`);
+        for (let i = 0; i < 2; i++) await a.request(`${E}/elements?keys=c,d`);
       }
     }
     assert.ok(a.core.cache.stats().evictions > 0, "the scenario evicted bodies");
@@ -106,15 +106,15 @@ Deno.test("cassemdb out of reach: held bodies answer with X-Cassem-Stale, others
     const a = await t.agent({
       probe: () => (down ? Promise.reject(new Error("down")) : Promise.resolve()),
     });
-    for (let i = 0; i < 2; i++) await a.app.request(`${E}/elements?keys=held`);
+    for (let i = 0; i < 2; i++) await a.request(`${E}/elements?keys=held`);
     down = true;
     t.db.disconnectWatches(); // the watch reports a failure and resumes
     await waitFor(() => a.core.health.stale);
-    const r = await a.app.request(`${E}/elements?keys=held`);
+    const r = await a.request(`${E}/elements?keys=held`);
     assert.equal(r.headers.get("x-cassem-stale"), "true");
     assert.equal(r.headers.get("x-cassem-revision"), String(a.core.state.revision));
     assert.deepEqual(await rawOf(r), ["H"]);
-    const cold = await a.app.request(`${E}/elements?keys=cold`);
+    const cold = await a.request(`${E}/elements?keys=cold`);
     assert.equal(cold.status, 503);
     const err = (await cold.json()).error;
     assert.equal(err.code, "UNAVAILABLE");
@@ -124,7 +124,7 @@ Deno.test("cassemdb out of reach: held bodies answer with X-Cassem-Stale, others
     );
     down = false;
     await waitFor(() => !a.core.health.stale);
-    const back = await a.app.request(`${E}/elements?keys=cold`);
+    const back = await a.request(`${E}/elements?keys=cold`);
     assert.equal(back.headers.get("x-cassem-stale"), null);
     assert.deepEqual(await rawOf(back), ["C"]);
   } finally {
@@ -168,7 +168,7 @@ Deno.test("a client that reads its stream too slowly is cut off with RESOURCE_EX
     await t.pub.appEnv("shop", "prod");
     await t.pub.publish("shop", "prod", "big", { version: 1, raw: "x" });
     const a = await t.agent({ maxQueuedBytes: 64 * 1024 });
-    const r = await a.app.request(`${E}/watch?keys=big`, {
+    const r = await a.request(`${E}/watch?keys=big`, {
       headers: { accept: "text/event-stream" },
     });
     // Nobody reads r.body while 40 versions of 8 KiB are published.

@@ -6,7 +6,7 @@ import type { Agent } from "./app.ts";
 const E = "/v1/apps/shop/envs/prod";
 
 async function versionFor(a: Agent, headers: Record<string, string>): Promise<number | undefined> {
-  const r = await a.app.request(`${E}/elements?keys=k`, { headers });
+  const r = await a.request(`${E}/elements?keys=k`, { headers });
   assert.equal(r.status, 200);
   const body = await r.json();
   return body.elements[0]?.version;

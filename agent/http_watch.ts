@@ -16,7 +16,6 @@ import {
   type AgentEnv,
   appEnvOf,
   clientOf,
-  json,
   jsonBody,
   keysParam,
   MAX_KEYS,
@@ -132,11 +131,7 @@ export function watchRoutes(core: AgentCore, options: WatchRouteOptions = {}): H
       { app: appId, env, keys, client, since: body.revision, held },
       timeoutMs,
     );
-    return json(
-      { elements: r.elements, missing: r.missing, revision: r.revision },
-      200,
-      readHeaders(r),
-    );
+    return new Response(r.json(), { headers: readHeaders(r) });
   });
 
   return app;

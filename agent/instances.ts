@@ -8,7 +8,8 @@
  * - Streaming clients (SSE, gRPC `Watch`) are registered by the agent while
  *   their stream is open: their record is written when the stream opens,
  *   rewritten every third of the TTL with what they were last sent, and
- *   removed when their last stream closes. Writes of many instances go out
+ *   removed when their last stream closes — unless another agent has written
+ *   it since (the client moved there). Writes of many instances go out
  *   together, up to 64 per cassemdb transaction.
  *
  * @module
@@ -16,15 +17,16 @@
 
 import { z } from "zod";
 import {
+  decodeRecord,
   describeIssue,
   encodeRecord,
   instanceKey,
   InstanceRecord,
+  parseInstanceKey,
   Running,
   Watching,
 } from "../shared/config/mod.ts";
-import { decodeRecord } from "../shared/config/mod.ts";
-import { isNotFound, type KvClient, type TxnOp } from "../shared/db/mod.ts";
+import { isCompareFailed, isNotFound, type KvClient, type TxnOp } from "../shared/db/mod.ts";
 import type { Logger } from "../shared/log.ts";
 import { BadRequestError, NotServedError, UnavailableError } from "./errors.ts";
 import type { ClientIdentity } from "./identity.ts";
@@ -94,6 +96,8 @@ export class InstanceRegistry {
   readonly #flushDelayMs: number;
   readonly #streamed = new Map<string, Streamed>();
   readonly #dirty = new Set<string>();
+  /** The mod revision of the record this agent last wrote for each streaming client. */
+  readonly #written = new Map<string, number>();
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -230,13 +234,18 @@ export class InstanceRegistry {
     }
     this.#streamed.delete(id);
     this.#dirty.delete(id);
-    if (this.#closed) return;
-    void this.unregister(id).catch((e) =>
-      this.#log.warn("cannot remove the record of a closed stream: it expires by its TTL", {
-        clientId: id,
-        error: (e as Error).message,
-      })
-    );
+    const written = this.#written.get(id);
+    this.#written.delete(id);
+    if (this.#closed || written === undefined) return;
+    // Only the record this agent wrote: a client that moved to another agent has a newer one.
+    void this.#db.unset(instanceKey(id), { condition: { modRevision: written }, timeoutMs: 2_000 })
+      .catch((e) => {
+        if (isNotFound(e) || isCompareFailed(e)) return;
+        this.#log.warn("cannot remove the record of a closed stream: it expires by its TTL", {
+          clientId: id,
+          error: (e as Error).message,
+        });
+      });
   }
 
   /** The record of a streaming client from what its streams watch and were sent. */
@@ -285,7 +294,11 @@ export class InstanceRegistry {
     for (let i = 0; i < ops.length; i += TXN_OPS) {
       const batch = ops.slice(i, i + TXN_OPS);
       try {
-        await this.#db.commitTxn({ compares: [], ops: batch }, { timeoutMs: 5_000 });
+        const r = await this.#db.commitTxn({ compares: [], ops: batch }, { timeoutMs: 5_000 });
+        for (const e of r.entities) {
+          const id = parseInstanceKey(e.key);
+          if (id !== undefined && this.#streamed.has(id)) this.#written.set(id, e.modRevision);
+        }
       } catch (e) {
         this.#log.warn(
           "cannot write the records of streaming clients: retrying at the next renew",

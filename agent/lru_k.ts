@@ -45,7 +45,7 @@ export interface LruKOptions<V> {
   windowMs?: number;
   /** Most keys whose access history is kept outside the main cache (default 2 × maxEntries). */
   historyEntries?: number;
-  /** Milliseconds, monotonic enough for the window (default `performance.now`). */
+  /** Milliseconds for the admission window (default `Date.now`, which costs no call into the runtime). */
   clock?: () => number;
 }
 
@@ -57,6 +57,8 @@ interface Entry<V> {
   seqs: number[];
   /** Times of the same accesses. */
   times: number[];
+  /** The key it is filed under in the eviction order (≤ `seqs[0]`, see `#evict`). */
+  filed: number;
 }
 
 /** Access history of a key outside the main cache: its last K accesses, oldest first. */
@@ -85,8 +87,11 @@ export interface LruKStats {
  * An LRU-K cache from string keys to values (see the module doc).
  *
  * Invariant: every key of the main cache has exactly K recorded accesses,
- * and `#order` holds each main key once, under the sequence number of its
- * K-th most recent access (`seqs[0]`).
+ * and `#order` holds each main key once, under `filed`: the sequence number
+ * its K-th most recent access had when it was last filed, never more than
+ * the current one (`seqs[0]`). A hit does not refile (no tree operation on
+ * the read path); eviction refiles the entries it finds out of date until
+ * the first entry is current, which is then the true oldest.
  */
 export class LruKCache<V> {
   readonly #k: number;
@@ -114,7 +119,7 @@ export class LruKCache<V> {
     this.#maxBytes = positive("maxBytes", options.maxBytes);
     this.#windowMs = positive("windowMs", options.windowMs ?? 60_000);
     this.#sizeOf = options.sizeOf;
-    this.#clock = options.clock ?? (() => performance.now());
+    this.#clock = options.clock ?? Date.now;
     this.#order = new BTreeCtor<number, string>();
     const historyEntries = positive(
       "historyEntries",
@@ -146,9 +151,7 @@ export class LruKCache<V> {
     const e = this.#main.get(key);
     if (e) {
       this.#hits++;
-      this.#order.delete(e.seqs[0]!);
       shiftIn(e, seq, now, this.#k);
-      this.#order.set(e.seqs[0]!, key);
       return e.value;
     }
     this.#misses++;
@@ -184,9 +187,9 @@ export class LruKCache<V> {
     const size = this.#sizeOf(value, key);
     if (size > this.#maxBytes) return false;
     this.#history.delete(key);
-    const e: Entry<V> = { value, size, seqs: h.seqs, times: h.times };
+    const e: Entry<V> = { value, size, seqs: h.seqs, times: h.times, filed: h.seqs[0]! };
     this.#main.set(key, e);
-    this.#order.set(e.seqs[0]!, key);
+    this.#order.set(e.filed, key);
     this.#bytes += size;
     this.#evict(key);
     return this.#main.has(key);
@@ -218,7 +221,7 @@ export class LruKCache<V> {
     const e = this.#main.get(key);
     if (!e) return;
     this.#main.delete(key);
-    this.#order.delete(e.seqs[0]!);
+    this.#order.delete(e.filed);
     this.#bytes -= e.size;
   }
 
@@ -251,20 +254,46 @@ export class LruKCache<V> {
   #evict(keep: string): void {
     while (this.#main.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
       let victim: string | undefined;
-      for (const [, key] of this.#order.entries()) {
-        if (key !== keep || this.#main.size === 1) {
-          victim = key;
-          break;
+      for (;;) {
+        const first = this.#order.minKey();
+        if (first === undefined) return;
+        const key = this.#order.get(first)!;
+        const e = this.#main.get(key)!;
+        if (e.filed !== e.seqs[0]) {
+          // Accessed since it was filed: file it where it belongs now, and look again.
+          this.#order.delete(e.filed);
+          e.filed = e.seqs[0]!;
+          this.#order.set(e.filed, key);
+          continue;
         }
+        if (key === keep && this.#main.size > 1) {
+          // The entry just admitted is kept: the next oldest goes instead.
+          victim = this.#nextAfter(first);
+          if (victim === undefined) return;
+        } else victim = key;
+        break;
       }
-      if (victim === undefined) return;
       const e = this.#main.get(victim)!;
       this.#main.delete(victim);
-      this.#order.delete(e.seqs[0]!);
+      this.#order.delete(e.filed);
       this.#bytes -= e.size;
       this.#evictions++;
       // Its accesses still count: a key squeezed out by a burst comes back at its next access.
       this.#history.set(victim, { seqs: e.seqs, times: e.times });
+    }
+  }
+
+  /** The current oldest entry other than the one filed under `skip` (refiling stale ones). */
+  #nextAfter(skip: number): string | undefined {
+    for (;;) {
+      const next = this.#order.nextHigherKey(skip);
+      if (next === undefined) return undefined;
+      const key = this.#order.get(next)!;
+      const e = this.#main.get(key)!;
+      if (e.filed === e.seqs[0]) return key;
+      this.#order.delete(e.filed);
+      e.filed = e.seqs[0]!;
+      this.#order.set(e.filed, key);
     }
   }
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { LRUCache } from "lru-cache";
+import { SeededPrng } from "../shared/prng.ts";
 import { LruKCache } from "./lru_k.ts";
 
 function cache(opts: { k?: number; maxEntries?: number; maxBytes?: number; windowMs?: number }) {
@@ -158,4 +159,53 @@ Deno.test("LruKCache refuses bad bounds naming the option", () => {
     () => new LruKCache<string>({ maxEntries: 0, maxBytes: 1, sizeOf: () => 1 }),
     /maxEntries must be a positive integer: current value is 0/,
   );
+});
+
+Deno.test("LruKCache evicts exactly as a brute-force LRU-K model over 20,000 random accesses", () => {
+  const prng = new SeededPrng(42);
+  const k = 2;
+  const max = 20;
+  let now = 0;
+  const c = new LruKCache<string>({
+    k,
+    maxEntries: max,
+    maxBytes: 1 << 30,
+    sizeOf: () => 1,
+    clock: () => now,
+    windowMs: 1_000_000,
+    historyEntries: 1_000,
+  });
+  // The model: every key's last K access numbers; main holds the admitted keys.
+  const accesses = new Map<string, number[]>();
+  const main = new Set<string>();
+  let seq = 0;
+  for (let i = 0; i < 20_000; i++) {
+    now++;
+    // Skewed: a few hot keys, many cold ones.
+    const key = prng.intn(10) < 7 ? `h${prng.intn(15)}` : `c${prng.intn(200)}`;
+    const list = accesses.get(key) ?? [];
+    list.push(++seq);
+    if (list.length > k) list.shift();
+    accesses.set(key, list);
+    const hit = c.get(key) !== undefined;
+    assert.equal(hit, main.has(key), `access ${i} of ${key}`);
+    if (!hit) {
+      const admitted = c.offer(key, key);
+      assert.equal(admitted, list.length >= k, `offer ${i} of ${key}`);
+      if (admitted) {
+        main.add(key);
+        if (main.size > max) {
+          // Evict the key (other than the new one) whose K-th most recent access is oldest.
+          let victim = "";
+          let oldest = Infinity;
+          for (const m of main) {
+            const kth = accesses.get(m)![0]!;
+            if (m !== key && kth < oldest) [victim, oldest] = [m, kth];
+          }
+          main.delete(victim);
+        }
+      }
+    }
+    assert.deepEqual([...c.keys()].sort(), [...main].sort(), `after access ${i}`);
+  }
 });

@@ -103,7 +103,7 @@ const agent = createAgent({
   heartbeatMs: cfg.heartbeatMs,
   maxQueuedBytes: cfg.streamBufferBytes,
 });
-handler = (req, info) => agent.app.fetch(req, { remoteAddr: info.remoteAddr.hostname });
+handler = (req, info) => agent.fetch(req, { remoteAddr: info.remoteAddr.hostname });
 
 let grpcAddr: string | null = null;
 let grpc: Awaited<ReturnType<typeof startGrpcServer>> | undefined;

@@ -8,14 +8,16 @@
  */
 
 export { type Agent, type AgentDeps, createAgent } from "./app.ts";
+export { AgentCore, type CoreOptions, type Subscription } from "./core.ts";
 export {
-  AgentCore,
   type Body,
-  type CoreOptions,
   elementJson,
-  type ReadResult,
-  type Subscription,
-} from "./core.ts";
+  elementText,
+  type ErrorBody,
+  type Found,
+  ReadResult,
+  TextBody,
+} from "./body.ts";
 export * from "./errors.ts";
 export { type AgentConfig, defaultAgentId, FlagError, parseFlags, USAGE } from "./flags.ts";
 export { agentService, type GrpcServer, peerHost, startGrpcServer } from "./grpc_service.ts";

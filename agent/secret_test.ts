@@ -32,14 +32,14 @@ Deno.test("an env with a client secret: 401 without it, 403 with a wrong one, an
       ) {
         const headers = new Headers(init.headers);
         if (secret) headers.set("x-cassem-secret", secret);
-        const r = await a.app.request(path, { ...init, headers });
+        const r = await a.request(path, { ...init, headers });
         const text = await r.text();
         assert.equal(r.status, status, `${path} ${secret}`);
         assert.equal(JSON.parse(text).error.code, code);
         assert.equal(JSON.parse(text).error.field, "X-Cassem-Secret");
         assert.ok(!text.includes("hidden-value") && !text.includes('"k"'), `${path}: ${text}`);
       }
-      const ok = await a.app.request(path, {
+      const ok = await a.request(path, {
         ...init,
         headers: { ...Object.fromEntries(new Headers(init.headers)), "x-cassem-secret": SECRET },
       });
@@ -79,7 +79,7 @@ Deno.test("a secret element is served opened with the keyring, and refused clear
     await t.pub.appEnv("shop", "prod");
     await t.pub.publish("shop", "prod", "pw", { version: 4, raw: "hunter2", keyring });
     const withKey = await t.agent({ keyring });
-    const r = await jsonOf(await withKey.app.request(`${E}/elements?keys=pw`));
+    const r = await jsonOf(await withKey.request(`${E}/elements?keys=pw`));
     const el = (r.body.elements as { raw: string; fingerprint: string }[])[0]!;
     assert.equal(el.raw, "hunter2");
     const stored = JSON.parse(
@@ -98,7 +98,7 @@ Deno.test("a secret element is served opened with the keyring, and refused clear
     assert.equal(JSON.parse((await s.next())!.data).raw, "correct horse");
 
     const without = await t.agent();
-    const refused = await jsonOf(await without.app.request(`${E}/elements?keys=pw`));
+    const refused = await jsonOf(await without.request(`${E}/elements?keys=pw`));
     assert.equal(refused.status, 500);
     assert.equal((refused.body.error as { code: string }).code, "FAILED_PRECONDITION");
     assert.match(

@@ -77,6 +77,11 @@ export type DecodedServe =
     readonly body: StoredBody;
   };
 
+/** A served record without its body: what the served state keeps. */
+export type ServeMeta =
+  | Exclude<DecodedServe, { kind: "version" }>
+  | { readonly kind: "version"; readonly meta: ServedVersion };
+
 /** The part of a cassemdb entity a decode needs. */
 export interface ServeEntity {
   readonly key: string;
@@ -120,8 +125,8 @@ export function decodeServe(e: ServeEntity): DecodedServe | undefined {
       const meta: ServedVersion = {
         recordKey: e.key,
         kind: where.kind,
-        app: where.app,
-        env: where.env,
+        app: intern(where.app),
+        env: intern(where.env),
         key: where.key,
         version: r.version,
         contentType: r.contentType,
@@ -134,6 +139,17 @@ export function decodeServe(e: ServeEntity): DecodedServe | undefined {
       return { kind: "version", meta, body };
     }
   }
+}
+
+/** App and env names seen, so that every record of one env shares its two strings. */
+const names = new Map<string, string>();
+
+/** The one copy of `name` (app and env names are few; an agent holds them all anyway). */
+function intern(name: string): string {
+  const had = names.get(name);
+  if (had !== undefined) return had;
+  names.set(name, name);
+  return name;
 }
 
 /** The id of an element across the agent: `app/env/key` (names never hold "/"). */

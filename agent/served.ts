@@ -16,7 +16,8 @@
  */
 
 import type { AppStatus } from "../shared/config/mod.ts";
-import { type DecodedServe, elementId, envId, type ServedVersion } from "./serve_records.ts";
+import { parseServeKey } from "../shared/config/mod.ts";
+import { elementId, envId, type ServedVersion, type ServeMeta } from "./serve_records.ts";
 
 /** The live and gray versions of one element (either may be absent). */
 export interface VersionPair {
@@ -78,7 +79,7 @@ export interface RecordChange {
   /** The cassemdb key of the record. */
   readonly recordKey: string;
   /** The decoded record after the change; `undefined` when it was unset (or is not a record). */
-  readonly after: DecodedServe | undefined;
+  readonly after: ServeMeta | undefined;
 }
 
 /** Default bound of the change log (entries). */
@@ -100,7 +101,7 @@ export class ServedState {
   readonly #apps = new Map<string, AppStatus>();
   readonly #envs = new Map<string, ServedEnv>();
   readonly #elements = new Map<string, VersionPair>();
-  /** Record key → what it holds, so that an unset (which carries no record) finds it. */
+  /** App and env record keys → what they hold, so that an unset (which carries no record) finds it. */
   readonly #records = new Map<string, RecordRef>();
   #log: LogEntry[] = [];
   #logHead = 0;
@@ -158,7 +159,7 @@ export class ServedState {
    * answers what changed. The log restarts: views before `revision` can no
    * longer be rebuilt.
    */
-  reset(records: readonly DecodedServe[], revision: number): Delta {
+  reset(records: readonly ServeMeta[], revision: number): Delta {
     const oldElements = new Map(this.#elements);
     const oldApps = new Map(this.#apps);
     const oldEnvs = new Map(this.#envs);
@@ -201,9 +202,7 @@ export class ServedState {
     if (revision <= this.revision) return delta;
     const touched = new Map<string, VersionPair>();
     for (const ch of changes) {
-      const ref = ch.after?.kind === "version"
-        ? { kind: ch.after.meta.kind, id: elementIdOf(ch.after.meta) }
-        : this.#records.get(ch.recordKey);
+      const ref = this.#refOf(ch.recordKey, ch.after);
       if (ref && ref.kind !== "app" && ref.kind !== "env") {
         const before = this.#elements.get(ref.id) ?? EMPTY;
         if (!touched.has(ref.id)) touched.set(ref.id, before);
@@ -233,7 +232,7 @@ export class ServedState {
     }
   }
 
-  #put(r: DecodedServe, delta?: Delta): void {
+  #put(r: ServeMeta, delta?: Delta): void {
     switch (r.kind) {
       case "app":
         if (this.#apps.get(r.app) !== r.status) delta?.apps.add(r.app);
@@ -249,19 +248,30 @@ export class ServedState {
         return;
       }
       case "version": {
+        // Version records are found again by their key (parseServeKey): no index entry of their own.
         const m = r.meta;
         const id = elementIdOf(m);
         const old = this.#elements.get(id) ?? EMPTY;
         this.#elements.set(id, m.kind === "live" ? pair(m, old.gray) : pair(old.live, m));
-        this.#records.set(m.recordKey, { kind: m.kind, id });
       }
     }
   }
 
+  /** What `recordKey` holds (`after` when it is set), or `undefined` for anything else. */
+  #refOf(recordKey: string, after: ServeMeta | undefined): RecordRef | undefined {
+    if (after?.kind === "version") return { kind: after.meta.kind, id: elementIdOf(after.meta) };
+    const held = this.#records.get(recordKey);
+    if (held) return held;
+    const where = parseServeKey(recordKey);
+    if (where?.kind !== "live" && where?.kind !== "gray") return undefined;
+    const id = elementId(where.app, where.env, where.key);
+    return this.#elements.get(id)?.[where.kind] ? { kind: where.kind, id } : undefined;
+  }
+
   #remove(recordKey: string, delta: Delta): void {
-    const ref = this.#records.get(recordKey);
+    const ref = this.#refOf(recordKey, undefined);
     if (!ref) return; // a directory, or a record that never decoded
-    this.#records.delete(recordKey);
+    if (ref.kind === "app" || ref.kind === "env") this.#records.delete(recordKey);
     switch (ref.kind) {
       case "app":
         this.#apps.delete(ref.id);

@@ -120,6 +120,8 @@ export class AgentGrpc {
   watch(req: unknown, md: Record<string, string>, onMessage: (m: Any) => void): {
     cancel(): void;
     ended: Promise<Any>;
+    /** The grpc-js call (pause / resume it to stop and restart reading). */
+    call: Any;
   } {
     const meta = new grpc.Metadata();
     for (const [k, v] of Object.entries(md)) meta.set(k, v);
@@ -129,7 +131,7 @@ export class AgentGrpc {
       call.on("error", (e: Any) => resolve(e));
       call.on("end", () => resolve(undefined));
     });
-    return { cancel: () => call.cancel(), ended };
+    return { cancel: () => call.cancel(), ended, call };
   }
 
   close(): void {

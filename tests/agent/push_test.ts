@@ -127,3 +127,42 @@ scenario(
     });
   },
 );
+
+scenario(
+  import.meta.url,
+  "a gRPC watcher that stops reading is cut off with RESOURCE_EXHAUSTED",
+  async () => {
+    await withAgents("grpc-slow", async (w) => {
+      await w.pub.appEnv("shop", "prod");
+      await w.pub.publish("shop", "prod", "big", { version: 1, raw: "x" });
+      const a = await w.agent(["--stream-buffer", "256k"]);
+      const g = new AgentGrpc(a.grpc);
+      let received = 0;
+      const s = g.watch({ app: "shop", env: "prod", keys: ["big"] }, {
+        "x-cassem-client-id": "slow",
+      }, () => {
+        received++;
+      });
+      await waitFor("the initial state", () => received >= 2 || undefined);
+      const status = async () => await (await fetch(`${a.url}/v1/status`)).json();
+      assert.equal((await status()).subscribers, 1);
+      // Stop reading: HTTP/2 flow control backs the agent's writes up.
+      s.call.pause();
+      for (let v = 2; v <= 40; v++) {
+        await w.pub.publish("shop", "prod", "big", {
+          version: v,
+          raw: String(v).padEnd(60_000, "."),
+        });
+      }
+      await waitFor(
+        "the agent dropped the slow watcher",
+        async () => (await status()).subscribers === 0 || undefined,
+        { timeoutMs: 30_000 },
+      );
+      s.call.resume();
+      const end = await s.ended;
+      assert.equal(end?.code, 8, `RESOURCE_EXHAUSTED, got ${end?.code} ${end?.details}`);
+      assert.match(String(end?.details), /reads too slowly/);
+    });
+  },
+);
