@@ -9,6 +9,7 @@
  *   memory   RSS of one node holding 100,000 keys of 1 KiB, and its restart time
  *   agent    cassemagent: cached HTTP reads beside a bare Deno.serve, publish-to-client
  *            latency with 1,000 SSE and 1,000 gRPC watchers, RSS with 100,000 cached elements
+ *   adm      element create / update / publish through 1 and 2 adm copies, beside SetKV and Txn
  *
  * `--help` (alone or after a name) prints the usage; a mistake on the command
  * line is one line that names it.
@@ -18,6 +19,7 @@
 
 import { FlagError, toFlagError } from "../shared/flags.ts";
 import { runAgentBench } from "./agent_bench.ts";
+import { runAdmBench } from "./adm_bench.ts";
 import { runDbBench } from "./db_bench.ts";
 import { runMemoryBench } from "./memory_bench.ts";
 import { runRaftBench } from "./raft_bench.ts";
@@ -55,6 +57,12 @@ const BENCHES: Record<string, { run: (args: string[]) => Promise<void>; usage: s
     run: runMemoryBench,
     usage: `  memory   one node's memory holding many keys, and its restart time
            --keys N (100000)   --value-bytes N (1024)   --snapshot-every N (500)`,
+  },
+  adm: {
+    run: runAdmBench,
+    usage:
+      `  adm      element create / update / publish through 1 and 2 adm copies, beside SetKV and Txn
+           --duration S (5, 2 with --quick)   --concurrency N (16)   --quick   --cpu-prof DIR`,
   },
   agent: {
     run: runAgentBench,

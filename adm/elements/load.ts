@@ -8,8 +8,10 @@
  */
 
 import {
+  appKey,
   elementKey,
   ElementRecord,
+  envKey,
   type EnvRecord,
   versionKey,
   VersionRecord,
@@ -45,6 +47,12 @@ export async function loadEnvForChange(
   ref: ElementRef,
   doing: string,
 ): Promise<Stored<EnvRecord>> {
+  // App, env and element in one round trip: each is read (and guarded) from it below.
+  await tx.prefetch([
+    appKey(ref.app),
+    envKey(ref.app, ref.env),
+    elementKey(ref.app, ref.env, ref.key),
+  ]);
   await requireActiveApp(tx, ref.app, doing);
   return await requireEnv(tx, ref.app, ref.env);
 }

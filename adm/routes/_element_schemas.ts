@@ -12,6 +12,7 @@ import {
   CONTENT_TYPES,
   type ElementRecord,
   GrayRuleSchema,
+  parseLabels,
   type ServeGrayRecord,
   type VersionRecord,
 } from "../../shared/config/mod.ts";
@@ -41,8 +42,27 @@ export const Remark = z.string().max(1024).default("").openapi({
 /** A version number in a body. */
 export const VersionNumber = z.number().int().min(1).max(9_999_999_999);
 
-/** A gray rule in a body: chosen client ids, a label selector, or a percentage of clients. */
-export const GrayRuleBody = GrayRuleSchema;
+/**
+ * A gray rule in a body: chosen client ids, a label selector, or a
+ * percentage of clients. A selector may also be given as text,
+ * `"region=eu,tier=canary"` (`parseLabels`).
+ */
+export const GrayRuleBody = z.preprocess((v, ctx) => {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+  const rule = v as Record<string, unknown>;
+  if (rule.kind !== "labels" || typeof rule.selector !== "string") return v;
+  try {
+    return { ...rule, selector: parseLabels(rule.selector) };
+  } catch (e) {
+    ctx.issues.push({
+      code: "custom",
+      message: (e as Error).message.replace(/^Cannot parse the labels as /, ""),
+      input: rule.selector,
+      path: ["selector"],
+    });
+    return v;
+  }
+}, GrayRuleSchema);
 
 /** A JSON Schema in a body (an object), or null for none. */
 export const SchemaBody = z.record(z.string(), z.unknown()).nullable().openapi({

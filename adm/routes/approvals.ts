@@ -26,7 +26,7 @@ import { defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
 import { readAll, readRecord } from "../data/read.ts";
 import { runTxn } from "../data/txn.ts";
-import { approve, reject } from "../elements/approvals.ts";
+import { approve, reject } from "../elements/mod.ts";
 import { NotFoundError } from "../errors.ts";
 import { actorOf } from "../http/actor.ts";
 import type { AdmEnv } from "../http/context.ts";

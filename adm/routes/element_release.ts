@@ -28,10 +28,15 @@ import { defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
 import { readRecord } from "../data/read.ts";
 import { runTxn } from "../data/txn.ts";
-import type { ElementRef } from "../elements/load.ts";
-import type { ReleaseAction } from "../elements/release.ts";
-import { abortGray, changeGrayRule, promoteGray, release } from "../elements/release_ops.ts";
-import { readElement } from "../elements/read_side.ts";
+import {
+  abortGray,
+  changeGrayRule,
+  type ElementRef,
+  promoteGray,
+  readElement,
+  release,
+  type ReleaseAction,
+} from "../elements/mod.ts";
 import { NotFoundError } from "../errors.ts";
 import { actorOf } from "../http/actor.ts";
 import type { AdmEnv } from "../http/context.ts";

@@ -7,13 +7,18 @@
  * - `GET /{key}/diff?base=N&compare=M`: a unified text diff of the two raws
  *   and, for structured types, a structural diff (JSON Pointer paths added,
  *   removed and changed). For a secret element and a caller without
- *   `secret.read`, both are masked.
+ *   `secret.read`, both are masked;
+ * - `GET /{key}/instances`: which client instances (registered by agents)
+ *   run which version of it, and whether they got the gray one, with a
+ *   count per version: how far a release or a gray release has reached.
  *
  * @module
  */
 
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import {
+  InstanceRecord,
+  instancesPrefix,
   isStructured,
   parseContent,
   versionKey,
@@ -22,11 +27,17 @@ import {
 } from "../../shared/config/mod.ts";
 import { defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
-import { readPage } from "../data/read.ts";
-import { MAX_NESTING, nestingDepth, toJsonValue } from "../elements/content.ts";
-import { structuralDiff, unifiedDiff } from "../elements/diff.ts";
-import { readElement, readVersionRecord } from "../elements/read_side.ts";
-import { openBody } from "../elements/sealing.ts";
+import { readPage, storedOf } from "../data/read.ts";
+import {
+  MAX_NESTING,
+  nestingDepth,
+  openBody,
+  readElement,
+  readVersionRecord,
+  structuralDiff,
+  toJsonValue,
+  unifiedDiff,
+} from "../elements/mod.ts";
 import { BadRequestError } from "../errors.ts";
 import type { AdmEnv } from "../http/context.ts";
 import { etagOf } from "../http/etag.ts";
@@ -41,6 +52,9 @@ import {
 import { errorResponses, jsonResponse, pageOf, PageQuery } from "./_schemas.ts";
 
 const TAGS = ["elements"];
+
+/** Most instance records one `GET /{key}/instances` reads. */
+const MAX_INSTANCES = 5_000;
 
 const listVersions = defineRoute({
   method: "get",
@@ -89,6 +103,37 @@ const diffRoute = defineRoute({
     }),
   },
   responses: { 200: jsonResponse(DiffSchema, "The diff"), ...errorResponses(404, 409) },
+});
+
+const RunningSchema = z.object({
+  items: z.array(z.object({
+    clientId: z.string(),
+    agentId: z.string(),
+    version: z.number().int(),
+    fingerprint: z.string(),
+    gray: z.boolean(),
+    renewedAt: z.string(),
+  })),
+  versions: z.array(z.object({
+    version: z.number().int(),
+    gray: z.boolean(),
+    instances: z.number().int(),
+  })).openapi({ description: "How many instances run each version (gray apart)" }),
+  liveVersion: z.number().int().nullable(),
+  grayVersion: z.number().int().nullable(),
+  truncated: z.boolean().openapi({
+    description: `More than ${MAX_INSTANCES} instance records exist: the answer covers the first`,
+  }),
+}).openapi("RunningVersions");
+
+const instancesRoute = defineRoute({
+  method: "get",
+  path: "/{key}/instances",
+  tags: TAGS,
+  summary: "Which client instances run which version of the element (gray or not)",
+  permission: "element.read",
+  request: { params: ElementParams },
+  responses: { 200: jsonResponse(RunningSchema, "Instances and versions"), ...errorResponses(404) },
 });
 
 /** The parsed value of `raw` for a structural diff, or undefined when it cannot be compared. */
@@ -162,6 +207,55 @@ export function elementVersionsRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
       if (va !== undefined && vb !== undefined) structural = structuralDiff(va, vb);
     }
     return c.json({ ...head, masked: false, unified, structural }, 200);
+  });
+
+  r.openapi(instancesRoute, async (c) => {
+    const ref = c.req.valid("param");
+    const meta = await readElement(deps.db, ref, `list the instances running ${ref.key}`);
+    const items: z.infer<typeof RunningSchema>["items"] = [];
+    const counts = new Map<string, { version: number; gray: boolean; instances: number }>();
+    let scanned = 0;
+    let seek: string | undefined;
+    let truncated = false;
+    scan: for (;;) {
+      const page = await deps.db.range(instancesPrefix(), { seek, limit: 100 });
+      for (const e of page.entities) {
+        if (e.type !== "ELEMENT") continue;
+        if (++scanned > MAX_INSTANCES) {
+          truncated = true;
+          break scan;
+        }
+        const inst = storedOf(InstanceRecord, e)!.record;
+        const run = inst.running.find((x) =>
+          x.app === ref.app && x.env === ref.env && x.key === ref.key
+        );
+        if (!run) continue;
+        items.push({
+          clientId: inst.clientId,
+          agentId: inst.agentId,
+          version: run.version,
+          fingerprint: run.fingerprint,
+          gray: run.gray,
+          renewedAt: inst.renewedAt,
+        });
+        const id = `${run.version}/${run.gray}`;
+        const n = counts.get(id) ?? { version: run.version, gray: run.gray, instances: 0 };
+        n.instances++;
+        counts.set(id, n);
+      }
+      if (!page.hasMore) break;
+      seek = page.nextSeekKey;
+    }
+    const versions = [...counts.values()].sort((a, b) =>
+      b.version - a.version || Number(b.gray) - Number(a.gray)
+    );
+    return c.json({
+      items,
+      versions,
+      liveVersion: meta.record.publishedVersion,
+      grayVersion: meta.record.grayVersion,
+      truncated,
+    }, 200);
   });
 
   return r;

@@ -10,6 +10,8 @@
  * - `GET /{key}` answers the live version, or the latest when none is
  *   (`?version=N` for any), its raw byte for byte (a secret's only to
  *   callers with `secret.read`);
+ * - `GET /{key}/raw` answers the same version's raw as the body itself, with
+ *   its content type's MIME type (a secret's only with `secret.read`: 403);
  * - `DELETE /{key}`; `PUT /{key}/schema` sets or clears its JSON Schema.
  *
  * Writes take `If-Match` with the element's ETag (`"r<revision>"` of its
@@ -21,6 +23,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
+  contentTypeHeader,
   elementKey,
   ElementRecord,
   elementsPrefix,
@@ -34,11 +37,17 @@ import { defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
 import { readPage, readRecord, type Stored, storedOf } from "../data/read.ts";
 import { runTxn } from "../data/txn.ts";
-import { createElement, deleteElement, setSchema, updateElement } from "../elements/edit_ops.ts";
-import type { ElementRef } from "../elements/load.ts";
-import { readElement, readVersionRecord } from "../elements/read_side.ts";
-import { openBody } from "../elements/sealing.ts";
-import { BadRequestError, NotFoundError } from "../errors.ts";
+import {
+  createElement,
+  deleteElement,
+  type ElementRef,
+  openBody,
+  readElement,
+  readVersionRecord,
+  setSchema,
+  updateElement,
+} from "../elements/mod.ts";
+import { BadRequestError, ForbiddenError, NotFoundError } from "../errors.ts";
 import { actorOf } from "../http/actor.ts";
 import type { AdmEnv } from "../http/context.ts";
 import { etagOf, parseIfMatch } from "../http/etag.ts";
@@ -103,6 +112,29 @@ const getElement = defineRoute({
   },
   responses: {
     200: jsonResponse(VersionSchema, "The version, with the element's metadata"),
+    ...errorResponses(404, 409),
+  },
+});
+
+const getRawRoute = defineRoute({
+  method: "get",
+  path: "/{key}/raw",
+  tags: TAGS,
+  summary: "The raw text itself (live version, else latest; ?version=N), as its MIME type",
+  permission: "element.read",
+  request: {
+    params: ElementParams,
+    query: z.object({
+      version: z.coerce.number().int().min(1).max(9_999_999_999).optional().openapi({
+        description: "This version instead",
+      }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The raw text, byte for byte",
+      content: { "text/plain": { schema: z.string() } },
+    },
     ...errorResponses(404, 409),
   },
 });
@@ -279,6 +311,27 @@ export function elementsRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
     return c.json(await showVersion(c, deps, ref, meta, v), 200);
   });
 
+  r.openapi(getRawRoute, async (c) => {
+    const ref = c.req.valid("param");
+    const { version } = c.req.valid("query");
+    const doing = `get the raw of ${ref.key}`;
+    const meta = await readElement(deps.db, ref, doing);
+    if (meta.record.secret && !maySeeSecrets(c, ref.app)) {
+      throw new ForbiddenError(
+        `Cannot ${doing} as it is a secret element and the caller lacks secret.read on app ${ref.app}`,
+      );
+    }
+    const n = version ?? meta.record.publishedVersion ?? meta.record.latestVersion;
+    const v = await readVersionRecord(deps.db, ref, meta.record, n, doing, "query.version");
+    const raw = await openBody(deps.keyring, { ...ref, version: v.version }, v);
+    return c.text(raw, 200, {
+      "Content-Type": contentTypeHeader(v.contentType),
+      "ETag": etagOf(meta.modRevision),
+      "X-Cassem-Version": String(v.version),
+      "X-Cassem-Fingerprint": v.fingerprint,
+    });
+  });
+
   r.openapi(createRoute, async (c) => {
     const ref = c.req.valid("param");
     const body = c.req.valid("json");
@@ -341,7 +394,11 @@ export function elementsRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
       (tx) => setSchema(tx, ref, body.schema, body.remark, { ifMatch }),
     );
     c.header("ETag", etagOf(revision));
-    const shown = showElement({ record: value, modRevision: revision, key: "" });
+    const shown = showElement({
+      record: value,
+      modRevision: revision,
+      key: elementKey(ref.app, ref.env, ref.key),
+    });
     return c.json({ ...shown, schema: value.schema }, 200);
   });
 

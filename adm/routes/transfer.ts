@@ -19,9 +19,14 @@ import { defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
 import { readRecord } from "../data/read.ts";
 import { AdmTxn, runTxn } from "../data/txn.ts";
-import { Bundle, exportEnv } from "../elements/bundle.ts";
-import { checkBundle, importElement, type ImportItem } from "../elements/import_ops.ts";
-import { requireKeyring } from "../elements/sealing.ts";
+import {
+  Bundle,
+  checkBundle,
+  exportEnv,
+  importElement,
+  type ImportItem,
+  requireKeyring,
+} from "../elements/mod.ts";
 import { NotFoundError } from "../errors.ts";
 import { actorOf, principalOf } from "../http/actor.ts";
 import type { AdmEnv } from "../http/context.ts";

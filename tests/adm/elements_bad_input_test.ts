@@ -478,6 +478,15 @@ const ROWS: Row[] = [
     field: "body.rule.selector",
   },
   {
+    name: "gray selector text malformed",
+    method: "POST",
+    path: `${E}/k/gray`,
+    body: { version: 1, rule: { kind: "labels", selector: "region" } },
+    status: 400,
+    code: "invalid_request",
+    field: "body.rule.selector",
+  },
+  {
     name: "gray rule with an unknown field",
     method: "PUT",
     path: `${E}/k/gray`,

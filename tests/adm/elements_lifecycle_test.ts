@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import {
   type ContentType,
+  contentTypeHeader,
   elementTrees,
   oplogPrefix,
   OplogRecord,
@@ -98,6 +99,15 @@ Deno.test("an element's whole life, for every content type", async (tt) => {
       r = await t.request("GET", base, admin);
       assert.equal(r.status, 200);
       assert.deepEqual([r.body.version, r.body.raw, r.body.live], [1, c.v1, false]);
+      // The raw route answers the bytes themselves, as the type's MIME type.
+      const res = await t.app.request(`${base}/raw`, {
+        headers: { Authorization: `Bearer ${t.adminToken}` },
+      });
+      assert.equal(res.headers.get("Content-Type"), contentTypeHeader(c.type));
+      assert.deepEqual(
+        new Uint8Array(await res.arrayBuffer()),
+        new TextEncoder().encode(c.v1),
+      );
 
       // A second create conflicts; a new version waits until version 1 is published.
       assert.equal(

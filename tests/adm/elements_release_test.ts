@@ -17,7 +17,10 @@
 
 import assert from "node:assert/strict";
 import {
+  encodeRecord,
   grayApplies,
+  instanceKey,
+  InstanceRecord,
   oplogPrefix,
   OplogRecord,
   serveGrayKey,
@@ -112,6 +115,14 @@ Deno.test("gray releases by ids, labels and percentage reach exactly the clients
   });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   g = await served();
+  assert.deepEqual(g.rule, { kind: "labels", selector: { region: "eu", tier: "canary" } });
+  // The same selector as text.
+  r = await t.request("PUT", `${BASE}/gray`, {
+    ...admin,
+    body: { rule: { kind: "labels", selector: "region=eu, tier=canary" } },
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual((await served()).rule, g.rule);
   assert.equal(grayApplies(g.rule, target("x", { region: "eu", tier: "canary", az: "1" })), true);
   assert.equal(grayApplies(g.rule, target("x", { region: "eu" })), false);
 
@@ -155,6 +166,7 @@ Deno.test("gray releases by ids, labels and percentage reach exactly the clients
   assert.deepEqual(ops.sort(), [
     "element.gray.promote",
     "element.gray.start",
+    "element.gray.update",
     "element.gray.update",
     "element.gray.update",
     "element.gray.update",
@@ -283,4 +295,96 @@ Deno.test("publish: true needs element.publish besides element.write", async () 
   assert.equal(r.status, 403);
   r = await t.request("PUT", BASE, { token: dev, body: { raw: "2" } });
   assert.equal(r.status, 200);
+});
+
+Deno.test("which instances run which version: read from the instance records agents write", async () => {
+  const t = await createTestAdm();
+  await appWithEnv(t);
+  const admin = { token: t.adminToken };
+  await twoVersions(t);
+  await t.request("POST", `${BASE}/gray`, {
+    ...admin,
+    body: { version: 2, rule: { kind: "clients", clientIds: ["pod-2"] } },
+  });
+  const time = new Date(t.now()).toISOString();
+  const running = (version: number, gray: boolean, key = "k") => ({
+    app: "shop",
+    env: "prod",
+    key,
+    version,
+    fingerprint: "0".repeat(64),
+    gray,
+  });
+  const instances: [string, ReturnType<typeof running>[]][] = [
+    ["pod-1", [running(1, false)]],
+    ["pod-2", [running(2, true), running(1, false, "other")]],
+    ["pod-3", [running(1, false)]],
+    ["pod-4", [running(1, false, "other")]],
+  ];
+  for (const [clientId, run] of instances) {
+    await t.db.set(
+      instanceKey(clientId),
+      encodeRecord(InstanceRecord, {
+        clientId,
+        agentId: "agent-1",
+        clientIp: "127.0.0.1",
+        labels: {},
+        watching: [{ app: "shop", env: "prod", keys: ["k", "other"] }],
+        running: run,
+        registeredAt: time,
+        renewedAt: time,
+      }),
+      { ttl: 60 },
+    );
+  }
+  const r = await t.request("GET", `${BASE}/instances`, admin);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(
+    r.body.items.map((i: { clientId: string; version: number; gray: boolean }) => [
+      i.clientId,
+      i.version,
+      i.gray,
+    ]),
+    [["pod-1", 1, false], ["pod-2", 2, true], ["pod-3", 1, false]],
+  );
+  assert.deepEqual(r.body.versions, [
+    { version: 2, gray: true, instances: 1 },
+    { version: 1, gray: false, instances: 2 },
+  ]);
+  assert.deepEqual([r.body.liveVersion, r.body.grayVersion, r.body.truncated], [1, 2, false]);
+  assert.equal((await t.request("GET", `${elementsPath()}/nope/instances`, admin)).status, 404);
+});
+
+Deno.test("a deprecated app's elements are read-only; a missing env or element is 404", async () => {
+  const t = await createTestAdm();
+  await appWithEnv(t);
+  const admin = { token: t.adminToken };
+  await twoVersions(t);
+  const r = await t.request("PUT", "/api/apps/shop", { ...admin, body: { status: "deprecated" } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const before = t.db.revision;
+  for (
+    const [method, path, body] of [
+      ["POST", `${elementsPath()}/new`, { raw: "x", contentType: "plaintext" }],
+      ["PUT", BASE, { raw: "{}" }],
+      ["POST", `${BASE}/publish`, { version: 2 }],
+      ["POST", `${BASE}/gray`, { version: 2, rule: { kind: "percentage", percent: 1 } }],
+      ["DELETE", BASE, undefined],
+    ] as const
+  ) {
+    const x = await t.request(method, path, { ...admin, body });
+    assert.equal(x.status, 409, `${method} ${path}: ${JSON.stringify(x.body)}`);
+    assert.match(x.body.error.message, /read-only: current status is deprecated/);
+  }
+  assert.equal(t.db.revision, before);
+  assert.equal((await t.request("GET", BASE, admin)).status, 200, "reads still work");
+  assert.equal((await t.request("GET", `${elementsPath("shop", "qa")}/k`, admin)).status, 404);
+  assert.equal(
+    (await t.request("POST", `${elementsPath("shop", "qa")}/k`, {
+      ...admin,
+      body: { raw: "x", contentType: "plaintext" },
+    })).status,
+    409,
+    "deprecated first",
+  );
 });

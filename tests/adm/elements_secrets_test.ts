@@ -86,6 +86,8 @@ Deno.test("secret versions are sealed in cassemdb, the logs and the oplog, and s
   // Callers with secret.read see it; viewers (users and tokens) get it masked everywhere.
   r = await t.request("GET", BASE, dev);
   assert.deepEqual([r.body.raw, r.body.masked], [V1, false]);
+  r = await t.request("GET", `${BASE}/raw?version=2`, dev);
+  assert.deepEqual(r.body, JSON.parse(V2), "the raw route answers the plaintext (parsed here)");
   r = await t.request("GET", `${BASE}/diff?base=1&compare=2`, dev);
   assert.ok(r.body.unified.includes(MARK2));
   assert.deepEqual(r.body.structural.changed.map((c: { path: string }) => c.path), [
@@ -115,6 +117,9 @@ Deno.test("secret versions are sealed in cassemdb, the logs and the oplog, and s
     r = await t.request("GET", "/api/apps/shop/envs/prod/export?secrets=true", who);
     assert.equal(r.status, 403, "secrets=true needs secret.read");
     r = await t.request("GET", `${BASE}/gray`, who);
+    shownToViewers.push(JSON.stringify(r.body));
+    r = await t.request("GET", `${BASE}/raw`, who);
+    assert.equal(r.status, 403);
     shownToViewers.push(JSON.stringify(r.body));
   }
   assertAbsent(shownToViewers, "an answer to a viewer");

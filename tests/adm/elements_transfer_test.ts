@@ -79,6 +79,13 @@ Deno.test("import: the dry run equals the applied change, the target ends with t
     [["a", 1, 2], ["b", 1, 1], ["c", null, 1], ["s", 1, 1]],
   );
 
+  // Into the env it came from: nothing to do.
+  const same = await t.request("POST", "/api/apps/shop/envs/dev/import", {
+    ...admin,
+    body: bundle,
+  });
+  assert.deepEqual(same.body.summary, { create: 0, update: 0, unchanged: 4, conflict: 0 });
+
   for (const [app, env] of [["shop", "prod"], ["other", "prod"]] as const) {
     const path = `/api/apps/${app}/envs/${env}/import`;
     const before = t.db.revision;
