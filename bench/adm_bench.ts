@@ -39,14 +39,8 @@ import {
   EnvRecord,
 } from "../shared/config/mod.ts";
 import { DbClient } from "../shared/db/mod.ts";
-import {
-  type Cluster,
-  foreignCpuMs,
-  foreignDeltaMs,
-  Proc,
-  procCpuMs,
-  startCassem,
-} from "./_procs.ts";
+import { type Cluster, startCassem } from "./_clusters.ts";
+import { foreignCpuMs, foreignDeltaMs, type Proc, procCpuMs, spawnProc } from "./_procs.ts";
 import { closedLoop, fmt, percentile, printTable } from "./_stats.ts";
 
 const PASSWORD = "bench-admin-password";
@@ -83,7 +77,7 @@ async function startAdm(
 ): Promise<{ proc: Proc; url: string }> {
   const port = freePort();
   const prof = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}/${name}`] : [];
-  const proc = new Proc(name, Deno.execPath(), [
+  const proc = spawnProc(name, Deno.execPath(), [
     "run",
     "-A",
     ...prof,
@@ -95,7 +89,7 @@ async function startAdm(
     "--log-level",
     "warn",
   ], { env: { ...Deno.env.toObject(), CASSEM_ADMIN_PASSWORD: PASSWORD } });
-  await proc.waitLine((l) => l.includes("cassemadm listening on"), 60_000);
+  await proc.waitLine((l) => l.includes("cassemadm listening on"), { timeoutMs: 60_000 });
   return { proc, url: `http://127.0.0.1:${port}` };
 }
 

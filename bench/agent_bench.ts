@@ -32,15 +32,8 @@ import {
 } from "../shared/config/mod.ts";
 import { DbClient, isUnavailable, mayHaveApplied, type TxnOp } from "../shared/db/mod.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
-import {
-  type Cluster,
-  Proc,
-  procCpuMs,
-  procMemMiB,
-  sleep,
-  startCassem,
-  stopAll,
-} from "./_procs.ts";
+import { type Cluster, startCassem } from "./_clusters.ts";
+import { type Proc, procCpuMs, procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
 import { fmt, percentile, printTable } from "./_stats.ts";
 import { machineNote } from "./db_bench.ts";
 
@@ -58,7 +51,7 @@ interface AgentHandle {
 }
 
 async function startAgent(db: string, extra: string[] = []): Promise<AgentHandle> {
-  const proc = new Proc("cassemagent", Deno.execPath(), [
+  const proc = spawnProc("cassemagent", Deno.execPath(), [
     "run",
     "-A",
     "--config",
@@ -74,7 +67,7 @@ async function startAgent(db: string, extra: string[] = []): Promise<AgentHandle
     "warn",
     ...extra,
   ]);
-  const line = await proc.waitLine((l) => l.startsWith("cassemagent ready"), 30_000);
+  const line = await proc.waitLine((l) => l.startsWith("cassemagent ready"), { timeoutMs: 30_000 });
   const m = /http=(\S+) grpc=(\S+)/.exec(line)!;
   const a = { proc, http: m[1]!, grpc: m[2]! };
   const t0 = performance.now();
@@ -186,7 +179,7 @@ async function readsPart(
   const procs: Proc[] = [agent.proc];
   /** A baseline server: hello world, or the same bytes as the agent answers at `mimic`. */
   const baseline = async (name: string, mimic?: string) => {
-    const p = new Proc(name, Deno.execPath(), [
+    const p = spawnProc(name, Deno.execPath(), [
       "run",
       "-A",
       HELLO,
@@ -195,7 +188,8 @@ async function readsPart(
       ...(mimic ? ["--mimic", mimic] : []),
     ]);
     procs.push(p);
-    const port = (await p.waitLine((l) => l.startsWith("listening"), 15_000)).split(" ")[1];
+    const port =
+      (await p.waitLine((l) => l.startsWith("listening"), { timeoutMs: 15_000 })).split(" ")[1];
     return { url: `http://127.0.0.1:${port}/`, pid: p.pid };
   };
   try {
@@ -293,7 +287,7 @@ async function pushPart(
       const last = base + versions;
       for (let i = 0; i < 2; i++) {
         procs.push(
-          new Proc(`watchers-${kind}-${i}`, Deno.execPath(), [
+          spawnProc(`watchers-${kind}-${i}`, Deno.execPath(), [
             "run",
             "-A",
             "--config",
@@ -316,7 +310,7 @@ async function pushPart(
           ]),
         );
       }
-      await Promise.all(procs.map((p) => p.waitLine((l) => l === "ready", 120_000)));
+      await Promise.all(procs.map((p) => p.waitLine((l) => l === "ready", { timeoutMs: 120_000 })));
       await sleep(500);
       const sent = new Map<number, { start: number; end: number }>();
       const now = () => performance.timeOrigin + performance.now();
@@ -327,7 +321,9 @@ async function pushPart(
         await sleep(100);
       }
       const outs = await Promise.all(
-        procs.map((p) => p.waitLine((l) => l.startsWith("{"), 180_000).then((l) => JSON.parse(l))),
+        procs.map((p) =>
+          p.waitLine((l) => l.startsWith("{"), { timeoutMs: 180_000 }).then((l) => JSON.parse(l))
+        ),
       );
       const fromReturn: number[] = [];
       const fromStart: number[] = [];

@@ -24,7 +24,8 @@
 
 import assert from "node:assert/strict";
 import { newSecretKey } from "../../shared/config/mod.ts";
-import { scenario, withCluster } from "../db/_cluster.ts";
+import { withCluster } from "../db/_cluster.ts";
+import { scenario } from "../db/_scenario.ts";
 import { AdmProc } from "./_adm_proc.ts";
 import { checkElement, elementsPath } from "./_elements.ts";
 

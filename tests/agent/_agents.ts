@@ -11,7 +11,8 @@
 
 import { DbClient } from "../../shared/db/mod.ts";
 import { ServePublisher } from "../../agent/_publisher.ts";
-import { sleep, type TestCluster, waitFor } from "../db/_cluster.ts";
+import type { TestCluster } from "../db/_cluster.ts";
+import { sleep, waitFor } from "../support/procs.ts";
 
 export { sleep, waitFor };
 

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { scenario } from "../db/_cluster.ts";
+import { scenario } from "../db/_scenario.ts";
 import { sleep, waitFor, withAgents } from "./_agents.ts";
 import { AgentGrpc, SseWatcher } from "./_clients.ts";
 

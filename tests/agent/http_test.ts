@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { grayBucket } from "../../shared/config/mod.ts";
-import { scenario } from "../db/_cluster.ts";
+import { scenario } from "../db/_scenario.ts";
 import { AgentProc, withAgents } from "./_agents.ts";
 
 const E = "/v1/apps/shop/envs/prod";

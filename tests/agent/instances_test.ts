@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { agentKey, instanceKey } from "../../shared/config/mod.ts";
 import type { DbClient } from "../../shared/db/mod.ts";
-import { scenario } from "../db/_cluster.ts";
+import { scenario } from "../db/_scenario.ts";
 import { sleep, waitFor, withAgents } from "./_agents.ts";
 import { SseWatcher } from "./_clients.ts";
 

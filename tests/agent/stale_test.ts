@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { scenario } from "../db/_cluster.ts";
+import { scenario } from "../db/_scenario.ts";
 import { AgentProc, waitFor, withAgents } from "./_agents.ts";
 import { SseWatcher } from "./_clients.ts";
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { freePort } from "../db/_cluster.ts";
+import { freePort } from "../support/procs.ts";
 
 const MAIN = new URL("../../agent/main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
