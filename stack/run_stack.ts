@@ -43,6 +43,8 @@ import { SUPERVISOR_PID_ENV } from "./supervisor_env.ts";
 
 /** How long cassemdb may take to elect a leader, and each other service to serve, at start. */
 const START_TIMEOUT_MS = 90_000;
+/** Signals this close to the first one are that one again (see stopAll). */
+const SAME_SIGNAL_MS = 1_000;
 /** How long a service may take to stop on SIGTERM before it is killed. */
 const STOP_GRACE_MS = 10_000;
 
@@ -189,9 +191,14 @@ async function runLocked(
   const services = [...dbNodes, adm, agent];
 
   let signals = 0;
+  let firstSignalAt = 0;
   let stopping: Promise<void> | undefined;
   const stopAll = () => {
+    // `deno task start` forwards the terminal's Ctrl-C to this process, which
+    // gets it from the terminal too: a second signal this soon is the same one.
+    if (signals > 0 && Date.now() - firstSignalAt < SAME_SIGNAL_MS) return;
     signals++;
+    if (signals === 1) firstSignalAt = Date.now();
     if (signals > 1) {
       console.error("[cassem] stopping now (second signal)");
       for (const s of services) void s.kill();

@@ -10,6 +10,7 @@
 import { type ChildProc, freePortBlock, isAlive, spawnChild, waitFor } from "../support/procs.ts";
 
 const MAIN = new URL("../../stack/main.ts", import.meta.url).pathname;
+const REPO = new URL("../..", import.meta.url).pathname;
 
 /** Every offset from the port base that a stack of up to 3 cassemdb nodes uses. */
 const OFFSETS = [21, 22, 23, 31, 32, 33, 41, 42, 43, 61, 81, 82];
@@ -38,10 +39,23 @@ export class StackProc {
   /** Each service's PIDs, in start order, by name ("cassemadm", "cassemdb node 2"). */
   readonly pids = new Map<string, number[]>();
 
-  /** Starts `stack/main.ts args` in `cwd`. */
-  constructor(cwd: string, args: string[], env: Record<string, string> = {}) {
-    this.proc = spawnChild("deno task start", Deno.execPath(), ["run", "-A", MAIN, ...args], {
-      cwd,
+  /**
+   * Starts `stack/main.ts args` in `cwd`; with `viaTask`, runs `deno task
+   * start args` from the repository instead, as the README says, in a
+   * session of its own (`setsid`), so that {@linkcode interrupt} can do
+   * what Ctrl-C in a terminal does (pass an absolute `--data`).
+   */
+  constructor(
+    cwd: string,
+    args: string[],
+    env: Record<string, string> = {},
+    opts: { viaTask?: boolean } = {},
+  ) {
+    const [cmd, argv] = opts.viaTask
+      ? ["setsid", [Deno.execPath(), "task", "start", ...args]]
+      : [Deno.execPath(), ["run", "-A", MAIN, ...args]];
+    this.proc = spawnChild("deno task start", cmd, argv, {
+      cwd: opts.viaTask ? REPO : cwd,
       env,
       dieWithParent: true,
       keepLines: 5_000,
@@ -53,6 +67,14 @@ export class StackProc {
         this.pids.set(m[1]!, list);
       },
     });
+  }
+
+  /**
+   * Sends SIGINT to its whole process group, as Ctrl-C in a terminal does
+   * (started `viaTask`: `deno task` and the supervisor both get it).
+   */
+  interrupt(): void {
+    Deno.kill(-this.proc.pid, "SIGINT");
   }
 
   /** The latest PID of every service. */
