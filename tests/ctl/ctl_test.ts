@@ -14,6 +14,9 @@ import { freePort, waitFor } from "../support/procs.ts";
 import { freePortBase, StackProc } from "../stack/_stack.ts";
 import { json, ok, runCtl } from "./_ctl.ts";
 
+/** Generous: the machine may be loaded by other test suites. */
+const SLOW = { timeoutMs: 30_000 };
+
 /** What the agent serves `clientId` (with `labels`) for shop/prod/timeout: its version. */
 async function served(agent: string, clientId: string, labels = ""): Promise<number | undefined> {
   const r = await fetch(`${agent}/v1/apps/shop/envs/prod/elements?keys=timeout`, {
@@ -89,6 +92,7 @@ Deno.test({
       await waitFor(
         "the agent to serve v2 to region=eu",
         async () => (await served(urls.agentHttp, "eu-1", "region=eu")) === 2 ? true : undefined,
+        SLOW,
       );
       assert.equal(await served(urls.agentHttp, "us-1", "region=us"), 1);
       assert.equal(await served(urls.agentHttp, "nolabel"), 1);
@@ -99,6 +103,7 @@ Deno.test({
       await waitFor(
         "the agent to serve v2 to everyone",
         async () => (await served(urls.agentHttp, "us-1", "region=us")) === 2 ? true : undefined,
+        SLOW,
       );
       assert.match(
         await ok(["rollback", "shop/prod/timeout", "--version", "1", "--remark", "too slow"], o),
@@ -107,6 +112,7 @@ Deno.test({
       await waitFor(
         "the agent to serve v1 again",
         async () => (await served(urls.agentHttp, "us-1")) === 1 ? true : undefined,
+        SLOW,
       );
 
       // A gray release to one client id, aborted: that client goes back to the live version.
@@ -114,6 +120,7 @@ Deno.test({
       await waitFor(
         "the agent to serve v2 to canary-1",
         async () => (await served(urls.agentHttp, "canary-1")) === 2 ? true : undefined,
+        SLOW,
       );
       assert.equal(await served(urls.agentHttp, "other-1"), 1);
       assert.match(
@@ -123,6 +130,7 @@ Deno.test({
       await waitFor(
         "the agent to serve v1 to canary-1 again",
         async () => (await served(urls.agentHttp, "canary-1")) === 1 ? true : undefined,
+        SLOW,
       );
       assert.equal((await runCtl(["abort", "shop/prod/timeout"], o)).code, 5); // nothing to abort
 
