@@ -89,7 +89,7 @@ async function startAdm(
     "--log-level",
     "warn",
   ], { env: { ...Deno.env.toObject(), CASSEM_ADMIN_PASSWORD: PASSWORD } });
-  await proc.waitLine((l) => l.includes("cassemadm listening on"), { timeoutMs: 60_000 });
+  await proc.waitLine((l: string) => l.includes("cassemadm listening on"), { timeoutMs: 60_000 });
   return { proc, url: `http://127.0.0.1:${port}` };
 }
 

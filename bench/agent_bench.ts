@@ -67,7 +67,9 @@ async function startAgent(db: string, extra: string[] = []): Promise<AgentHandle
     "warn",
     ...extra,
   ]);
-  const line = await proc.waitLine((l) => l.startsWith("cassemagent ready"), { timeoutMs: 30_000 });
+  const line = await proc.waitLine((l: string) => l.startsWith("cassemagent ready"), {
+    timeoutMs: 30_000,
+  });
   const m = /http=(\S+) grpc=(\S+)/.exec(line)!;
   const a = { proc, http: m[1]!, grpc: m[2]! };
   const t0 = performance.now();
@@ -189,7 +191,9 @@ async function readsPart(
     ]);
     procs.push(p);
     const port =
-      (await p.waitLine((l) => l.startsWith("listening"), { timeoutMs: 15_000 })).split(" ")[1];
+      (await p.waitLine((l: string) => l.startsWith("listening"), { timeoutMs: 15_000 })).split(
+        " ",
+      )[1];
     return { url: `http://127.0.0.1:${port}/`, pid: p.pid };
   };
   try {
@@ -310,7 +314,9 @@ async function pushPart(
           ]),
         );
       }
-      await Promise.all(procs.map((p) => p.waitLine((l) => l === "ready", { timeoutMs: 120_000 })));
+      await Promise.all(
+        procs.map((p) => p.waitLine((l: string) => l === "ready", { timeoutMs: 120_000 })),
+      );
       await sleep(500);
       const sent = new Map<number, { start: number; end: number }>();
       const now = () => performance.timeOrigin + performance.now();
@@ -322,7 +328,9 @@ async function pushPart(
       }
       const outs = await Promise.all(
         procs.map((p) =>
-          p.waitLine((l) => l.startsWith("{"), { timeoutMs: 180_000 }).then((l) => JSON.parse(l))
+          p.waitLine((l: string) => l.startsWith("{"), { timeoutMs: 180_000 }).then((l) =>
+            JSON.parse(l)
+          )
         ),
       );
       const fromReturn: number[] = [];

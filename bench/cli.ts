@@ -7,9 +7,9 @@
  *   db       cassemdb vs etcd, 1 and 3 nodes, set / get lin / get ser (--quick: shorter)
  *   watch    watch fan-out: 1,000 watchers on a 3-node cluster, 1,000 changes
  *   memory   RSS of one node holding 100,000 keys of 1 KiB, and its restart time
+ *   adm      element create / update / publish through 1 and 2 adm copies, beside SetKV and Txn
  *   agent    cassemagent: cached HTTP reads beside a bare Deno.serve, publish-to-client
  *            latency with 1,000 SSE and 1,000 gRPC watchers, RSS with 100,000 cached elements
- *   adm      element create / update / publish through 1 and 2 adm copies, beside SetKV and Txn
  *
  * `--help` (alone or after a name) prints the usage; a mistake on the command
  * line is one line that names it.
@@ -58,18 +58,18 @@ const BENCHES: Record<string, { run: (args: string[]) => Promise<void>; usage: s
     usage: `  memory   one node's memory holding many keys, and its restart time
            --keys N (100000)   --value-bytes N (1024)   --snapshot-every N (500)`,
   },
-  adm: {
-    run: runAdmBench,
-    usage:
-      `  adm      element create / update / publish through 1 and 2 adm copies, beside SetKV and Txn
-           --duration S (5, 2 with --quick)   --concurrency N (16)   --quick   --cpu-prof DIR`,
-  },
   agent: {
     run: runAgentBench,
     usage: `  agent    cassemagent: cached HTTP reads beside a bare Deno.serve, publish-to-client
            latency with SSE and gRPC watchers, RSS with many cached elements
            --part reads,push,memory   --duration S (10)   --connections N (64)
            --watchers N (1000)   --versions N (30)   --elements N (100000)   --value-bytes N (1024)`,
+  },
+  adm: {
+    run: runAdmBench,
+    usage: `  adm      element create / update / publish through 1 and 2 adm copies on a 3-node
+           cassemdb, beside its own SetKV and Txn
+           --duration S   --concurrency N (16)   --quick   --cpu-prof DIR`,
   },
 };
 

@@ -23,12 +23,11 @@ export function serveDebugHttp(node: DbNode, addr: string): Deno.HttpServer {
     }, (req) => {
       const path = new URL(req.url).pathname;
       if (path === "/status") {
-        const core = node.raft.rn.raft;
         const s = node.raft.status();
         return Response.json({
           ...node.statusReport(s),
           lastIndex: s.lastIndex,
-          recovering: core.recovering,
+          recovering: s.recovering,
           watchers: node.hub.watcherCount,
           progress: s.progress,
           raft: node.raft.stats(),

@@ -11,8 +11,8 @@
 
 import { DbClient } from "../../shared/db/mod.ts";
 import { ServePublisher } from "../../agent/_publisher.ts";
-import type { TestCluster } from "../db/_cluster.ts";
 import { sleep, waitFor } from "../support/procs.ts";
+import { type TestCluster } from "../db/_cluster.ts";
 
 export { sleep, waitFor };
 

@@ -11,9 +11,9 @@
 import assert from "node:assert/strict";
 import { ServePublisher } from "../../agent/_publisher.ts";
 import { createClient, type WatchUpdate } from "../../sdk/mod.ts";
+import { sleep, waitFor } from "../support/procs.ts";
 import { withCluster } from "../db/_cluster.ts";
 import { scenario } from "../db/_scenario.ts";
-import { sleep, waitFor } from "../support/procs.ts";
 import { AgentProc } from "./_agents.ts";
 
 const KEYS = ["a", "b", "c"];
