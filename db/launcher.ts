@@ -258,7 +258,16 @@ async function pipe(
   for await (const chunk of src.pipeThrough(new TextDecoderStream())) {
     const lines = (carry + chunk).split("\n");
     carry = lines.pop() ?? "";
-    for (const l of lines) await dst.write(enc.encode(prefix + l + "\n"));
+    for (const l of lines) await dst.write(enc.encode(tagged(prefix, l) + "\n"));
   }
-  if (carry) await dst.write(enc.encode(prefix + carry + "\n"));
+  if (carry) await dst.write(enc.encode(tagged(prefix, carry) + "\n"));
+}
+
+/**
+ * A node's output line as the launcher prints it: JSON log lines as they
+ * are (each names its node in `component`, and a prefix would break the
+ * JSON), any other line after `prefix`.
+ */
+function tagged(prefix: string, line: string): string {
+  return line.startsWith("{") ? line : prefix + line;
 }
