@@ -7,10 +7,10 @@
  * @module
  */
 
-import { KvStorage } from "../shared/raft/kv_storage.ts";
-import { RaftNode, type StateMachine } from "../shared/raft/node.ts";
-import { LocalNetwork } from "../shared/raft/transport.ts";
-import type { Entry, Snapshot } from "../shared/raft/types.ts";
+import { KvStorage } from "../shared/raft/mod.ts";
+import { RaftNode, type StateMachine } from "../shared/raft/mod.ts";
+import { LocalNetwork } from "../shared/raft/mod.ts";
+import type { Entry, Snapshot } from "../shared/raft/mod.ts";
 import { closedLoop, fmt, percentile, printTable, rssMiB } from "./_stats.ts";
 
 const VALUE_BYTES = 256;

@@ -3,6 +3,10 @@
  * I/O, clock or randomness of their own: a seeded simulation replays any run
  * exactly, and every node applies the log identically. Fails when such a file
  * mentions an API that would break that, or imports something that is not pure.
+ * Also fails when a service reaches through the raft driver into its core
+ * (`raftNode.rn…`): services read `RaftNode.status()` instead; and that
+ * services import shared modules (raft, store, db, config, metrics) through
+ * their mod.ts.
  *
  * @module
  */
@@ -19,6 +23,7 @@ const CORE = [
   "shared/raft/progress.ts",
   "shared/raft/quorum.ts",
   "shared/raft/raft.ts",
+  "shared/raft/raft_storage.ts",
   "shared/raft/raw_node.ts",
   "shared/raft/read_only.ts",
   "shared/raft/storage.ts",
@@ -60,6 +65,19 @@ const FORBIDDEN = [
   /from "npm:/,
 ];
 
+/** Folders of services, which use the raft driver only through its public surface. */
+const SERVICE_DIRS = ["db", "adm", "agent", "bench"];
+
+/** A reach-through into the driver's core: `.rn` followed by a property or the end of a name. */
+const REACH_THROUGH = /\.rn\b/;
+
+/**
+ * An import of a shared module's file other than its mod.ts: each shared
+ * folder's mod.ts is its import surface for services (tests may go deeper).
+ */
+const DEEP_SHARED_IMPORT =
+  /from "(?:\.\.\/)+shared\/(raft|store|db|config|metrics)\/(?!mod\.ts")[^"]+"/;
+
 const root = new URL("..", import.meta.url);
 const pure = [...CORE, ...CONFIG];
 for (const dir of PURE_DIRS) {
@@ -95,8 +113,38 @@ for (const file of pure) {
     if (!pure.includes(target)) problems.push(`${file}: imports ${target}, which is not pure`);
   }
 }
+/** Every .ts file under `dir` (relative to the repository root). */
+async function* tsFiles(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(new URL(`${dir}/`, root))) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) yield* tsFiles(path);
+    else if (e.isFile && e.name.endsWith(".ts")) yield path;
+  }
+}
+
+let services = 0;
+for (const dir of SERVICE_DIRS) {
+  for await (const file of tsFiles(dir)) {
+    services++;
+    const lines = (await Deno.readTextFile(new URL(file, root))).split("\n");
+    lines.forEach((line, i) => {
+      const code = line.replace(/\/\/.*$/, "").replace(/^\s*\*.*$/, "");
+      if (!file.endsWith("_test.ts") && DEEP_SHARED_IMPORT.test(code)) {
+        problems.push(`${file}:${i + 1}: imports a shared module past its mod.ts: ${line.trim()}`);
+      }
+      if (REACH_THROUGH.test(code)) {
+        problems.push(
+          `${file}:${i + 1}: reaches into the raft core (use RaftNode.status()): ${line.trim()}`,
+        );
+      }
+    });
+  }
+}
+
 if (problems.length > 0) {
   console.error(`Pure code must stay pure (no I/O, clock or randomness):\n${problems.join("\n")}`);
   Deno.exit(1);
 }
-console.log(`pure code: ${pure.length} files checked`);
+console.log(
+  `pure code: ${pure.length} files checked; ${services} service files use the driver's surface`,
+);

@@ -37,7 +37,7 @@ import {
   MessageType,
   type SnapshotChunk,
   type SnapshotMetadata,
-} from "../../shared/raft/types.ts";
+} from "../../shared/raft/mod.ts";
 
 /** `cassemraft.Entry` as a proto object. */
 export interface EntryProto {

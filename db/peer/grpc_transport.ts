@@ -35,8 +35,8 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
-import type { Transport, TransportHandlers } from "../../shared/raft/transport.ts";
-import { type Message, MessageType } from "../../shared/raft/types.ts";
+import type { Transport, TransportHandlers } from "../../shared/raft/mod.ts";
+import { type Message, MessageType } from "../../shared/raft/mod.ts";
 import {
   type AnnounceRequest,
   type AnnounceResponse,
@@ -945,6 +945,7 @@ function messageSizeOptions(opts: GrpcTransportOptions): grpc.ChannelOptions {
   return { "grpc.max_send_message_length": max, "grpc.max_receive_message_length": max };
 }
 
+/** The status code an error carries (a StatusError of db/server), else UNKNOWN. */
 function statusOf(e: unknown): grpc.status {
   const code = (e as { code?: unknown })?.code;
   return typeof code === "number" && Number.isInteger(code) && code >= 1 && code <= 16

@@ -6,8 +6,8 @@
  */
 
 import { grpc } from "../../shared/grpc.ts";
-import { NotLeaderError } from "../../shared/raft/errors.ts";
-import { ConfChangeType, StateType } from "../../shared/raft/types.ts";
+import { NotLeaderError } from "../../shared/raft/mod.ts";
+import { ConfChangeType, StateType } from "../../shared/raft/mod.ts";
 import type { Member } from "../../shared/store/mod.ts";
 import { checkAddress, InvalidArgumentError } from "../../shared/store/mod.ts";
 import type { DbNode } from "./db_node.ts";

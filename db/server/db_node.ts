@@ -13,14 +13,14 @@
 import { CHANNEL_OPTIONS, grpc, loadProto, serviceOf } from "../../shared/grpc.ts";
 import type { Logger } from "../../shared/log.ts";
 import { grpcServerObserver } from "../../shared/metrics/mod.ts";
-import { KvStorage } from "../../shared/raft/kv_storage.ts";
-import { RaftNode } from "../../shared/raft/node.ts";
+import { KvStorage } from "../../shared/raft/mod.ts";
+import { RaftNode } from "../../shared/raft/mod.ts";
 import {
   ProposalDroppedError,
   ProposalOutcomeUnknownError,
   StoppedError,
-} from "../../shared/raft/errors.ts";
-import { ConfChangeType } from "../../shared/raft/types.ts";
+} from "../../shared/raft/mod.ts";
+import { ConfChangeType } from "../../shared/raft/mod.ts";
 import type { DbConfig } from "../config.ts";
 import { GrpcTransport } from "../peer/grpc_transport.ts";
 import { type Command, encodeCommand } from "../../shared/store/mod.ts";
@@ -47,7 +47,7 @@ import {
 } from "./identity.ts";
 import { type ServingState, ServingWatch } from "./leaderless.ts";
 import { checkListenAddresses } from "./listen_check.ts";
-import { DbMetrics, instrumentStorage } from "./metrics.ts";
+import { DbMetrics, meteredStorage } from "./metrics.ts";
 
 /** How often the leader looks for expired keys, in ms. */
 const EXPIRY_SCAN_MS = 100;
@@ -157,8 +157,6 @@ export class DbNode {
         throw new DataDirError(raftFile, "open the raft storage", e);
       });
       const metrics = new DbMetrics({ processMetrics: true });
-      // Before raft writes anything: every write is timed.
-      instrumentStorage(storage, metrics);
       const plan = planIdentity(cfg, await readNodeRecord(cfg.dir), storage.isEmpty());
       for (const w of plan.warnings) log.warn(w);
       // A joining node learns its id and peers from AddNode, the others from the plan.
@@ -216,7 +214,8 @@ export class DbNode {
       const founders = record.founders ?? new Map<number, string>();
       const raft = await RaftNode.start({
         id,
-        storage,
+        // Every write timed, snapshots counted.
+        storage: meteredStorage(storage, metrics),
         transport,
         stateMachine: sm,
         bootstrap: founding ? [...founders.keys()] : undefined,
@@ -253,7 +252,10 @@ export class DbNode {
         node.#serving.noteLeader(leader, Date.now());
         if (leader) void node.#announce(); // a new leader may need our addresses
       };
-      transport.onAnnounce = (req) => node.#onAnnounce(req);
+      // Failures leave as statuses of the one mapping (grpc_errors.ts), so
+      // that bad input answers INVALID_ARGUMENT, not UNKNOWN.
+      transport.onAnnounce = (req) =>
+        node.#onAnnounce(req).catch((e) => Promise.reject(node.statusOf(e)));
       const pkg = loadProto("cassemdb.proto", "cassemdb");
       server.addService(
         serviceOf(pkg, "KV").service,
@@ -524,10 +526,10 @@ export class DbNode {
   /** Promotes the first learner whose log has caught up with the commit index. */
   async #promote(): Promise<void> {
     if (this.#promoting || !this.raft.isLeader) return;
-    const core = this.raft.rn.raft;
+    const s = this.raft.status();
     for (const id of this.raft.confState.learners) {
-      const pr = core.trk.progress.get(id);
-      if (!pr || pr.match < core.raftLog.committed) continue;
+      const pr = s.progress[id];
+      if (!pr || pr.match < s.commit) continue;
       this.#promoting = true;
       try {
         await this.raft.proposeConfChange({

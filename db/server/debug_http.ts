@@ -44,7 +44,7 @@ export function serveDebugHttp(node: DbNode, addr: string): Deno.HttpServer {
         return Response.json({
           ...node.statusReport(s),
           lastIndex: s.lastIndex,
-          recovering: node.recovering,
+          recovering: s.recovering,
           watchers: node.hub.watcherCount,
           progress: s.progress,
           raft: node.raft.stats(),

@@ -6,20 +6,14 @@
  */
 
 import { grpc } from "../../shared/grpc.ts";
-import {
-  COMPACT_REVISION,
-  FIELD,
-  LEADER_ADDR,
-  RETRYABLE,
-  REVISION,
-} from "../../shared/db/errors.ts";
+import { COMPACT_REVISION, FIELD, LEADER_ADDR, RETRYABLE, REVISION } from "../../shared/db/mod.ts";
 import {
   CommitTimeoutError,
   NotLeaderError,
   ProposalDroppedError,
   ProposalOutcomeUnknownError,
   StoppedError,
-} from "../../shared/raft/errors.ts";
+} from "../../shared/raft/mod.ts";
 import {
   CompactedError as HistoryCompactedError,
   type ErrorCode,

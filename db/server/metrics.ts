@@ -7,8 +7,7 @@
  *
  * The raft driver is left untouched: proposals are timed around
  * `RaftNode.propose` by {@linkcode DbNode.propose}, and storage writes by
- * {@linkcode instrumentStorage}, which wraps the storage the driver writes
- * through.
+ * {@linkcode meteredStorage}, the storage the driver is given.
  *
  * @module
  */
@@ -25,8 +24,16 @@ import {
   readGauges,
   type Registry,
 } from "../../shared/metrics/mod.ts";
-import type { KvStorage } from "../../shared/raft/kv_storage.ts";
-import { StateType } from "../../shared/raft/types.ts";
+import {
+  type ConfState,
+  type Entry,
+  type HardState,
+  type InitialState,
+  type RaftStorage,
+  type Snapshot,
+  StateType,
+  type StorageUpdate,
+} from "../../shared/raft/mod.ts";
 import type { DbNode } from "./db_node.ts";
 
 /** The metrics of one cassemdb node. */
@@ -228,24 +235,77 @@ export class DbMetrics {
 }
 
 /**
- * Times every write of `storage` into `metrics.saves`, and counts the
- * snapshots it records (`createSnapshot`: taken here) and installs (a write
- * that carries one: received from a leader). It replaces the two methods on
- * this instance, leaving the raft driver, which writes through them,
- * unchanged. Call it before the driver starts.
+ * `storage` as the raft driver writes through it, with every write timed
+ * into `metrics.saves`, and the snapshots it records (`createSnapshot`:
+ * taken here) and installs (a write that carries one: received from a
+ * leader) counted. Everything else is passed through unchanged.
  */
-export function instrumentStorage(storage: KvStorage, metrics: DbMetrics): void {
-  const save = storage.save.bind(storage);
-  const createSnapshot = storage.createSnapshot.bind(storage);
-  storage.save = async (u) => {
+export function meteredStorage(storage: RaftStorage, metrics: DbMetrics): RaftStorage {
+  return new MeteredStorage(storage, metrics);
+}
+
+class MeteredStorage implements RaftStorage {
+  readonly #s: RaftStorage;
+  readonly #m: DbMetrics;
+
+  constructor(storage: RaftStorage, metrics: DbMetrics) {
+    this.#s = storage;
+    this.#m = metrics;
+  }
+
+  async save(u: StorageUpdate): Promise<void> {
     const t0 = performance.now();
-    await save(u);
-    metrics.saves.observe((performance.now() - t0) / 1000);
-    if (u.snapshot) metrics.snapshotsInstalled.inc();
-  };
-  storage.createSnapshot = async (index, confState, data) => {
-    const snap = await createSnapshot(index, confState, data);
-    metrics.snapshotsTaken.inc();
+    await this.#s.save(u);
+    this.#m.saves.observe((performance.now() - t0) / 1000);
+    if (u.snapshot) this.#m.snapshotsInstalled.inc();
+  }
+
+  async createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    const snap = await this.#s.createSnapshot(index, confState, data);
+    this.#m.snapshotsTaken.inc();
     return snap;
-  };
+  }
+
+  initialState(): InitialState {
+    return this.#s.initialState();
+  }
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    return this.#s.entries(lo, hi, maxBytes);
+  }
+  term(index: number): number {
+    return this.#s.term(index);
+  }
+  firstIndex(): number {
+    return this.#s.firstIndex();
+  }
+  lastIndex(): number {
+    return this.#s.lastIndex();
+  }
+  snapshot(): Snapshot {
+    return this.#s.snapshot();
+  }
+  isEmpty(): boolean {
+    return this.#s.isEmpty();
+  }
+  hardState(): HardState {
+    return this.#s.hardState();
+  }
+  snapshotMetadata(): Snapshot["metadata"] {
+    return this.#s.snapshotMetadata();
+  }
+  releaseSnapshotData(): void {
+    this.#s.releaseSnapshotData();
+  }
+  compact(index: number): Promise<void> {
+    return this.#s.compact(index);
+  }
+  recovering(): boolean {
+    return this.#s.recovering();
+  }
+  setRecovering(on: boolean): Promise<void> {
+    return this.#s.setRecovering(on);
+  }
+  close(): void {
+    this.#s.close();
+  }
 }

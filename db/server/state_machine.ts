@@ -8,13 +8,13 @@
  * @module
  */
 
-import type { StateMachine } from "../../shared/raft/node.ts";
+import type { StateMachine } from "../../shared/raft/mod.ts";
 import {
   type ConfChange,
   ConfChangeType,
   type Entry,
   type Snapshot,
-} from "../../shared/raft/types.ts";
+} from "../../shared/raft/mod.ts";
 import { decodeCommand } from "../../shared/store/mod.ts";
 import { Store } from "../../shared/store/mod.ts";
 import type { Member } from "../../shared/store/mod.ts";

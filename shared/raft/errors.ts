@@ -43,8 +43,10 @@ export class SnapshotOutOfDateError extends Error {
 
 /**
  * Thrown by `propose` when the proposal cannot be accepted right now: there is no
- * leader, a leadership transfer is in progress, or too much is uncommitted.
- * The caller may retry later; `leaderHint` names the leader when one is known.
+ * leader, a leadership transfer is in progress, or too much is uncommitted; and
+ * by the driver when a different entry was applied where the proposal's was.
+ * Either way the proposal certainly does not apply, so the caller may retry
+ * later; `leaderHint` names the leader when one is known.
  */
 export class ProposalDroppedError extends Error {
   readonly leaderHint: number;

@@ -45,20 +45,9 @@ import {
   SnapshotTemporarilyUnavailableError,
   UnavailableError,
 } from "./errors.ts";
-import {
-  type BlockHeader,
-  cutBlocks,
-  decodeBlock,
-  encodeBlock,
-  readBlockHeader,
-} from "./kv_block.ts";
-import {
-  emptyConfState,
-  emptySnapshot,
-  type InitialState,
-  MemoryStorage,
-  type Storage,
-} from "./storage.ts";
+import { cutBlocks, encodeBlock } from "./kv_block.ts";
+import type { RaftStorage, StorageUpdate } from "./raft_storage.ts";
+import { type InitialState, MemoryStorage } from "./storage.ts";
 import {
   type ConfState,
   type Entry,
@@ -66,41 +55,28 @@ import {
   hardStateEqual,
   type Snapshot,
 } from "./types.ts";
+import {
+  assemble,
+  BLOCK_BYTES,
+  blockKeys,
+  type BlockRef,
+  CHUNK_BYTES,
+  HS_KEY,
+  isZero,
+  KEY_BYTES,
+  LOG_KEY,
+  type LogBounds,
+  RECOVERING_KEY,
+  SNAP_KEY,
+  type SnapMeta,
+} from "./kv_layout.ts";
+import { Batch } from "./kv_batch.ts";
+import { load, type Loaded, replaySpans } from "./kv_recovery.ts";
+
+export type { StorageUpdate } from "./raft_storage.ts";
+export { BLOCK_BYTES, CHUNK_BYTES } from "./kv_layout.ts";
 
 const EMPTY = new Uint8Array(0);
-
-/** Log blocks and snapshot data are stored in parts of at most this many bytes. */
-export const CHUNK_BYTES = 60 * 1024;
-/**
- * Entries of one save are cut into blocks of at most this many bytes, so that a
- * block fits one commit; a larger entry gets a block of its own.
- */
-export const BLOCK_BYTES = 600 * 1024;
-
-/** Mutations per commit (Deno KV allows 1,000), records included. */
-const COMMIT_MUTATIONS = 900;
-/** Estimated bytes per commit (Deno KV allows 800 KiB of keys and values). */
-const COMMIT_BYTES = 700 * 1024;
-/** Room kept in every commit for the `hs`, `log` and `snap` records. */
-const RECORD_MUTATIONS = 3;
-const RECORD_BYTES = 16 * 1024;
-/** A generous estimate of an encoded key. */
-const KEY_BYTES = 40;
-
-const HS_KEY: Deno.KvKey = ["hs"];
-const LOG_KEY: Deno.KvKey = ["log"];
-const SNAP_KEY: Deno.KvKey = ["snap"];
-const RECOVERING_KEY: Deno.KvKey = ["recovering"];
-
-/** What one Ready asks to persist, applied in this order: snapshot, entries, hard state. */
-export interface StorageUpdate {
-  /** The new hard state, when it changed. */
-  hardState?: HardState;
-  /** Entries to append, contiguous; a conflicting suffix of the log is replaced. */
-  entries: Entry[];
-  /** A snapshot received from the leader; it replaces the whole log. */
-  snapshot?: Snapshot;
-}
 
 /** Options of {@linkcode KvStorage.open}. */
 export interface KvStorageOptions {
@@ -112,41 +88,6 @@ export interface KvStorageOptions {
   faults?: { failAfterCommits?: number };
 }
 
-/** The `["log"]` record. Invariant: entries `[first, last]` are on disk; `prevTerm` is the term at `first - 1`. */
-interface LogBounds {
-  first: number;
-  last: number;
-  prevTerm: number;
-}
-
-/** The `["snap"]` record: the current snapshot's metadata and where its data lives. */
-interface SnapMeta {
-  id: number;
-  index: number;
-  term: number;
-  confState: ConfState;
-  size: number;
-  chunks: number;
-}
-
-/** The entries `[first, last]` a block holds. */
-interface BlockRange {
-  first: number;
-  last: number;
-}
-
-/** A complete block on disk: entries `[first, last]` in `parts` keys `["b", gen, k]`. */
-interface BlockRef extends BlockRange {
-  gen: number;
-  parts: number;
-}
-
-/** The part of the log a block provides when blocks are replayed. */
-interface Span {
-  lo: number;
-  hi: number;
-}
-
 /**
  * Durable raft {@linkcode Storage} on Deno KV. All reads are synchronous and
  * served from memory; `save`, `createSnapshot` and `compact` write through and
@@ -155,7 +96,7 @@ interface Span {
  * When a commit fails, what is on disk stays a valid state but may be ahead
  * of memory: every later write then throws and the storage must be reopened.
  */
-export class KvStorage implements Storage {
+export class KvStorage implements RaftStorage {
   readonly #kv: Deno.Kv;
   readonly #mem: MemoryStorage;
   /**
@@ -621,381 +562,6 @@ export class KvStorage implements Storage {
     this.#tail = run.then(noop, noop);
     return run;
   }
-}
-
-/**
- * Mutations of one `atomic()` commit in the making. `set`/`delete` commit what
- * is pending first when the next mutation would not fit the limits. Records
- * (`hs`, `log`, `snap`) are written once per commit, last value wins, and go
- * into the commit that flushes them.
- */
-class Batch {
-  readonly #kv: Deno.Kv;
-  readonly #commit: (op: Deno.AtomicOperation) => Promise<void>;
-  #op: Deno.AtomicOperation | undefined;
-  #mutations = 0;
-  #bytes = 0;
-  readonly #records = new Map<string, { key: Deno.KvKey; value: unknown }>();
-
-  constructor(kv: Deno.Kv, commit: (op: Deno.AtomicOperation) => Promise<void>) {
-    this.#kv = kv;
-    this.#commit = commit;
-  }
-
-  async set(key: Deno.KvKey, value: unknown, bytes: number): Promise<void> {
-    (await this.#reserve(1, bytes)).op.set(key, value);
-  }
-
-  async delete(key: Deno.KvKey): Promise<void> {
-    (await this.#reserve(1, KEY_BYTES)).op.delete(key);
-  }
-
-  /** Deletes `keys` in one commit when they fit one, else in order over several. */
-  async deleteAll(keys: readonly Deno.KvKey[]): Promise<void> {
-    await this.makeRoom(keys.length, keys.length * KEY_BYTES);
-    for (const key of keys) await this.delete(key);
-  }
-
-  /**
-   * Commits what is pending when `mutations` more totalling `bytes` would not
-   * fit with it but would fit a commit of their own.
-   */
-  async makeRoom(mutations: number, bytes: number): Promise<void> {
-    if (this.#mutations > 0 && !this.#fits(mutations, bytes) && fitsEmpty(mutations, bytes)) {
-      await this.flush();
-    }
-  }
-
-  record(key: Deno.KvKey, value: unknown): void {
-    this.#records.set(String(key[0]), { key, value });
-  }
-
-  async flush(): Promise<void> {
-    if (this.#mutations === 0 && this.#records.size === 0) return;
-    const op = this.#op ?? this.#kv.atomic();
-    for (const { key, value } of this.#records.values()) op.set(key, value);
-    this.#op = undefined;
-    this.#mutations = 0;
-    this.#bytes = 0;
-    this.#records.clear();
-    await this.#commit(op);
-  }
-
-  #fits(mutations: number, bytes: number): boolean {
-    return fitsEmpty(this.#mutations + mutations, this.#bytes + bytes);
-  }
-
-  /** Makes room for more mutations; the op comes wrapped as it is not awaitable. */
-  async #reserve(mutations: number, bytes: number): Promise<{ op: Deno.AtomicOperation }> {
-    if (!this.#fits(mutations, bytes)) await this.flush();
-    this.#op ??= this.#kv.atomic();
-    this.#mutations += mutations;
-    this.#bytes += bytes;
-    return { op: this.#op };
-  }
-}
-
-/** Whether `mutations` totalling `bytes` fit one commit beside the records. */
-function fitsEmpty(mutations: number, bytes: number): boolean {
-  return mutations <= COMMIT_MUTATIONS - RECORD_MUTATIONS && bytes <= COMMIT_BYTES - RECORD_BYTES;
-}
-
-/** What {@linkcode load} found in a KV file. */
-interface Loaded {
-  /** Holds the snapshot's metadata only (its data is `snapData`). */
-  mem: MemoryStorage;
-  snapData: Uint8Array | undefined;
-  blocks: BlockRef[];
-  meta: SnapMeta | undefined;
-  maxGen: number;
-  maxSnapId: number;
-  garbage: Deno.KvKey[][];
-  recovering: boolean;
-}
-
-/** A block found on disk by {@linkcode load}; `parts` is undefined when some are missing. */
-interface FoundBlock extends BlockRange {
-  gen: number;
-  /** Whether the block is too large for one commit, so that writing it may have been interrupted. */
-  spansCommits: boolean;
-  /** The part numbers on disk that belong to the block. */
-  present: number[];
-  parts: Uint8Array[] | undefined;
-}
-
-/** Reads the whole file and rebuilds the storage; everything not reachable is returned as garbage. */
-async function load(kv: Deno.Kv, path: string): Promise<Loaded> {
-  let hs: HardState | undefined;
-  let bounds: LogBounds | undefined;
-  let meta: SnapMeta | undefined;
-  const blockParts = new Map<number, Map<number, Uint8Array>>();
-  const snapChunks = new Map<number, Map<number, Uint8Array>>();
-  let maxGen = 0;
-  let maxSnapId = 0;
-  let recovering = false;
-  const corrupt = (what: string, cause?: unknown) =>
-    new Error(`Cannot open ${path} as ${what}`, cause === undefined ? undefined : { cause });
-
-  for await (const { key, value } of kv.list({ prefix: [] }, { batchSize: 500 })) {
-    const [kind, a, b] = key;
-    if (kind === "hs" && key.length === 1 && isHardState(value)) hs = value;
-    else if (kind === "log" && key.length === 1 && isLogBounds(value)) bounds = value;
-    else if (kind === "snap" && key.length === 1 && isSnapMeta(value)) meta = value;
-    else if (kind === "recovering" && key.length === 1 && value === true) recovering = true;
-    else if (
-      kind === "b" && key.length === 3 && typeof a === "number" && typeof b === "number" &&
-      value instanceof Uint8Array
-    ) {
-      mapOf(blockParts, a).set(b, value);
-      maxGen = Math.max(maxGen, a);
-    } else if (
-      kind === "sc" && key.length === 3 && typeof a === "number" && typeof b === "number" &&
-      value instanceof Uint8Array
-    ) {
-      mapOf(snapChunks, a).set(b, value);
-      maxSnapId = Math.max(maxSnapId, a);
-    } else if (kind === "e" || kind === "ec") {
-      throw corrupt(
-        "it holds a log in the one-key-per-entry layout, which this version does not read",
-      );
-    } else {
-      throw corrupt(`key ${JSON.stringify(key.map(String))} is not a raft storage record`);
-    }
-  }
-
-  const garbage: Deno.KvKey[][] = [];
-  let snapshot = emptySnapshot();
-  if (meta) {
-    const data = assemble(snapChunks.get(meta.id), meta.chunks, meta.size);
-    if (!data) throw corrupt(`the data of snapshot ${meta.index} is incomplete`);
-    const { index, term, confState } = meta;
-    snapshot = { metadata: { index, term, confState }, data };
-  }
-  for (const [id, chunks] of snapChunks) {
-    const keep = id === meta?.id ? meta.chunks : 0;
-    const keys: Deno.KvKey[] = [];
-    for (const k of chunks.keys()) if (k >= keep) keys.push(["sc", id, k]);
-    if (keys.length > 0) garbage.push(keys);
-  }
-
-  const snapIndex = snapshot.metadata.index;
-  const b = bounds ?? { first: snapIndex + 1, last: snapIndex, prevTerm: snapshot.metadata.term };
-  if (b.first - 1 > snapIndex || (meta && snapIndex > b.last)) {
-    throw corrupt(`the log [${b.first}, ${b.last}] does not cover snapshot ${snapIndex}`);
-  }
-
-  const found = findBlocks(blockParts, garbage, corrupt);
-  const { entries, blocks } = replay(found, b, garbage, corrupt);
-
-  let mem: MemoryStorage;
-  if (b.first - 1 === snapIndex) {
-    mem = new MemoryStorage({ metadata: snapshot.metadata, data: EMPTY });
-    mem.append(entries);
-  } else {
-    // The log starts before the snapshot: rebuild from the log, then record the snapshot.
-    mem = new MemoryStorage({
-      metadata: { index: b.first - 1, term: b.prevTerm, confState: emptyConfState() },
-      data: new Uint8Array(0),
-    });
-    mem.append(entries);
-    mem.createSnapshot(snapIndex, snapshot.metadata.confState, EMPTY);
-    if (mem.snapshot().metadata.term !== snapshot.metadata.term) {
-      throw corrupt(
-        `snapshot ${snapIndex} has term ${snapshot.metadata.term} but the log has another`,
-      );
-    }
-  }
-  if (hs) mem.setHardState(hs);
-  const snapData = meta ? snapshot.data : undefined;
-  return { mem, snapData, blocks, meta, maxGen, maxSnapId, garbage, recovering };
-}
-
-/**
- * The blocks in `parts` (by generation, then part number), in `gen` order.
- * Parts without a part 0 and parts outside a block's part count are added to `garbage`.
- */
-function findBlocks(
-  parts: Map<number, Map<number, Uint8Array>>,
-  garbage: Deno.KvKey[][],
-  corrupt: (what: string, cause?: unknown) => Error,
-): FoundBlock[] {
-  const found: FoundBlock[] = [];
-  for (const gen of [...parts.keys()].sort(byNumber)) {
-    const byPart = parts.get(gen)!;
-    const part0 = byPart.get(0);
-    if (!part0) {
-      garbage.push(blockKeys(gen, [...byPart.keys()]));
-      continue;
-    }
-    let h: BlockHeader;
-    try {
-      h = readBlockHeader(part0);
-    } catch (e) {
-      throw corrupt(`the header of block ${gen} is corrupt`, e);
-    }
-    const belongs = (k: number) => Number.isInteger(k) && k >= 0 && k < h.parts;
-    const extra = [...byPart.keys()].filter((k) => !belongs(k));
-    if (extra.length > 0) garbage.push(blockKeys(gen, extra));
-    const present = [...byPart.keys()].filter(belongs);
-    const ordered: Uint8Array[] = [];
-    for (let k = 0; k < h.parts; k++) {
-      const p = byPart.get(k);
-      if (p) ordered.push(p);
-    }
-    found.push({
-      gen,
-      first: h.first,
-      last: h.first + h.count - 1,
-      spansCommits: !fitsEmpty(h.parts, h.size + h.parts * KEY_BYTES),
-      present,
-      parts: ordered.length === h.parts ? ordered : undefined,
-    });
-  }
-  return found;
-}
-
-/**
- * Replays `found` within `bounds`: returns the entries of the log and the
- * blocks that provide them, and adds every other block to `garbage`.
- *
- * An incomplete block that spans commits and is the newest is an interrupted
- * write: it is left out, as the bounds never moved over it. Any other
- * incomplete block was written whole, so it is garbage whose collection was
- * interrupted, or damage: it still truncates the log but provides no entry, so
- * that damage to a block the log needs is reported as a hole instead of older
- * entries showing through.
- */
-function replay(
-  found: readonly FoundBlock[],
-  bounds: LogBounds,
-  garbage: Deno.KvKey[][],
-  corrupt: (what: string, cause?: unknown) => Error,
-): { entries: Entry[]; blocks: BlockRef[] } {
-  let replayed = found;
-  const newest = found[found.length - 1];
-  if (newest && !newest.parts && newest.spansCommits) {
-    replayed = found.slice(0, -1);
-    garbage.push(blockKeys(newest.gen, newest.present));
-  }
-  const spans = replaySpans(replayed, bounds.first, bounds.last);
-  const entries: Entry[] = [];
-  const blocks: BlockRef[] = [];
-  let next = bounds.first;
-  replayed.forEach((block, i) => {
-    const span = spans[i];
-    if (!span) {
-      garbage.push(blockKeys(block.gen, block.present));
-      return;
-    }
-    if (span.lo !== next) {
-      throw corrupt(`entry ${next} is missing from the log [${bounds.first}, ${bounds.last}]`);
-    }
-    if (!block.parts) {
-      throw corrupt(
-        `block ${block.gen}, which holds entries [${span.lo}, ${span.hi}] of the log, is missing parts`,
-      );
-    }
-    let decoded: Entry[];
-    try {
-      decoded = decodeBlock(block.parts);
-    } catch (e) {
-      throw corrupt(`block ${block.gen} is corrupt`, e);
-    }
-    for (let j = span.lo; j <= span.hi; j++) entries.push(decoded[j - block.first]!);
-    blocks.push({
-      gen: block.gen,
-      first: block.first,
-      last: block.last,
-      parts: block.parts.length,
-    });
-    next = span.hi + 1;
-  });
-  if (next !== bounds.last + 1) {
-    throw corrupt(`entry ${next} is missing from the log [${bounds.first}, ${bounds.last}]`);
-  }
-  return { entries, blocks };
-}
-
-/**
- * What each of `blocks` (in `gen` order) provides of `[first, last]` when they
- * are replayed, each truncating the log at its first index and appending its
- * entries: walking from the newest, a block keeps what is below every newer
- * block's first index. Undefined for a block that provides nothing (garbage).
- */
-function replaySpans(
-  blocks: readonly BlockRange[],
-  first: number,
-  last: number,
-): (Span | undefined)[] {
-  const spans: (Span | undefined)[] = new Array(blocks.length);
-  let limit = last + 1;
-  for (let i = blocks.length - 1; i >= 0; i--) {
-    const b = blocks[i]!;
-    const lo = Math.max(b.first, first);
-    const hi = Math.min(b.last, limit - 1);
-    spans[i] = lo <= hi ? { lo, hi } : undefined;
-    limit = Math.min(limit, b.first);
-  }
-  return spans;
-}
-
-/** The keys of parts `ks` (or `0 .. ks-1`) of block `gen`, highest first, so that part 0 goes last. */
-function blockKeys(gen: number, ks: number | readonly number[]): Deno.KvKey[] {
-  const list = typeof ks === "number" ? Array.from({ length: ks }, (_, k) => k) : [...ks];
-  return list.sort(byNumber).reverse().map((k) => ["b", gen, k]);
-}
-
-/** Concatenates chunks `0..n-1` when all are there and add up to `size` bytes. */
-function assemble(
-  chunks: Map<number, Uint8Array> | undefined,
-  n: number,
-  size: number,
-): Uint8Array | undefined {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (let k = 0; k < n; k++) {
-    const piece = chunks?.get(k);
-    if (!piece || at + piece.byteLength > size) return undefined;
-    out.set(piece, at);
-    at += piece.byteLength;
-  }
-  return at === size ? out : undefined;
-}
-
-function mapOf<K, V>(outer: Map<K, Map<number, V>>, key: K): Map<number, V> {
-  let inner = outer.get(key);
-  if (!inner) outer.set(key, inner = new Map());
-  return inner;
-}
-
-function byNumber(a: number, b: number): number {
-  return a - b;
-}
-
-function isZero(hs: HardState): boolean {
-  return hs.term === 0 && hs.vote === 0 && hs.commit === 0;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null;
-}
-
-function areNumbers(v: Record<string, unknown>, fields: readonly string[]): boolean {
-  return fields.every((f) => typeof v[f] === "number");
-}
-
-function isHardState(v: unknown): v is HardState {
-  return isObject(v) && areNumbers(v, ["term", "vote", "commit"]);
-}
-
-function isLogBounds(v: unknown): v is LogBounds {
-  return isObject(v) && areNumbers(v, ["first", "last", "prevTerm"]);
-}
-
-function isSnapMeta(v: unknown): v is SnapMeta {
-  return isObject(v) && areNumbers(v, ["id", "index", "term", "size", "chunks"]) &&
-    isObject(v.confState) && Array.isArray(v.confState.voters) &&
-    Array.isArray(v.confState.learners);
 }
 
 function noop(): void {}

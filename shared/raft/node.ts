@@ -1,14 +1,16 @@
 /**
- * RaftNode drives a {@linkcode RawNode} with a real clock, durable
- * {@linkcode KvStorage} and a {@linkcode Transport}: the one async loop of
+ * RaftNode drives a {@linkcode RawNode} with a {@linkcode Clock}, durable
+ * {@linkcode RaftStorage} and a {@linkcode Transport}: the one async loop of
  * the raft module (etcd's raftexample shape). Everything that arrives while a
  * write is in flight is batched into the next Ready, so many proposals share
- * one Deno KV commit (group commit).
+ * one storage commit (group commit). cassemdb runs it on the real clock and
+ * KvStorage; the simulator runs the same code on simulated time and disks.
  *
  * @module
  */
 
 import { SeededPrng } from "../prng.ts";
+import { type Clock, REAL_CLOCK, type TimerHandle } from "./clock.ts";
 import { decodeConfChange } from "./conf_change.ts";
 import {
   CommitTimeoutError,
@@ -17,7 +19,7 @@ import {
   ProposalOutcomeUnknownError,
   StoppedError,
 } from "./errors.ts";
-import type { KvStorage } from "./kv_storage.ts";
+import type { RaftStorage } from "./raft_storage.ts";
 import type { Config, Status } from "./raft.ts";
 import { type RaftFactory, RawNode, type Ready } from "./raw_node.ts";
 import { bootstrapEntries, bootstrapHardState } from "./storage.ts";
@@ -51,9 +53,12 @@ export interface StateMachine {
 /** Options of {@linkcode RaftNode.start}. */
 export interface RaftNodeOptions {
   id: number;
-  storage: KvStorage;
+  /** Durable storage (KvStorage in cassemdb, a simulated disk in the simulator). */
+  storage: RaftStorage;
   transport: Transport;
   stateMachine: StateMachine;
+  /** Time and timers (default: the process clock and global timers). */
+  clock?: Clock;
   /**
    * Founding voters. When the storage is empty and this lists the node, the
    * cluster log is bootstrapped. An empty storage without it starts a node
@@ -95,13 +100,13 @@ interface QueuedProposal {
   data: Uint8Array;
   resolve: (index: number) => void;
   reject: (e: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
 }
 
 interface ReadWaiter {
   resolve: (index: number) => void;
   reject: (e: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
 }
 
 const MiB = 1024 * 1024;
@@ -120,11 +125,25 @@ export interface RaftNodeStats {
   entriesApplied: number;
 }
 
+/** What {@linkcode RaftNode.status} reports: the core's status as this driver sees it. */
+export interface RaftNodeStatus extends Status {
+  /** Index of the last entry applied to the state machine. */
+  applied: number;
+  /** Whether this node lost its disk and has not caught up since (it neither votes nor campaigns). */
+  recovering: boolean;
+}
+
 /** A running raft node. */
 export class RaftNode {
   readonly id: number;
+  /**
+   * The core this driver steps. Only for tests and the simulator, which check
+   * invariants on it: services use {@linkcode status} (`deno task check-pure`
+   * forbids reaching through from db/, adm/ and agent/).
+   */
   readonly rn: RawNode;
-  readonly #storage: KvStorage;
+  readonly #storage: RaftStorage;
+  readonly #clock: Clock;
   readonly #transport: Transport;
   readonly #sm: StateMachine;
   readonly #opts: RaftNodeOptions;
@@ -137,6 +156,12 @@ export class RaftNode {
   #readQueue: ReadWaiter[] = [];
   readonly #reads = new Map<string, ReadWaiter[]>();
   #readSeq = 0;
+  /**
+   * Makes read contexts unique to this process: the answer to a read that an
+   * earlier process of this node sent may still arrive, and must not serve a
+   * read of this one (its index may be older than a write acknowledged since).
+   */
+  readonly #readPrefix: string;
   /** Waiters for `applied >= index`, kept sorted by index. */
   #appliedWaiters: { index: number; resolve: () => void }[] = [];
   #applied: number;
@@ -148,7 +173,7 @@ export class RaftNode {
   #lead = NONE;
   #stopped = false;
   #wake: (() => void) | undefined;
-  #ticker: ReturnType<typeof setInterval> | undefined;
+  #ticker: TimerHandle | undefined;
   #loop: Promise<void> | undefined;
   #fatal: unknown;
   readonly #stats: RaftNodeStats = {
@@ -163,6 +188,7 @@ export class RaftNode {
     this.id = opts.id;
     this.#opts = opts;
     this.#storage = opts.storage;
+    this.#clock = opts.clock ?? REAL_CLOCK;
     this.#transport = opts.transport;
     this.#sm = opts.stateMachine;
     const snap = opts.storage.snapshot();
@@ -172,6 +198,7 @@ export class RaftNode {
     this.#applied = snap.metadata.index;
     this.#confState = structuredClone(snap.metadata.confState);
     const seed = opts.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
+    this.#readPrefix = `${opts.id}.${(seed >>> 0).toString(36)}`;
     this.rn = new RawNode({
       electionTick: 10,
       heartbeatTick: 1,
@@ -213,7 +240,7 @@ export class RaftNode {
         node.#kick();
       },
     });
-    node.#ticker = setInterval(() => {
+    node.#ticker = node.#clock.setInterval(() => {
       node.#ticks++;
       node.#kick();
     }, opts.tickMs ?? 50);
@@ -246,8 +273,13 @@ export class RaftNode {
     return { ...this.#stats };
   }
 
-  status(): Status & { applied: number } {
-    return { ...this.rn.status(), applied: this.#applied };
+  /** The core's status with this driver's applied index and recovering flag. */
+  status(): RaftNodeStatus {
+    return {
+      ...this.rn.status(),
+      applied: this.#applied,
+      recovering: this.rn.raft.recovering,
+    };
   }
 
   /**
@@ -255,6 +287,8 @@ export class RaftNode {
    * applied. Only the leader takes proposals.
    * @throws {NotLeaderError} on a follower (with the leader's id when known).
    * @throws {ProposalDroppedError} when the entry was lost to a leader change (it will not apply).
+   * @throws {ProposalOutcomeUnknownError} when a snapshot replaced the log where the entry was
+   * (it may have applied).
    * @throws {CommitTimeoutError} when the deadline passed (it may still apply).
    */
   propose(data: Uint8Array, timeoutMs = this.#opts.timeoutMs ?? 10_000): Promise<number> {
@@ -265,7 +299,7 @@ export class RaftNode {
         data,
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: this.#clock.setTimeout(() => {
           q.reject = () => {};
           q.resolve = () => {};
           reject(new CommitTimeoutError(timeoutMs, this.#lead));
@@ -292,7 +326,7 @@ export class RaftNode {
       const w: ReadWaiter = {
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: this.#clock.setTimeout(() => {
           w.resolve = () => {};
           w.reject = () => {};
           reject(new NotLeaderError(this.#lead));
@@ -346,7 +380,7 @@ export class RaftNode {
   async stop(options: { keepTransport?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    clearInterval(this.#ticker);
+    this.#clock.clearInterval(this.#ticker);
     this.#kick();
     await this.#loop;
     if (!options.keepTransport) await this.#transport.close();
@@ -398,7 +432,7 @@ export class RaftNode {
       this.#fatal = e;
       this.#opts.logger?.(`${this.id} raft loop stopped: ${(e as Error)?.stack ?? e}`);
       this.#stopped = true;
-      clearInterval(this.#ticker);
+      this.#clock.clearInterval(this.#ticker);
       this.#failAll(e instanceof Error ? e : new Error(String(e)));
     }
   }
@@ -420,7 +454,7 @@ export class RaftNode {
     for (; this.#ticks > 0; this.#ticks--) rn.tick();
     if (this.#queued.length > 0) this.#proposeQueued();
     if (this.#readQueue.length > 0) {
-      const ctx = `${this.id}.${++this.#readSeq}`;
+      const ctx = `${this.#readPrefix}.${++this.#readSeq}`;
       this.#reads.set(ctx, this.#readQueue);
       this.#readQueue = [];
       rn.readIndex(ctx);
@@ -437,7 +471,7 @@ export class RaftNode {
       rn.proposeBatch(queued.map((q) => q.data));
     } catch (e) {
       for (const q of queued) {
-        clearTimeout(q.timer);
+        this.#clock.clearTimeout(q.timer);
         q.reject(e as Error);
       }
       return;
@@ -447,11 +481,11 @@ export class RaftNode {
       this.#proposals.set(first + i, {
         term,
         resolve: (index) => {
-          clearTimeout(q.timer);
+          this.#clock.clearTimeout(q.timer);
           q.resolve(index);
         },
         reject: (e) => {
-          clearTimeout(q.timer);
+          this.#clock.clearTimeout(q.timer);
           q.reject(e);
         },
       });
@@ -478,7 +512,7 @@ export class RaftNode {
       // A change of the commit index alone need not be durable (raft re-learns
       // it after a restart): it rides along with the next write instead of
       // costing an fsync of its own.
-      const t0 = performance.now();
+      const t0 = this.#clock.now();
       await st.save({
         hardState: this.#unsavedHardState,
         entries: rd.entries,
@@ -486,7 +520,7 @@ export class RaftNode {
       });
       stats.saves++;
       stats.entriesSaved += rd.entries.length;
-      stats.saveMs += performance.now() - t0;
+      stats.saveMs += this.#clock.now() - t0;
       this.#unsavedHardState = undefined;
     }
     if (st.recovering() && !this.rn.raft.recovering) await st.setRecovering(false);
@@ -499,6 +533,8 @@ export class RaftNode {
       this.#applied = rd.snapshot.metadata.index;
       this.#sinceSnapshot = 0;
       this.#sinceSnapshotBytes = 0;
+      // The snapshot may or may not hold each covered proposal's entry: the
+      // log where it was is gone, so only the state machine can tell.
       for (const [index, p] of this.#proposals) {
         if (index <= this.#applied) {
           this.#proposals.delete(index);
@@ -511,7 +547,7 @@ export class RaftNode {
       const waiters = this.#reads.get(rs.context);
       this.#reads.delete(rs.context);
       for (const w of waiters ?? []) {
-        clearTimeout(w.timer);
+        this.#clock.clearTimeout(w.timer);
         w.resolve(rs.index);
       }
     }
@@ -557,7 +593,7 @@ export class RaftNode {
     // A read point requested of the former leader may never come: let callers retry.
     for (const waiters of this.#reads.values()) {
       for (const w of waiters) {
-        clearTimeout(w.timer);
+        this.#clock.clearTimeout(w.timer);
         w.reject(new NotLeaderError(lead));
       }
     }
@@ -612,14 +648,14 @@ export class RaftNode {
 
   #failAll(e: Error): void {
     for (const q of this.#queued) {
-      clearTimeout(q.timer);
+      this.#clock.clearTimeout(q.timer);
       q.reject(e);
     }
     this.#queued = [];
     for (const p of this.#proposals.values()) p.reject(e);
     this.#proposals.clear();
     for (const w of [...this.#readQueue, ...[...this.#reads.values()].flat()]) {
-      clearTimeout(w.timer);
+      this.#clock.clearTimeout(w.timer);
       w.reject(e);
     }
     this.#readQueue = [];

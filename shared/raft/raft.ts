@@ -709,6 +709,10 @@ export class Raft {
       this.send(message({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
       return;
     }
+    if (this.raftLog.matchTerm(m.index, m.logTerm)) {
+      const conflict = this.raftLog.findConflict(m.entries);
+      if (conflict !== 0 && conflict <= this.raftLog.lastIndex()) this.#dropAcksFrom(conflict);
+    }
     const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
       this.#maybeFinishRecovery();
@@ -794,6 +798,19 @@ export class Raft {
   }
 
   /** Installs `snap` unless our log already covers it; returns whether it was installed. */
+  /**
+   * The log is about to lose its entries from `index` on (a new leader's
+   * conflicting entries, or a snapshot): an append answer queued in this
+   * batch that acknowledges any of them would be sent after the write that
+   * discards them, vouching for entries this node never keeps (a stale leader
+   * could count it toward a commit). Drop it; its leader asks again.
+   */
+  #dropAcksFrom(index: number): void {
+    this.msgs = this.msgs.filter((x) =>
+      x.type !== MessageType.AppResp || x.reject || x.index < index
+    );
+  }
+
   restore(snap: Snapshot): boolean {
     const { index, term } = snap.metadata;
     if (index <= this.raftLog.committed) return false;
@@ -807,6 +824,7 @@ export class Raft {
       this.raftLog.commitTo(index);
       return false;
     }
+    this.#dropAcksFrom(index + 1);
     this.raftLog.restore(snap);
     this.trk.reset(snap.metadata.confState, this.raftLog.lastIndex() + 1);
     this.isLearner = !this.trk.isVoter(this.id);

@@ -1,8 +1,13 @@
 /**
- * SimCluster runs simulated nodes on a simulated network and disk, one
- * millisecond at a time, on one thread, from one seed. It offers the fault
- * operations (crash, restart, wipe, partitions) and runs the checkers after
- * every step. Both the random swarm and the scripted scenarios use it.
+ * SimCluster runs the real raft driver ({@linkcode RaftNode}) on simulated
+ * nodes, network, disks and time, one millisecond at a time, from one seed.
+ * Every source of nondeterminism is the simulation's: the clock and timers
+ * ({@linkcode SimScheduler}), message delivery ({@linkcode SimNetwork}), disk
+ * writes ({@linkcode SimDisk}), and the order of the driver's promise
+ * continuations (drained to completion after each batch of events, always in
+ * the same order). It offers the fault operations (crash, restart, wipe,
+ * partitions) and runs the checkers after every step. Both the random swarm
+ * and the scripted scenarios use it.
  *
  * @module
  */
@@ -10,15 +15,37 @@
 import { SeededPrng } from "../../shared/prng.ts";
 import { ProposalDroppedError } from "../../shared/raft/errors.ts";
 import type { RaftLog } from "../../shared/raft/log.ts";
-import type { Config } from "../../shared/raft/raft.ts";
+import { RaftNode } from "../../shared/raft/node.ts";
+import { type Config, Raft } from "../../shared/raft/raft.ts";
 import type { RaftFactory } from "../../shared/raft/raw_node.ts";
-import { MemoryStorage } from "../../shared/raft/storage.ts";
-import { type ConfChange, EntryType, type Message, StateType } from "../../shared/raft/types.ts";
-import { Checker, checkLogMatching } from "./checkers.ts";
+import {
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  EntryType,
+  type Message,
+  MessageType,
+  StateType,
+} from "../../shared/raft/types.ts";
+import {
+  checkCommittedPrefix,
+  Checker,
+  checkLogMatching,
+  checkOwnMatch,
+  checkPendingConfChanges,
+  checkSentDurable,
+  OutcomeChecker,
+  SafetyViolation,
+} from "./checkers.ts";
+import { Drainer, SimScheduler } from "./sim_clock.ts";
 import { type NetworkOptions, PERFECT_NETWORK, SimNetwork } from "./sim_network.ts";
-import { type LateSnapshots, SimNode } from "./sim_node.ts";
-import { type DiskOptions, INSTANT_DISK, SimDisk } from "./sim_storage.ts";
+import { type DriverImpl, type NodeEnv, SimNode } from "./sim_node.ts";
+import { type DiskOptions, INSTANT_DISK, type LateSnapshots, SimDisk } from "./sim_storage.ts";
+import { decodeWrite, type WriteOp } from "./state_machine.ts";
 import { Workload, type WorkloadOptions } from "./workload.ts";
+
+/** The real driver and core. */
+export const REAL_DRIVER: DriverImpl = { RaftNode, Raft };
 
 /** Everything that shapes one simulated run. */
 export interface SimOptions {
@@ -28,7 +55,7 @@ export interface SimOptions {
   network?: NetworkOptions;
   disk?: DiskOptions;
   /** Raft settings (ticks, sizes); id, storage and prng are set per node. */
-  raft?: Partial<Omit<Config, "id" | "storage" | "prng">>;
+  raft?: Partial<Omit<Config, "id" | "storage" | "prng" | "applied">>;
   /** Milliseconds per raft tick. */
   tickMs?: number;
   /** Whether nodes tick at all (scripted scenarios may drive elections by hand). */
@@ -37,17 +64,22 @@ export interface SimOptions {
   snapshotEvery?: number;
   /** Entries kept in the log behind a snapshot. */
   keepEntries?: number;
+  /** The driver's deadline for proposals and reads, in simulated ms (default 1000). */
+  timeoutMs?: number;
   workload?: WorkloadOptions;
   /** The core for a node (tests swap in broken ones). */
   factory?: (id: number) => RaftFactory | undefined;
-  /** Prints raft diagnostics. */
+  /** The driver and core classes (default the real ones; broken variants swap in copies). */
+  impl?: DriverImpl;
+  /** Prints the trace as it happens. */
   verbose?: boolean;
-  /** Run the O(n²·log) log-matching check every this many ms. */
+  /** Records the whole trace (for replay digests), not only its last lines. */
+  keepTrace?: boolean;
+  /** Run the log checks every this many ms. */
   logCheckEvery?: number;
   /**
    * Probability that a node's storage answers a request for its snapshot
-   * with "being loaded" (as KvStorage does once the data left memory); 0 by
-   * default, which leaves every seed's run as it was.
+   * with "being loaded" even when its data is in memory (0 by default).
    */
   lateSnapshotRate?: number;
 }
@@ -56,12 +88,12 @@ export interface SimOptions {
 export class SimCluster {
   readonly opts: SimOptions;
   readonly prng: SeededPrng;
+  readonly sched = new SimScheduler();
   readonly net: SimNetwork;
   readonly checker = new Checker();
+  readonly outcomes = new OutcomeChecker();
   readonly nodes = new Map<number, SimNode>();
   readonly workload: Workload | undefined;
-  /** Simulated time in ms. */
-  now = 0;
   /** Counts of fault and membership events, for run summaries. */
   readonly events = {
     crashes: 0,
@@ -70,38 +102,91 @@ export class SimCluster {
     confChanges: 0,
     leaderChanges: 0,
     lateSnapshots: 0,
+    steered: 0,
   };
   /** Lines of the event trace, kept for failure reports. */
   readonly trace: string[] = [];
-  readonly #raft: Omit<Config, "id" | "storage" | "prng">;
+  /** attempt → the driver's verdict on a write proposed with {@linkcode propose}. */
+  readonly verdicts = new Map<string, string>();
+  /** Called when a node becomes leader (the swarm steers reads and faults at it). */
+  onLeaderElected: ((n: SimNode) => void) | undefined;
+  readonly #env: NodeEnv;
   readonly #diskOpts: DiskOptions;
-  readonly #tickMs: number;
+  readonly #drainer = new Drainer();
+  /** The first violation or driver failure found inside a promise continuation. */
+  #failure: unknown;
+  /** node → index up to which its committed log was checked against applied entries. */
+  readonly #verified = new Map<number, number>();
+  /** node → the highest applied index it ever reached and its membership then. */
+  readonly #members = new Map<number, { applied: number; conf: ConfState }>();
 
   constructor(opts: SimOptions) {
     this.opts = opts;
     this.prng = new SeededPrng(opts.seed);
     this.net = new SimNetwork(this.prng.fork(), opts.network ?? PERFECT_NETWORK);
     this.#diskOpts = opts.disk ?? INSTANT_DISK;
-    this.#tickMs = opts.tickMs ?? 10;
-    this.#raft = {
-      electionTick: 10,
-      heartbeatTick: 1,
-      maxSizePerMsg: 4096,
-      maxInflightMsgs: 64,
-      snapshotChunkBytes: 256,
-      snapshotChunkWindow: 2,
-      logger: opts.verbose ? (line) => this.log(line) : undefined,
-      ...opts.raft,
+    const tickMs = opts.tickMs ?? 10;
+    this.#env = {
+      sched: this.sched,
+      impl: opts.impl ?? REAL_DRIVER,
+      events: this.#events(),
+      raft: {
+        electionTick: 10,
+        heartbeatTick: 1,
+        maxSizePerMsg: 4096,
+        maxInflightMsgs: 64,
+        snapshotChunkBytes: 256,
+        snapshotChunkWindow: 2,
+        ...opts.raft,
+      },
+      tickMs: opts.ticking === false ? 1e12 : tickMs,
+      snapshotEvery: opts.snapshotEvery || Number.MAX_SAFE_INTEGER,
+      keepEntries: opts.keepEntries ?? 20,
+      timeoutMs: opts.timeoutMs ?? 1000,
+      logger: opts.verbose || opts.keepTrace ? (line) => this.log(line) : undefined,
     };
-    if (opts.workload) this.workload = new Workload(this.prng.fork(), opts.workload);
-    for (const id of opts.voters) {
-      this.#addNode(id, MemoryStorage.bootstrap(opts.voters)).start(
-        this.#raft,
-        this.prng.fork(),
-        opts.factory?.(id),
-        this.#lateSnapshots(id),
-      );
+    if (opts.workload) {
+      this.workload = new Workload(this.prng.fork(), opts.workload, this.outcomes);
+      this.workload.onError = (e) => this.#fail(e);
     }
+    for (const id of opts.voters) {
+      const n = this.#addNode(id, tickMs);
+      this.#start(n, opts.voters);
+    }
+  }
+
+  /** Simulated time in ms. */
+  get now(): number {
+    return this.sched.now;
+  }
+
+  /** Releases what the run holds outside the simulation (the drain channel). */
+  close(): void {
+    this.#drainer.close();
+  }
+
+  /** Records a line in the trace (and prints it when verbose). */
+  log(line: string): void {
+    const l = `[${this.now}ms] ${line}`;
+    this.trace.push(l);
+    if (!this.opts.keepTrace && this.trace.length > 400) this.trace.shift();
+    if (this.opts.verbose) console.log(l);
+  }
+
+  #addNode(id: number, tickMs: number): SimNode {
+    const disk = new SimDisk(this.prng.fork(), this.#diskOpts);
+    const node = new SimNode(id, disk, this.prng.intn(tickMs));
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  #start(n: SimNode, bootstrap?: number[]): void {
+    n.start(this.#env, this.prng.fork(), {
+      bootstrap,
+      factory: this.opts.factory?.(n.id),
+      late: this.#lateSnapshots(n.id),
+    });
+    this.#verified.set(n.id, 0);
   }
 
   /** Late snapshots for node `id`, on a PRNG of their own so that other draws are unchanged. */
@@ -113,21 +198,6 @@ export class SimCluster {
       rate,
       onDefer: () => this.events.lateSnapshots++,
     };
-  }
-
-  /** Records a line in the trace (and prints it when verbose). */
-  log(line: string): void {
-    const l = `[${this.now}ms] ${line}`;
-    this.trace.push(l);
-    if (this.trace.length > 400) this.trace.shift();
-    if (this.opts.verbose) console.log(l);
-  }
-
-  #addNode(id: number, storage: MemoryStorage): SimNode {
-    const disk = new SimDisk(this.prng.fork(), this.#diskOpts, storage);
-    const node = new SimNode(id, disk, this.prng.intn(this.#tickMs));
-    this.nodes.set(id, node);
-    return node;
   }
 
   node(id: number): SimNode {
@@ -142,12 +212,10 @@ export class SimCluster {
    * addition never committed, stay up but do not count.
    */
   memberIds(): number[] {
-    let best: SimNode | undefined;
-    for (const n of this.nodes.values()) {
-      if (!best || n.sm.appliedIndex > best.sm.appliedIndex) best = n;
-    }
-    if (!best) return [];
-    const { voters, learners } = best.confState;
+    let best: { applied: number; conf: ConfState } | undefined;
+    for (const m of this.#members.values()) if (!best || m.applied > best.applied) best = m;
+    if (!best) return [...this.opts.voters];
+    const { voters, learners } = best.conf;
     return [...voters, ...learners].filter((id) => this.nodes.has(id)).sort((a, b) => a - b);
   }
 
@@ -155,17 +223,26 @@ export class SimCluster {
 
   crash(id: number): void {
     const n = this.node(id);
-    if (!n.up) return;
+    if (!n.alive) return;
     n.crash();
     this.events.crashes++;
     this.log(`crash ${id}`);
   }
 
-  restart(id: number): void {
+  /** Restarts `id` on its disk (with `bootstrap`: as an operator re-bootstrapping an empty one). */
+  restart(id: number, opts: { bootstrap?: number[] } = {}): void {
     const n = this.node(id);
-    if (n.up) return;
-    n.start(this.#raft, this.prng.fork(), this.opts.factory?.(id), this.#lateSnapshots(id));
-    this.checker.resetCommit(id, n.rn!.raft.raftLog.committed);
+    if (n.alive) return;
+    // What a crash cannot take: the disk's committed log holds the applied entries.
+    const st = n.disk.durable;
+    const hs = st.hardState();
+    const lo = Math.max(st.firstIndex(), 1);
+    const hi = Math.min(hs.commit, st.lastIndex());
+    if (hi >= lo) {
+      checkCommittedPrefix(id, "disk", st.entries(lo, hi + 1, Infinity), this.checker.applied);
+    }
+    this.#start(n, opts.bootstrap);
+    this.checker.resetCommit(id, hs.commit);
     this.log(`restart ${id}${n.disk.recovering ? " (recovering)" : ""}`);
   }
 
@@ -180,38 +257,47 @@ export class SimCluster {
 
   /** Starts a brand-new node with an empty disk (to be added as a learner). */
   spawn(id: number): SimNode {
-    const n = this.#addNode(id, new MemoryStorage());
-    n.disk.recovering = true;
-    n.start(this.#raft, this.prng.fork(), this.opts.factory?.(id), this.#lateSnapshots(id));
+    const n = this.#addNode(id, this.opts.tickMs ?? 10);
+    this.#start(n);
     this.log(`spawn ${id}`);
     return n;
   }
 
-  /** Proposes a membership change on `id`; returns false when it was dropped. */
+  /** Proposes a membership change on `id`; returns false when the node cannot take it now. */
   proposeConfChange(id: number, cc: ConfChange): boolean {
-    const rn = this.node(id).rn;
-    if (!rn) return false;
-    try {
-      rn.proposeConfChange(cc);
-      this.log(`propose conf change ${JSON.stringify(cc)} on ${id}`);
-      return true;
-    } catch (e) {
-      if (e instanceof ProposalDroppedError) return false;
-      throw e;
-    }
+    const raft = this.node(id).raft;
+    if (!raft?.isLeader) return false;
+    this.log(`propose conf change ${JSON.stringify(cc)} on ${id}`);
+    raft.proposeConfChange(cc).then(
+      (index) => this.log(`conf change ${JSON.stringify(cc)} applied at ${index} on ${id}`),
+      (e) => this.log(`conf change ${JSON.stringify(cc)} on ${id} failed: ${(e as Error).message}`),
+    );
+    return true;
   }
 
-  /** Proposes raw data on `id`; returns false when it was dropped. */
+  /**
+   * Proposes raw data on `id`; returns false when the node does not lead. The
+   * driver's verdict is checked like a client's (see {@linkcode OutcomeChecker})
+   * when the data is a write with an attempt id, and kept in {@linkcode verdicts}.
+   */
   propose(id: number, data: Uint8Array): boolean {
-    const rn = this.node(id).rn;
-    if (!rn) return false;
-    try {
-      rn.propose(data);
-      return true;
-    } catch (e) {
-      if (e instanceof ProposalDroppedError) return false;
-      throw e;
-    }
+    const raft = this.node(id).raft;
+    if (!raft?.isLeader) return false;
+    const attempt = decodeWrite({ index: 0, term: 0, type: EntryType.Normal, data })?.attempt;
+    if (attempt) this.outcomes.onPropose(attempt);
+    raft.propose(data).then(
+      (index) => {
+        if (attempt) this.verdicts.set(attempt, `resolved at ${index}`);
+        if (attempt) this.outcomes.onResolved(attempt, index);
+      },
+      (e) => {
+        if (attempt) this.verdicts.set(attempt, (e as Error).name);
+        if (attempt && e instanceof ProposalDroppedError) {
+          this.outcomes.onDropped(attempt, (e as Error).message);
+        }
+      },
+    ).catch((e) => this.#fail(e));
+    return true;
   }
 
   /** The node that leads in the highest term among the nodes that are up, if any. */
@@ -219,7 +305,7 @@ export class SimCluster {
     let best: SimNode | undefined;
     for (const n of this.nodes.values()) {
       if (!n.isLeader()) continue;
-      if (!best || n.rn!.raft.term > best.rn!.raft.term) best = n;
+      if (!best || n.core!.term > best.core!.term) best = n;
     }
     return best;
   }
@@ -228,114 +314,165 @@ export class SimCluster {
   stableLeader(): SimNode | undefined {
     const l = this.leader();
     if (!l) return undefined;
-    const term = l.rn!.raft.term;
+    const term = l.core!.term;
     for (const id of this.memberIds()) {
       const n = this.node(id);
       if (!n.up) return undefined;
-      if (n.rn!.raft.term !== term || n.rn!.raft.lead !== l.id) return undefined;
+      if (n.core!.term !== term || n.core!.lead !== l.id) return undefined;
     }
     return l;
   }
 
   // ---- time ---------------------------------------------------------------
 
-  /** Advances simulated time by one millisecond and runs the checkers. */
-  step(): void {
-    this.now++;
-    for (const m of this.net.due(this.now)) this.#deliver(m);
-    if (this.opts.ticking !== false) {
-      for (const n of this.nodes.values()) {
-        if (n.rn && this.now % this.#tickMs === n.tickPhase) n.rn.tick();
-      }
+  /**
+   * Advances simulated time by one millisecond: delivers due messages, fires
+   * due timers (ticks, deadlines, completed disk writes), lets clients act,
+   * runs every driver continuation that follows, repeats while something
+   * fell due at this instant, then runs the checkers.
+   */
+  async step(): Promise<void> {
+    this.sched.now++;
+    const now = this.now;
+    for (const m of this.net.due(now)) this.nodes.get(m.to)?.deliver(m);
+    this.sched.runDue();
+    this.workload?.step(now, this.memberIds().map((id) => this.node(id)));
+    await this.#drainer.drain();
+    for (let round = 0; round < 1000 && this.sched.hasDue(); round++) {
+      this.sched.runDue();
+      await this.#drainer.drain();
     }
-    this.workload?.step(this.now, this.memberIds().map((id) => this.node(id)));
-    this.#processAll();
-    this.workload?.serveReads(this.nodes);
+    this.#raise();
     this.#check();
   }
 
-  /** Processes every node's Ready until the cluster is quiet at this instant. */
-  #processAll(): void {
-    const events = {
-      send: (m: Message) => this.net.send(m, this.now),
-      applied: (
-        n: SimNode,
-        e: Parameters<Checker["onApply"]>[1],
-        op: Parameters<Workload["onApplied"]>[2],
-        first: number,
-      ) => {
-        this.checker.onApply(n.id, e, n.sm.chain);
-        if (e.type === EntryType.ConfChange && this.checker.applied.get(e.index)?.node === n.id) {
-          this.events.confChanges++;
+  #fail(e: unknown): void {
+    if (this.#failure === undefined) this.#failure = e ?? new Error("unknown failure");
+  }
+
+  /** Throws the first failure found inside a continuation. */
+  #raise(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  #events(): NodeEnv["events"] {
+    return {
+      send: (n: SimNode, m: Message) => {
+        const core = n.core;
+        if (core) {
+          try {
+            checkSentDurable(n.id, m, n.disk.durable, (i) => core.raftLog.term(i));
+          } catch (e) {
+            // Say what the sender knew, to tell a driver bug from a core one.
+            const log = core.raftLog;
+            this.log(
+              `node ${n.id} sent ${
+                MessageType[m.type]
+              } to ${m.to} (term ${m.term} index ${m.index}) with log [${log.firstIndex()}, ${log.lastIndex()}] unstable from ${log.unstable.offset} commit ${log.committed}, ${
+                n.handle?.pendingWrites().length ?? 0
+              } writes in flight`,
+            );
+            throw e;
+          }
         }
-        this.workload?.onApplied(n, e, op, first, this.now);
+        this.net.send(m, this.now);
+      },
+      applied: (n: SimNode, e: Entry, _op: WriteOp | undefined, _first: number) => {
+        const first = this.checker.onApply(n.id, e, n.sm.chain, n.core?.raftLog.committed ?? 0);
+        if (first) this.outcomes.onFirstApply(e);
+        if (e.type === EntryType.ConfChange) {
+          if (first) this.events.confChanges++;
+          if (n.raft) this.#noteMembers(n, e.index, n.raft.confState);
+        }
       },
       restored: (n: SimNode, index: number) => {
         this.checker.onRestore(n.id, index, n.sm.chain);
         this.events.restores++;
         this.log(`node ${n.id} restored snapshot at ${index}`);
+        const conf = n.disk.durable.snapshot().metadata;
+        if (conf.index === index) this.#noteMembers(n, index, conf.confState);
       },
-      readState: (n: SimNode, rs: Parameters<Workload["onReadState"]>[1]) =>
-        this.workload?.onReadState(n, rs),
-      becameLeader: (n: SimNode) => {
-        this.log(`node ${n.id} leads term ${n.rn!.raft.term}`);
+      leaderChange: (n: SimNode, lead: number, term: number) => {
+        if (lead !== n.id) return;
+        this.log(`node ${n.id} leads term ${term}`);
         this.events.leaderChanges++;
-        this.checker.onBecomeLeader(n.id, n.rn!.raft.raftLog, n.rn!.raft.term);
+        if (n.core) this.checker.onBecomeLeader(n.id, n.core.raftLog, term);
+        this.onLeaderElected?.(n);
+      },
+      fatal: (n: SimNode, e: unknown) => {
+        this.log(`node ${n.id} driver stopped: ${(e as Error)?.message ?? e}`);
+        this.#fail(e);
       },
     };
-    const snapEvery = this.opts.snapshotEvery ?? 0;
-    const keep = this.opts.keepEntries ?? 20;
-    for (let round = 0; round < 100; round++) {
-      let busy = false;
-      for (const n of this.nodes.values()) {
-        if (n.process(this.now, events, snapEvery, keep)) busy = true;
-      }
-      if (!busy) return;
-    }
   }
 
-  #deliver(m: Message): void {
-    const n = this.nodes.get(m.to);
-    if (!n?.rn) return;
-    try {
-      n.rn.step(m);
-    } catch (e) {
-      // A forwarded proposal that the receiver cannot take is lost, as on a real network.
-      if (!(e instanceof ProposalDroppedError)) throw e;
+  #noteMembers(n: SimNode, applied: number, conf: ConfState): void {
+    const prev = this.#members.get(n.id);
+    if (!prev || applied >= prev.applied) {
+      this.#members.set(n.id, { applied, conf: structuredClone(conf) });
     }
   }
 
   #check(): void {
     for (const n of this.nodes.values()) {
-      const r = n.rn?.raft;
-      if (!r) continue;
-      if (r.state === StateType.Leader) this.checker.onLeader(n.id, r.term);
+      const r = n.core;
+      if (!r || !n.raft) continue;
+      if (r.state === StateType.Leader) {
+        this.checker.onLeader(n.id, r.term);
+        checkPendingConfChanges(n.id, r.raftLog, n.raft.applied, r.term);
+        const own = r.trk.progress.get(n.id);
+        if (own) checkOwnMatch(n.id, own.match, n.disk.durable);
+      }
       this.checker.onCommit(n.id, r.raftLog.committed);
+      if (n.sm.appliedIndex > (this.#members.get(n.id)?.applied ?? 0)) {
+        this.#noteMembers(n, n.sm.appliedIndex, n.raft.confState);
+      }
     }
     const every = this.opts.logCheckEvery ?? 50;
     if (every > 0 && this.now % every === 0) this.checkLogs();
   }
 
-  /** Runs the log-matching check over every node that is up. */
+  /**
+   * Runs the log checks over every node that is up: log matching, and that
+   * each committed log holds the applied entries (from a little before
+   * where the previous check ended).
+   */
   checkLogs(): void {
     const logs = new Map<number, RaftLog>();
-    for (const n of this.nodes.values()) if (n.rn) logs.set(n.id, n.rn.raft.raftLog);
+    for (const n of this.nodes.values()) {
+      const log = n.core?.raftLog;
+      if (!log || !n.raft) continue;
+      logs.set(n.id, log);
+      const lo = Math.max((this.#verified.get(n.id) ?? 0) - 64, log.firstIndex(), 1);
+      const hi = Math.min(log.committed, log.lastIndex());
+      if (hi >= lo) {
+        checkCommittedPrefix(
+          n.id,
+          "log",
+          log.slice(lo, hi + 1, Number.MAX_SAFE_INTEGER),
+          this.checker.applied,
+        );
+      }
+      this.#verified.set(n.id, hi);
+    }
     checkLogMatching(logs);
   }
 
   /** Runs for `ms` simulated milliseconds. */
-  runFor(ms: number): void {
+  async runFor(ms: number): Promise<void> {
     const end = this.now + ms;
-    while (this.now < end) this.step();
+    while (this.now < end) await this.step();
   }
 
   /** Runs until `done()` holds; returns false if `maxMs` passed first. */
-  runUntil(done: () => boolean, maxMs: number): boolean {
+  async runUntil(done: () => boolean, maxMs: number): Promise<boolean> {
     const end = this.now + maxMs;
     while (this.now < end) {
       if (done()) return true;
-      this.step();
+      await this.step();
     }
     return done();
   }
 }
+
+export { SafetyViolation };

@@ -6,92 +6,14 @@
 
 import assert from "node:assert/strict";
 import type { RaftFactory } from "../../shared/raft/raw_node.ts";
-import { ConfChangeType, MessageType, StateType } from "../../shared/raft/types.ts";
+import { ConfChangeType, StateType } from "../../shared/raft/types.ts";
+import { figure8, scripted, snapshotCoversProposal, WORKLOAD, write } from "./_scenarios.ts";
 import { CommitsOldTermRaft, VotesTwiceRaft } from "./broken_cores.ts";
 import { SafetyViolation } from "./checkers.ts";
-import { SimCluster, type SimOptions } from "./cluster.ts";
-import { encodeWrite } from "./state_machine.ts";
+import { SimCluster } from "./cluster.ts";
 
-const WORKLOAD = { clients: 3, keys: 3, opRate: 0.1, readShare: 0.3, timeout: 200 };
-
-function write(client: number, seq: number): Uint8Array {
-  return encodeWrite({ client, seq, key: "k", value: `v${client}.${seq}` });
-}
-
-/** A scripted cluster: perfect network, instant disk, no ticks unless asked. */
-function scripted(voters: number[], extra: Partial<SimOptions> = {}): SimCluster {
-  const sim = new SimCluster({
-    seed: 1,
-    voters,
-    ticking: false,
-    raft: { preVote: false, checkQuorum: false, maxSizePerMsg: 1 },
-    logCheckEvery: 1,
-    ...extra,
-  });
-  sim.runFor(3); // apply the bootstrap membership
-  return sim;
-}
-
-function campaign(sim: SimCluster, id: number): void {
-  sim.node(id).rn!.campaign();
-  sim.runFor(5);
-}
-
-/**
- * Figure 8 of the Raft paper, on five nodes: an entry of an old term reaches
- * a majority but must not be committed by counting, because a later leader
- * may still overwrite it.
- */
-function figure8(
-  factory?: (id: number) => RaftFactory | undefined,
-): { sim: SimCluster; xIndex: number; commitInC: number } {
-  const sim = scripted([1, 2, 3, 4, 5], { factory });
-  // (a) S1 leads term 2 and replicates entry X only to S2.
-  campaign(sim, 1);
-  assert.ok(sim.node(1).isLeader());
-  const xIndex = sim.node(1).rn!.raft.raftLog.lastIndex() + 1;
-  for (const to of [3, 4, 5]) sim.net.blockOneWay(1, to);
-  assert.ok(sim.propose(1, write(1, 1)));
-  sim.runFor(5);
-  assert.equal(sim.node(2).rn!.raft.raftLog.lastIndex(), xIndex);
-  // (b) S1 crashes; S5 wins term 3 with S3 and S4, appends at X's index, crashes.
-  sim.crash(1);
-  sim.net.heal();
-  sim.net.blockOneWay(5, 2);
-  sim.node(5).rn!.campaign();
-  assert.ok(sim.runUntil(() => sim.node(5).isLeader(), 20));
-  sim.net.isolate(5, [1, 2, 3, 4]);
-  sim.runFor(3);
-  assert.equal(sim.node(5).rn!.raft.raftLog.lastIndex(), xIndex);
-  sim.crash(5);
-  sim.net.heal();
-  // (c) S1 restarts, wins a later term, and gets X onto S3: a majority holds X.
-  // Its own no-op (after X) reaches S2 but not S3, so no entry of the current
-  // term is on a majority. (One entry per append: maxSizePerMsg is 1 byte.)
-  sim.restart(1);
-  for (const to of [4, 5]) sim.net.blockOneWay(1, to);
-  sim.net.filter = (m) =>
-    m.type === MessageType.App && m.from === 1 && m.to === 3 &&
-    m.entries.some((e) => e.index > xIndex) &&
-    sim.node(3).rn!.raft.raftLog.lastIndex() >= xIndex;
-  for (let i = 0; i < 3 && !sim.node(1).isLeader(); i++) campaign(sim, 1);
-  assert.ok(sim.node(1).isLeader(), "S1 leads again");
-  sim.runFor(10);
-  assert.equal(sim.node(3).rn!.raft.raftLog.lastIndex(), xIndex, "S3 holds X");
-  assert.equal(sim.node(2).rn!.raft.raftLog.lastIndex(), xIndex + 1, "S2 holds the no-op");
-  const commitInC = sim.node(1).rn!.raft.raftLog.committed;
-  // (d) S1 crashes; S5 restarts and, with S2, S3 and S4, overwrites X.
-  sim.crash(1);
-  sim.net.heal();
-  sim.net.filter = undefined;
-  sim.restart(5);
-  for (let i = 0; i < 3 && !sim.node(5).isLeader(); i++) campaign(sim, 5);
-  sim.runFor(10);
-  return { sim, xIndex, commitInC };
-}
-
-Deno.test("scenario: Figure 8 — an old-term entry on a majority is not committed by counting", () => {
-  const { sim, xIndex, commitInC } = figure8();
+Deno.test("scenario: Figure 8 — an old-term entry on a majority is not committed by counting", async () => {
+  const { sim, xIndex, commitInC } = await figure8();
   assert.ok(commitInC < xIndex, "S1 did not commit X by counting replicas");
   assert.ok(sim.node(5).isLeader(), "S5 could legally win and overwrite X");
   // X was never committed, so its loss is allowed; nothing diverged.
@@ -99,9 +21,9 @@ Deno.test("scenario: Figure 8 — an old-term entry on a majority is not committ
   assert.ok(!sim.checker.applied.get(xIndex)?.digest.startsWith("2/"));
 });
 
-Deno.test("checkers: Figure 8 on a core that commits old-term entries reports a violation", () => {
+Deno.test("checkers: Figure 8 on a core that commits old-term entries reports a violation", async () => {
   const broken = (_id: number): RaftFactory => (c) => new CommitsOldTermRaft(c);
-  assert.throws(
+  await assert.rejects(
     () => figure8(broken),
     (e) =>
       e instanceof SafetyViolation &&
@@ -109,114 +31,124 @@ Deno.test("checkers: Figure 8 on a core that commits old-term entries reports a 
   );
 });
 
-function splitVote(factory?: (id: number) => RaftFactory | undefined): SimCluster {
-  const sim = scripted([1, 2, 3], { factory });
+async function splitVote(
+  factory?: (id: number) => RaftFactory | undefined,
+): Promise<SimCluster> {
+  const sim = await scripted([1, 2, 3], { factory });
   // Both candidates start term 2 at the same instant; node 3 hears node 1 first.
-  sim.node(1).rn!.campaign();
-  sim.node(2).rn!.campaign();
-  sim.runFor(10);
+  sim.node(1).raft!.campaign();
+  sim.node(2).raft!.campaign();
+  await sim.runFor(10);
   return sim;
 }
 
-Deno.test("scenario: two simultaneous candidates get at most one leader per term", () => {
-  const sim = splitVote();
+Deno.test("scenario: two simultaneous candidates get at most one leader per term", async () => {
+  const sim = await splitVote();
   assert.ok(sim.checker.leaderOfTerm.size <= 1);
 });
 
-Deno.test("checkers: a core that votes twice in a term is caught by election safety", () => {
+Deno.test("checkers: a core that votes twice in a term is caught", async () => {
+  // Either two leaders of the term, or a granted vote that is not the one on its disk.
   const broken = (_id: number): RaftFactory => (c) => new VotesTwiceRaft(c);
-  assert.throws(
+  await assert.rejects(
     () => splitVote(broken),
-    (e) => e instanceof SafetyViolation && e.kind === "election-safety",
+    (e) =>
+      e instanceof SafetyViolation &&
+      (e.kind === "election-safety" || e.kind === "sent-before-durable"),
   );
 });
 
-Deno.test("scenario: a leader isolated in a minority steps down and loses only unacknowledged work", () => {
+Deno.test("scenario: a leader isolated in a minority steps down and loses only unacknowledged work", async () => {
   const sim = new SimCluster({ seed: 11, voters: [1, 2, 3, 4, 5], workload: WORKLOAD });
-  assert.ok(sim.runUntil(() => sim.stableLeader() !== undefined, 2000));
-  sim.runFor(300);
+  assert.ok(await sim.runUntil(() => sim.stableLeader() !== undefined, 2000));
+  await sim.runFor(300);
   const old = sim.stableLeader()!;
   const buddy = old.id === 1 ? 2 : 1;
   const minority = [old.id, buddy];
   const majority = [1, 2, 3, 4, 5].filter((id) => !minority.includes(id));
   sim.net.partition([minority, majority]);
-  const stale = old.rn!.raft.raftLog.lastIndex();
+  const stale = old.core!.raftLog.lastIndex();
   sim.propose(old.id, write(99, 1)); // can never commit
-  sim.runFor(600);
-  assert.notEqual(old.rn!.raft.state, StateType.Leader, "check-quorum made it step down");
+  await sim.runFor(600);
+  assert.notEqual(old.core!.state, StateType.Leader, "check-quorum made it step down");
   const fresh = sim.leader()!;
   assert.ok(majority.includes(fresh.id));
   sim.net.heal();
   sim.workload!.active = false;
   assert.ok(
-    sim.runUntil(
+    await sim.runUntil(
       () => sim.workload!.pendingWrites() === 0 && sim.stableLeader() !== undefined,
       3000,
     ),
   );
-  sim.runFor(200);
+  await sim.runFor(200);
   sim.checkLogs();
   assert.ok(!sim.node(old.id).sm.lastSeq.has(99), "the minority's proposal was discarded");
-  assert.ok(old.rn!.raft.raftLog.lastIndex() > stale);
+  assert.ok(old.core!.raftLog.lastIndex() > stale);
   assert.ok(sim.workload!.acked.size > 10);
 });
 
-Deno.test("scenario: a rejoining node is stopped by pre-vote from deposing the leader", () => {
+Deno.test("scenario: a rejoining node is stopped by pre-vote from deposing the leader", async () => {
   const sim = new SimCluster({ seed: 5, voters: [1, 2, 3] });
-  assert.ok(sim.runUntil(() => sim.stableLeader() !== undefined, 2000));
+  assert.ok(await sim.runUntil(() => sim.stableLeader() !== undefined, 2000));
   const leader = sim.stableLeader()!;
-  const term = leader.rn!.raft.term;
+  const term = leader.core!.term;
   const follower = leader.id === 3 ? 2 : 3;
   sim.net.isolate(follower, [1, 2, 3]);
-  sim.runFor(3000); // many election timeouts
-  assert.equal(sim.node(follower).rn!.raft.term, term, "pre-votes failed, so the term stayed");
+  await sim.runFor(3000); // many election timeouts
+  assert.equal(sim.node(follower).core!.term, term, "pre-votes failed, so the term stayed");
   sim.net.heal();
-  sim.runFor(500);
+  await sim.runFor(500);
   assert.equal(sim.stableLeader()?.id, leader.id);
-  assert.equal(leader.rn!.raft.term, term);
+  assert.equal(leader.core!.term, term);
 });
 
 /**
  * Entry X commits on {1, 2} while 3 is cut off; then 2 loses its disk and 1
  * crashes. Only 2's forgotten vote could elect 3, which lacks X.
  */
-function wipedDisk(naive: boolean): SimCluster {
+async function wipedDisk(naive: boolean): Promise<SimCluster> {
   const sim = new SimCluster({ seed: 3, voters: [1, 2, 3] });
-  assert.ok(sim.runUntil(() => sim.stableLeader()?.id !== undefined, 2000));
+  assert.ok(await sim.runUntil(() => sim.stableLeader()?.id !== undefined, 2000));
   const l = sim.stableLeader()!;
   const [a, b] = [1, 2, 3].filter((id) => id !== l.id) as [number, number];
   sim.net.isolate(b, [1, 2, 3]);
+  // The driver appends a proposal at its next turn: X goes after the current last entry.
+  const x = l.core!.raftLog.lastIndex() + 1;
   sim.propose(l.id, write(7, 1));
-  const x = l.rn!.raft.raftLog.lastIndex();
-  assert.ok(sim.runUntil(() => sim.node(a).sm.appliedIndex >= x, 200), "X committed on 2 nodes");
+  assert.ok(
+    await sim.runUntil(() => sim.node(a).sm.appliedIndex >= x, 200),
+    "X committed on 2 nodes",
+  );
   sim.wipe(a);
   if (naive) {
-    // Control: restart it as if nothing had happened (no recovery guard).
+    // Control: restart it as if nothing had happened (no recovery guard): an
+    // operator bootstraps the empty disk again.
     sim.crash(a);
     sim.node(a).disk.recovering = false;
-    sim.restart(a);
+    sim.restart(a, { bootstrap: [1, 2, 3] });
   }
   sim.crash(l.id);
   sim.net.heal();
-  sim.runFor(1500);
+  await sim.runFor(1500);
   sim.restart(l.id);
-  sim.runFor(1500);
+  await sim.runFor(1500);
   sim.checkLogs();
   return sim;
 }
 
-Deno.test("scenario: a node that restarts with an empty disk cannot vote away committed data", () => {
-  const sim = wipedDisk(false);
+Deno.test("scenario: a node that restarts with an empty disk cannot vote away committed data", async () => {
+  const sim = await wipedDisk(false);
   const leader = sim.stableLeader();
   assert.ok(leader, "the cluster converged once the old leader returned");
   for (const id of [1, 2, 3]) {
     assert.equal(sim.node(id).sm.lastSeq.get(7)?.seq, 1, `X is applied on node ${id}`);
-    assert.equal(sim.node(id).rn!.raft.recovering, false);
+    assert.equal(sim.node(id).core!.recovering, false);
   }
 });
 
-Deno.test("checkers: the same disk loss without the recovery guard loses a committed write", () => {
-  assert.throws(
+Deno.test("checkers: the same disk loss without the recovery guard loses a committed write", async () => {
+  await assert.rejects(
     () => wipedDisk(true),
     (e) =>
       e instanceof SafetyViolation &&
@@ -224,20 +156,23 @@ Deno.test("checkers: the same disk loss without the recovery guard loses a commi
   );
 });
 
-Deno.test("scenario: membership changes while the leader crashes stay safe and converge", () => {
+Deno.test("scenario: membership changes while the leader crashes stay safe and converge", async () => {
   for (let seed = 1; seed <= 12; seed++) {
     const sim = new SimCluster({ seed, voters: [1, 2, 3], workload: WORKLOAD, snapshotEvery: 20 });
-    assert.ok(sim.runUntil(() => sim.stableLeader() !== undefined, 2000));
+    assert.ok(await sim.runUntil(() => sim.stableLeader() !== undefined, 2000));
     let l = sim.stableLeader()!;
     sim.spawn(4);
     assert.ok(
       sim.proposeConfChange(l.id, { type: ConfChangeType.AddLearner, nodeId: 4, context: "" }),
     );
-    sim.runFor(seed * 3); // crash at a different point each seed
+    await sim.runFor(seed * 3); // crash at a different point each seed
     sim.crash(l.id);
-    sim.runFor(800);
+    await sim.runFor(800);
     sim.restart(l.id);
-    assert.ok(sim.runUntil(() => sim.stableLeader() !== undefined, 3000), `seed ${seed}: leader`);
+    assert.ok(
+      await sim.runUntil(() => sim.stableLeader() !== undefined, 3000),
+      `seed ${seed}: leader`,
+    );
     l = sim.stableLeader()!;
     // Promote (or add) 4, then remove the founding node with the lowest id.
     for (
@@ -247,32 +182,42 @@ Deno.test("scenario: membership changes while the leader crashes stay safe and c
       ]
     ) {
       assert.ok(
-        sim.runUntil(() => sim.stableLeader() !== undefined, 3000),
+        await sim.runUntil(() => sim.stableLeader() !== undefined, 3000),
         `seed ${seed}: leader for ${cc.type}`,
       );
       l = sim.stableLeader()!;
-      const proposed = sim.runUntil(() => sim.proposeConfChange(sim.leader()!.id, cc), 2000);
+      const proposed = await sim.runUntil(() => sim.proposeConfChange(sim.leader()!.id, cc), 2000);
       assert.ok(proposed, `seed ${seed}: proposed ${cc.type}`);
-      sim.runFor(seed * 2);
+      await sim.runFor(seed * 2);
       const cur = sim.leader();
       if (cur) sim.crash(cur.id);
-      sim.runFor(600);
+      await sim.runFor(600);
       for (const id of sim.nodes.keys()) sim.restart(id);
-      sim.runFor(1000);
+      await sim.runFor(1000);
     }
     sim.workload!.active = false;
-    const done = sim.runUntil(() => {
+    const done = await sim.runUntil(() => {
       const ld = sim.stableLeader();
       if (!ld || sim.workload!.pendingWrites() > 0) return false;
-      const cs = JSON.stringify(ld.confState);
-      return sim.memberIds().every((id) => JSON.stringify(sim.node(id).confState) === cs);
+      const cs = JSON.stringify(ld.raft!.confState);
+      return sim.memberIds().every((id) => JSON.stringify(sim.node(id).raft!.confState) === cs);
     }, 5000);
     assert.ok(done, `seed ${seed}: converged`);
     sim.checkLogs();
     assert.deepEqual(
-      sim.stableLeader()!.confState.voters.includes(4),
+      sim.stableLeader()!.raft!.confState.voters.includes(4),
       true,
       `seed ${seed}: 4 is a voter`,
     );
   }
+});
+
+Deno.test("scenario: a snapshot holding a pending proposal's entry makes its outcome unknown, not dropped", async () => {
+  const { sim, verdict } = await snapshotCoversProposal();
+  assert.equal(verdict, "ProposalOutcomeUnknownError");
+  assert.ok(sim.events.restores > 0, "the old leader installed a snapshot");
+  assert.ok(
+    [...sim.nodes.values()].every((n) => n.sm.lastSeq.get(9)?.seq === 1),
+    "the write applied everywhere",
+  );
 });

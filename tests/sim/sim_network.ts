@@ -8,7 +8,7 @@
 
 import type { SeededPrng } from "../../shared/prng.ts";
 import { copyMessage } from "../../shared/raft/transport.ts";
-import type { Message } from "../../shared/raft/types.ts";
+import { type Message, MessageType } from "../../shared/raft/types.ts";
 
 /** Fault rates of a {@linkcode SimNetwork}. */
 export interface NetworkOptions {
@@ -50,7 +50,9 @@ export class SimNetwork {
   /** Scripted scenarios drop the messages for which this returns true. */
   filter: ((m: Message) => boolean) | undefined;
   /** Counters for the run summary. */
-  readonly stats = { sent: 0, dropped: 0, duplicated: 0, delivered: 0 };
+  readonly stats = { sent: 0, dropped: 0, duplicated: 0, delivered: 0, replayed: 0 };
+  /** The last appends delivered, oldest first, for {@linkcode replayStale}. */
+  readonly #recentAppends: Message[] = [];
 
   constructor(prng: SeededPrng, opts: NetworkOptions) {
     this.#prng = prng;
@@ -97,8 +99,30 @@ export class SimNetwork {
       }
       this.stats.delivered++;
       out.push(p.msg);
+      if (p.msg.type === MessageType.App) {
+        this.#recentAppends.push(p.msg);
+        if (this.#recentAppends.length > 64) this.#recentAppends.shift();
+      }
     }
     return out;
+  }
+
+  /**
+   * Delivers up to `count` of the appends delivered recently once more, each
+   * after a fresh delay: stale and duplicated appends, as a slow network or a
+   * retransmitting transport produces them (steered after a leader change,
+   * when they land on a log a new leader truncated).
+   */
+  replayStale(count: number, now: number): number {
+    let n = 0;
+    for (let i = 0; i < count && this.#recentAppends.length > 0; i++) {
+      const m = this.#recentAppends[this.#prng.intn(this.#recentAppends.length)]!;
+      if (this.isBlocked(m.from, m.to)) continue;
+      this.#enqueue(m, now);
+      n++;
+    }
+    this.stats.replayed += n;
+    return n;
   }
 
   /** Number of messages in flight. */

@@ -1,63 +1,83 @@
 /**
- * One simulated node: a RawNode, its disk, its state machine, and the Ready
- * in progress. Follows the Ready contract: persist (after the disk's
- * latency), then send, then apply, then advance.
+ * One simulated node: the real driver ({@linkcode RaftNode}) on a simulated
+ * clock, disk and network, with the simulation's state machine. Each start
+ * is a new process (an incarnation): a crash kills its timers and its
+ * in-flight writes, and it never hears from the network again.
  *
  * @module
  */
 
 import type { SeededPrng } from "../../shared/prng.ts";
-import { SnapshotTemporarilyUnavailableError } from "../../shared/raft/errors.ts";
-import type { Config } from "../../shared/raft/raft.ts";
-import { type RaftFactory, RawNode, type Ready } from "../../shared/raft/raw_node.ts";
-import type { Storage } from "../../shared/raft/storage.ts";
+import { decodeConfChange } from "../../shared/raft/conf_change.ts";
+import type { RaftNode, RaftNodeOptions, StateMachine } from "../../shared/raft/node.ts";
+import type { Config, Raft } from "../../shared/raft/raft.ts";
+import type { RaftFactory } from "../../shared/raft/raw_node.ts";
+import type { Transport, TransportHandlers } from "../../shared/raft/transport.ts";
 import {
+  type ConfChange,
   type ConfState,
   type Entry,
   EntryType,
   type Message,
-  type ReadState,
+  type Snapshot,
   StateType,
 } from "../../shared/raft/types.ts";
-import type { SimDisk } from "./sim_storage.ts";
+import { NodeClock, type Owner, type SimScheduler } from "./sim_clock.ts";
+import type { LateSnapshots, SimDisk, SimDiskHandle } from "./sim_storage.ts";
 import { KvStateMachine, type WriteOp } from "./state_machine.ts";
 
-/**
- * Makes the storage sometimes answer `snapshot()` with "being loaded", as
- * KvStorage does once a snapshot's data has left memory.
- */
-export interface LateSnapshots {
-  prng: SeededPrng;
-  /** Probability that one call is answered that way. */
-  rate: number;
-  /** Called for each such answer. */
-  onDefer(): void;
+/** The driver and core classes a run uses: the real ones, or a broken variant's copies. */
+export interface DriverImpl {
+  RaftNode: typeof RaftNode;
+  Raft: typeof Raft;
 }
 
-/** What a node reports to the cluster while it processes a Ready. */
+/** What a node reports to the cluster as the driver runs. */
 export interface NodeEvents {
-  send(m: Message): void;
+  /** The driver hands `m` to the transport. */
+  send(node: SimNode, m: Message): void;
+  /** The state machine applied `e` (a write's `op`, and where it first applied). */
   applied(node: SimNode, e: Entry, op: WriteOp | undefined, firstIndex: number): void;
+  /** The state machine was replaced by a snapshot at `index`. */
   restored(node: SimNode, index: number): void;
-  readState(node: SimNode, rs: ReadState): void;
-  becameLeader(node: SimNode): void;
+  /** The node's view of the leader changed. */
+  leaderChange(node: SimNode, lead: number, term: number): void;
+  /** The driver's loop stopped with an error. */
+  fatal(node: SimNode, e: unknown): void;
+}
+
+/** How every node of a cluster runs. */
+export interface NodeEnv {
+  sched: SimScheduler;
+  impl: DriverImpl;
+  events: NodeEvents;
+  /** Raft settings; id, storage and prng are set by the driver. */
+  raft: RaftNodeOptions["raft"];
+  tickMs: number;
+  snapshotEvery: number;
+  keepEntries: number;
+  /** The driver's deadline for proposals and reads, in simulated ms. */
+  timeoutMs: number;
+  logger?: (line: string) => void;
 }
 
 /** One node of the simulated cluster. */
 export class SimNode {
   readonly id: number;
   readonly disk: SimDisk;
-  /** The running core; undefined while the node is down. */
-  rn: RawNode | undefined;
+  /** The running driver; undefined while down or starting. */
+  raft: RaftNode | undefined;
+  /** The core of the current process (known from its construction, before start resolves). */
+  core: Raft | undefined;
+  /** The state machine of the current process. */
   sm = new KvStateMachine();
-  confState: ConfState = { voters: [], learners: [] };
-  /** The Ready being written and when the write completes. */
-  inflight: { rd: Ready; doneAt: number } | undefined;
-  /** Applied entries since the last snapshot. */
-  sinceSnapshot = 0;
+  /** Starts so far; a promise of an earlier process is stale. */
+  incarnation = 0;
   /** The tick phase (ms offset) so nodes do not tick in lockstep. */
   readonly tickPhase: number;
-  incarnation = 0;
+  #owner: Owner | undefined;
+  #handlers: TransportHandlers | undefined;
+  #handle: SimDiskHandle | undefined;
 
   constructor(id: number, disk: SimDisk, tickPhase: number) {
     this.id = id;
@@ -65,122 +85,143 @@ export class SimNode {
     this.tickPhase = tickPhase;
   }
 
+  /** Whether a process runs (started, or starting). */
+  get alive(): boolean {
+    return this.#owner !== undefined;
+  }
+
+  /** Whether the driver runs and takes requests. */
   get up(): boolean {
-    return this.rn !== undefined;
-  }
-
-  /** Starts (or restarts) the node from what is on its disk. */
-  start(
-    config: Omit<Config, "id" | "storage" | "prng">,
-    prng: SeededPrng,
-    factory?: RaftFactory,
-    lateSnapshots?: LateSnapshots,
-  ): void {
-    const snap = this.disk.storage.snapshot();
-    this.sm = KvStateMachine.restore(snap.data);
-    this.confState = structuredClone(snap.metadata.confState);
-    this.sinceSnapshot = 0;
-    this.inflight = undefined;
-    this.incarnation++;
-    this.rn = new RawNode({
-      ...config,
-      id: this.id,
-      storage: lateSnapshots ? this.#lateSnapshotStorage(lateSnapshots) : this.disk.storage,
-      prng,
-      applied: snap.metadata.index,
-      recovering: this.disk.recovering,
-    }, factory);
-  }
-
-  /** The disk's storage, except that `snapshot()` is sometimes not ready yet. */
-  #lateSnapshotStorage(late: LateSnapshots): Storage {
-    const disk = this.disk;
-    return {
-      initialState: () => disk.storage.initialState(),
-      entries: (lo, hi, maxBytes) => disk.storage.entries(lo, hi, maxBytes),
-      term: (index) => disk.storage.term(index),
-      firstIndex: () => disk.storage.firstIndex(),
-      lastIndex: () => disk.storage.lastIndex(),
-      snapshot: () => {
-        const snap = disk.storage.snapshot();
-        if (snap.metadata.index > 0 && late.prng.chance(late.rate)) {
-          late.onDefer();
-          throw new SnapshotTemporarilyUnavailableError(snap.metadata.index);
-        }
-        return snap;
-      },
-    };
-  }
-
-  /** Stops the node; a write in progress is lost or torn. */
-  crash(): void {
-    this.disk.crash(this.inflight?.rd);
-    this.rn = undefined;
-    this.inflight = undefined;
+    return this.raft !== undefined;
   }
 
   /** Whether the node leads, as far as it knows. */
   isLeader(): boolean {
-    return this.rn?.raft.state === StateType.Leader;
+    return this.up && this.core?.state === StateType.Leader;
+  }
+
+  /** The disk as the current process sees it. */
+  get handle(): SimDiskHandle | undefined {
+    return this.#handle;
   }
 
   /**
-   * Drives the Ready loop at time `now`: completes a finished write, then
-   * starts the next one. Returns true when something happened.
+   * Starts a process on the disk: the driver bootstraps `bootstrap` on an
+   * empty disk, or recovers. The driver is `up` once its start resolves.
    */
-  process(now: number, ev: NodeEvents, snapshotEvery: number, keepEntries: number): boolean {
-    const rn = this.rn;
-    if (!rn) return false;
-    let busy = false;
-    for (;;) {
-      if (this.inflight) {
-        if (this.inflight.doneAt > now) return busy;
-        const { rd } = this.inflight;
-        this.inflight = undefined;
-        this.#complete(rn, rd, ev);
-        busy = true;
-        if (this.rn !== rn) return true; // a callback crashed us
-        this.#maybeSnapshot(snapshotEvery, keepEntries);
-      }
-      if (!rn.hasReady()) return busy;
-      const rd = rn.ready();
-      for (const m of rd.earlyMessages) ev.send(m);
-      this.inflight = { rd, doneAt: now + this.disk.latency(rd) };
-      busy = true;
-    }
+  start(
+    env: NodeEnv,
+    prng: SeededPrng,
+    opts: { bootstrap?: number[]; factory?: RaftFactory; late?: LateSnapshots } = {},
+  ): void {
+    if (this.#owner) throw new Error(`Cannot start node ${this.id} as it is running`);
+    const owner: Owner = { dead: false };
+    this.#owner = owner;
+    this.incarnation++;
+    this.core = undefined;
+    this.sm = new KvStateMachine();
+    const handle = this.disk.open(env.sched, owner, opts.late);
+    this.#handle = handle;
+    const inner = opts.factory;
+    const factory: RaftFactory = (c: Config) => {
+      const r = inner ? inner(c) : new env.impl.Raft(c);
+      if (!owner.dead) this.core = r;
+      return r;
+    };
+    env.impl.RaftNode.start({
+      id: this.id,
+      storage: handle,
+      transport: this.#transport(env, owner),
+      stateMachine: this.#stateMachine(env, owner),
+      clock: new NodeClock(env.sched, owner, this.tickPhase),
+      bootstrap: opts.bootstrap,
+      tickMs: env.tickMs,
+      raft: env.raft,
+      snapshotEvery: env.snapshotEvery,
+      keepEntries: env.keepEntries,
+      timeoutMs: env.timeoutMs,
+      seed: prng.next32(),
+      factory,
+      logger: env.logger ? (line) => env.logger!(`${this.id}: ${line}`) : undefined,
+    }).then(
+      (node) => {
+        if (owner.dead) return;
+        this.raft = node;
+        node.done().catch((e) => {
+          if (!owner.dead) env.events.fatal(this, e);
+        });
+      },
+      (e) => {
+        if (!owner.dead) env.events.fatal(this, e);
+      },
+    );
   }
 
-  #complete(rn: RawNode, rd: Ready, ev: NodeEvents): void {
-    const wasLeader = rd.softState !== undefined && rd.softState.raftState === StateType.Leader;
-    this.disk.persist(rd);
-    if (!rn.raft.recovering) this.disk.recovering = false;
-    for (const m of rd.messages) ev.send(m);
-    if (rd.snapshot) {
-      this.sm = KvStateMachine.restore(rd.snapshot.data);
-      this.confState = structuredClone(rd.snapshot.metadata.confState);
-      this.sinceSnapshot = 0;
-      ev.restored(this, rd.snapshot.metadata.index);
-    }
-    for (const e of rd.committedEntries) {
+  /** Kills the process: its timers stop, its writes in flight are lost or torn. */
+  crash(): void {
+    if (!this.#owner) return;
+    this.#owner.dead = true;
+    this.#owner = undefined;
+    this.disk.crash();
+    this.raft = undefined;
+    this.core = undefined;
+    this.#handlers = undefined;
+    this.#handle = undefined;
+  }
+
+  /** Delivers a message from the network (dropped unless the process listens). */
+  deliver(m: Message): void {
+    this.#handlers?.message(m);
+  }
+
+  #transport(env: NodeEnv, owner: Owner): Transport {
+    return {
+      start: (handlers) => {
+        if (!owner.dead) this.#handlers = handlers;
+      },
+      send: (messages) => {
+        if (owner.dead) return;
+        for (const m of messages) env.events.send(this, m);
+      },
+      setPeer: () => {},
+      close: () => {
+        if (!owner.dead) this.#handlers = undefined;
+        return Promise.resolve();
+      },
+    };
+  }
+
+  #stateMachine(env: NodeEnv, owner: Owner): StateMachine {
+    const ev = env.events;
+    const applyOne = (e: Entry) => {
       const { op, firstIndex } = this.sm.apply(e);
-      this.sinceSnapshot++;
-      if (e.type === EntryType.ConfChange) {
-        this.confState = rn.applyConfChange(RawNode.decodeConfChange(e.data));
-      }
       ev.applied(this, e, op, firstIndex);
-    }
-    for (const rs of rd.readStates) ev.readState(this, rs);
-    rn.advance(rd);
-    if (wasLeader) ev.becameLeader(this);
-  }
-
-  #maybeSnapshot(every: number, keep: number): void {
-    if (every <= 0 || this.sinceSnapshot < every || this.inflight) return;
-    const st = this.disk.storage;
-    const index = this.sm.appliedIndex;
-    if (index <= st.snapshot().metadata.index || index > st.lastIndex()) return;
-    st.createSnapshot(index, this.confState, this.sm.snapshot());
-    if (index - keep > st.firstIndex()) st.compact(index - keep);
-    this.sinceSnapshot = 0;
+    };
+    return {
+      apply: (entries: Entry[]) => {
+        if (owner.dead) return;
+        for (const e of entries) applyOne(e);
+      },
+      snapshot: () => this.sm.snapshot(),
+      restore: (snap: Snapshot) => {
+        if (owner.dead) return;
+        this.sm = KvStateMachine.restore(snap.data);
+        ev.restored(this, snap.metadata.index);
+      },
+      onConfChange: (_cc: ConfChange, _cs: ConfState, index: number) => {
+        if (owner.dead) return;
+        // The driver hands membership changes over without their entry: take
+        // it from the core's log (it was just committed there).
+        const [e] = this.core!.raftLog.slice(index, index + 1, Number.MAX_SAFE_INTEGER);
+        if (!e || e.type !== EntryType.ConfChange) {
+          throw new Error(`Cannot find the membership change at ${index} on node ${this.id}`);
+        }
+        decodeConfChange(e.data);
+        applyOne(e);
+      },
+      onLeaderChange: (lead: number, term: number) => {
+        if (!owner.dead) ev.leaderChange(this, lead, term);
+      },
+    };
   }
 }

@@ -1,60 +1,64 @@
 /**
- * The seeded cluster simulation in CI: SIM_SEEDS seeds (default 200) for each
- * cluster size, starting at SIM_SEED (default 1). A failure names its seed and
- * the one-line command that replays it.
+ * The seeded simulation of the real driver in CI: SIM_SEEDS seeds (default
+ * 500) for each cluster size, starting at SIM_SEED (default 1). A failure
+ * names its seed and the one-line command that replays it.
  */
 
 import assert from "node:assert/strict";
-import { BROKEN_CORES } from "./broken_cores.ts";
 import { runSeed } from "./swarm.ts";
 
 const BASE = Number(Deno.env.get("SIM_SEED") ?? 1);
-const SEEDS = Number(Deno.env.get("SIM_SEEDS") ?? 200);
+const SEEDS = Number(Deno.env.get("SIM_SEEDS") ?? 500);
 
 for (const size of [3, 5]) {
-  Deno.test(`simulation: ${SEEDS} seeds of a ${size}-node cluster keep every invariant`, () => {
+  Deno.test(`simulation: ${SEEDS} seeds of a ${size}-node cluster keep every invariant`, async () => {
     const failures: string[] = [];
     let acked = 0;
     let terms = 0;
+    let steered = 0;
     for (let i = 0; i < SEEDS; i++) {
-      const r = runSeed(BASE + i, size);
+      const r = await runSeed(BASE + i, size);
       acked += r.stats.acked ?? 0;
       terms += r.stats.terms ?? 0;
+      steered += r.stats.steered ?? 0;
       if (!r.ok) failures.push(`seed ${r.seed}: ${r.error}\nreproduce with: ${r.replay}`);
     }
     console.log(
-      `${size} nodes: ${SEEDS} seeds from ${BASE}, ${acked} acknowledged writes, ${terms} terms`,
+      `${size} nodes: ${SEEDS} seeds from ${BASE}, ${acked} acknowledged writes, ${terms} terms, ${steered} steered events`,
     );
     assert.deepEqual(failures, [], failures.slice(0, 3).join("\n\n"));
+    assert.ok(acked > SEEDS * 20, `only ${acked} writes were acknowledged`);
+    assert.ok(steered > SEEDS / 2, `only ${steered} steered events`);
   });
 }
 
 /** Seeds that once found a bug (beyond the CI range), replayed on every run. */
 // (101887, which found the removed-leader stall, no longer reaches that state
-// since commit indexes ride on appends; raft_test.ts "removed leader" covers it.)
-const REGRESSIONS = [
-  // A wiped node ended recovery at a capped commit index and voted for a
-  // leader that lacked entries committed with its lost acknowledgements.
-  303914,
-];
+// since commit indexes ride on appends; raft_test.ts "removed leader" covers it.
+// 303914 found a wiped node voting after recovery at a capped commit index on
+// the old Ready loop; the driver's swarm draws differ, so it is kept as a seed
+// that exercises wipes, not as a replay of that run.)
+// 6050 (5 nodes) found a stale read: a node restarted after a wipe matched the
+// answer to a read its previous process had sent (same context) to a new read.
+const REGRESSIONS = [303914, 6050];
 
-Deno.test("simulation: seeds that once found bugs keep every invariant", () => {
+Deno.test("simulation: seeds that once found bugs keep every invariant", async () => {
   const failures: string[] = [];
   for (const seed of REGRESSIONS) {
     for (const size of [3, 5]) {
-      const r = runSeed(seed, size);
+      const r = await runSeed(seed, size);
       if (!r.ok) failures.push(`seed ${r.seed}: ${r.error}\nreproduce with: ${r.replay}`);
     }
   }
   assert.deepEqual(failures, [], failures.join("\n\n"));
 });
 
-Deno.test("simulation: snapshots whose data is still loading (half the requests) keep every invariant", () => {
+Deno.test("simulation: snapshots whose data is still loading (half the requests) keep every invariant", async () => {
   const failures: string[] = [];
   let late = 0;
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 40; i++) {
     for (const size of [3, 5]) {
-      const r = runSeed(BASE + i, size, { lateSnapshotRate: 0.5 });
+      const r = await runSeed(BASE + i, size, { lateSnapshotRate: 0.5 });
       late += r.stats.lateSnapshots ?? 0;
       if (!r.ok) failures.push(`seed ${r.seed}: ${r.error}\nreproduce with: ${r.replay}`);
     }
@@ -63,15 +67,21 @@ Deno.test("simulation: snapshots whose data is still loading (half the requests)
   assert.ok(late > 20, `only ${late} snapshot requests were answered "being loaded"`);
 });
 
-Deno.test("simulation: the swarm itself catches a core that votes twice", () => {
-  let caught = 0;
-  for (let seed = 1; seed <= 40 && caught === 0; seed++) {
-    const r = runSeed(seed, 3, { factory: () => BROKEN_CORES["votes-twice"] });
-    if (!r.ok) {
-      assert.match(r.error ?? "", /election-safety/);
-      assert.match(r.replay, /--seed \d+/);
-      caught++;
-    }
+Deno.test("simulation: a seed replays byte for byte (same trace digest twice)", async () => {
+  const digest = async (seed: number) => {
+    const r = await runSeed(seed, 5, { keepTrace: true });
+    const text = `${JSON.stringify(r.stats)}\n${r.trace!.join("\n")}`;
+    const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+    return {
+      hex: [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join(""),
+      lines: r.trace!.length,
+    };
+  };
+  for (const seed of [7, 42]) {
+    const a = await digest(seed);
+    const b = await digest(seed);
+    assert.ok(a.lines > 20, `seed ${seed} traced only ${a.lines} lines`);
+    assert.equal(a.hex, b.hex, `seed ${seed} did not replay`);
   }
-  assert.equal(caught, 1);
+  assert.notEqual((await digest(7)).hex, (await digest(8)).hex, "different seeds, same trace");
 });

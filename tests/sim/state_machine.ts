@@ -9,12 +9,17 @@
 
 import { type Entry, EntryType } from "../../shared/raft/types.ts";
 
-/** A client write: set `key` to `value`; `(client, seq)` identifies it across retries. */
+/**
+ * A client write: set `key` to `value`; `(client, seq)` identifies it across
+ * retries, and `attempt` each proposal of it (so that the driver's verdict on
+ * one attempt can be checked against what applied).
+ */
 export interface WriteOp {
   client: number;
   seq: number;
   key: string;
   value: string;
+  attempt: string;
 }
 
 /** A register's value and the log index of the write that set it. */
@@ -38,6 +43,12 @@ export function fnv1a(bytes: Uint8Array, h = 0x811c9dc5): number {
 /** A short identity of an entry: term, type and a hash of its data. */
 export function entryDigest(e: Entry): string {
   return `${e.term}/${e.type}/${fnv1a(e.data).toString(16)}/${e.data.byteLength}`;
+}
+
+/** The write an entry carries, if any. */
+export function decodeWrite(e: Entry): WriteOp | undefined {
+  if (e.type !== EntryType.Normal || e.data.byteLength === 0) return undefined;
+  return JSON.parse(decoder.decode(e.data)) as WriteOp;
 }
 
 /** Encodes a client write as entry data. */

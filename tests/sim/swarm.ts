@@ -1,9 +1,13 @@
 /**
- * One seeded run, VOPR style: the seed draws the "swarm" (fault rates,
- * delays, client load, snapshot cadence), a safety phase runs with faults
- * (partitions, crashes, disk wipes, membership changes, leadership
- * transfers), then a liveness phase heals everything and requires a leader
- * and the completion of every pending write within a bounded time.
+ * One seeded run of the real driver, VOPR style: the seed draws the "swarm"
+ * (fault rates, delays, client load, snapshot cadence), a safety phase runs
+ * with faults (partitions, crashes, disk wipes, membership changes,
+ * leadership transfers) and steers part of them at rare moments (reads on a
+ * leader just elected or just cut off, a leader cut off with an uncommitted
+ * tail, stale appends replayed after a leader change, a second membership
+ * change right behind the first), then a liveness phase heals everything and
+ * requires a leader and the completion of every pending write within a
+ * bounded time.
  *
  * @module
  */
@@ -13,6 +17,7 @@ import type { RaftFactory } from "../../shared/raft/raw_node.ts";
 import { ConfChangeType, StateType } from "../../shared/raft/types.ts";
 import { SafetyViolation } from "./checkers.ts";
 import { SimCluster, type SimOptions } from "./cluster.ts";
+import type { DriverImpl, SimNode } from "./sim_node.ts";
 
 /** What one run reports. */
 export interface RunResult {
@@ -23,6 +28,8 @@ export interface RunResult {
   /** The command that replays this run. */
   replay: string;
   stats: Record<string, number>;
+  /** The whole trace, when asked for with `keepTrace`. */
+  trace?: string[];
 }
 
 /** Knobs a caller may force instead of drawing them from the seed. */
@@ -32,15 +39,25 @@ export interface RunOptions {
   /** Bound on the liveness phase, in simulated ms. */
   livenessMs?: number;
   factory?: (id: number) => RaftFactory | undefined;
+  /** The driver and core classes (a broken variant's copies; default the real ones). */
+  impl?: DriverImpl;
+  /** The broken variant's name, for the replay command. */
+  core?: string;
   verbose?: boolean;
+  /** Keep the whole trace in the result (for replay digests). */
+  keepTrace?: boolean;
   /** See {@linkcode SimOptions.lateSnapshotRate}. */
   lateSnapshotRate?: number;
 }
 
-/** The one-line command that replays `seed` for a cluster of `size`. */
-export function replayCommand(seed: number, size: number, lateSnapshotRate = 0): string {
-  const late = lateSnapshotRate > 0 ? ` --late-snapshots ${lateSnapshotRate}` : "";
-  return `deno task sim --nodes ${size} --seed ${seed}${late} --verbose`;
+/** The one-line command that replays `seed` for a cluster of `size` with the same options. */
+export function replayCommand(seed: number, size: number, ro: RunOptions = {}): string {
+  const parts = [`deno task sim --nodes ${size} --seed ${seed}`];
+  if (ro.core) parts.push(`--core ${ro.core}`);
+  if (ro.lateSnapshotRate) parts.push(`--late-snapshots ${ro.lateSnapshotRate}`);
+  if (ro.safetyMs !== undefined) parts.push(`--safety-ms ${ro.safetyMs}`);
+  if (ro.livenessMs !== undefined) parts.push(`--liveness-ms ${ro.livenessMs}`);
+  return `${parts.join(" ")} --verbose`;
 }
 
 /** Draws the swarm options of a run from its seed. */
@@ -72,6 +89,7 @@ export function swarmOptions(seed: number, size: number): SimOptions {
     tickMs: 10,
     snapshotEvery: p.chance(0.2) ? 0 : 10 + p.intn(100),
     keepEntries: p.intn(30),
+    timeoutMs: 150 + p.intn(1000),
     workload: {
       clients: 1 + p.intn(5),
       keys: 1 + p.intn(6),
@@ -83,12 +101,14 @@ export function swarmOptions(seed: number, size: number): SimOptions {
 }
 
 /** Runs one seed; never throws for a violation, it is reported in the result. */
-export function runSeed(seed: number, size: number, ro: RunOptions = {}): RunResult {
+export async function runSeed(seed: number, size: number, ro: RunOptions = {}): Promise<RunResult> {
   const opts = swarmOptions(seed, size);
   opts.factory = ro.factory;
+  opts.impl = ro.impl;
   opts.verbose = ro.verbose;
+  opts.keepTrace = ro.keepTrace;
   opts.lateSnapshotRate = ro.lateSnapshotRate;
-  const replay = replayCommand(seed, size, ro.lateSnapshotRate);
+  const replay = replayCommand(seed, size, ro);
   let sim: SimCluster | undefined;
   try {
     sim = new SimCluster(opts);
@@ -96,37 +116,39 @@ export function runSeed(seed: number, size: number, ro: RunOptions = {}): RunRes
     const safetyEnd = ro.safetyMs ?? 3000;
     while (sim.now < safetyEnd) {
       faults.maybeAct();
-      sim.step();
+      await sim.step();
     }
     heal(sim);
     sim.workload!.active = false;
-    const converged = sim.runUntil(() => converged_(sim!), ro.livenessMs ?? 6000);
+    faults.steering = false;
+    const converged = await sim.runUntil(() => converged_(sim!), ro.livenessMs ?? 6000);
     if (!converged) {
       throw new SafetyViolation("liveness", describeStuck(sim));
     }
     finalChecks(sim);
-    return { seed, size, ok: true, replay, stats: stats(sim) };
+    return {
+      seed,
+      size,
+      ok: true,
+      replay,
+      stats: stats(sim),
+      trace: ro.keepTrace ? sim.trace : undefined,
+    };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    if (!(e instanceof SafetyViolation)) {
-      // A crash of the core itself is a failure too; keep its stack.
-      return {
-        seed,
-        size,
-        ok: false,
-        error: `${(e as Error)?.stack ?? msg}\n${sim?.trace.slice(-40).join("\n") ?? ""}`,
-        replay,
-        stats: sim ? stats(sim) : {},
-      };
-    }
+    // A crash of the driver or core itself is a failure too; keep its stack.
+    const head = e instanceof SafetyViolation ? msg : `${(e as Error)?.stack ?? msg}`;
     return {
       seed,
       size,
       ok: false,
-      error: `${msg}\n${sim?.trace.slice(-40).join("\n") ?? ""}`,
+      error: `${head}\n${sim?.trace.slice(-40).join("\n") ?? ""}`,
       replay,
       stats: sim ? stats(sim) : {},
+      trace: ro.keepTrace ? sim?.trace : undefined,
     };
+  } finally {
+    sim?.close();
   }
 }
 
@@ -136,6 +158,7 @@ function stats(sim: SimCluster): Record<string, number> {
     committed: sim.checker.maxApplied,
     terms: sim.checker.leaderOfTerm.size,
     acked: sim.workload?.acked.size ?? 0,
+    ...sim.outcomes.stats,
     ...sim.net.stats,
     ...(sim.workload?.stats ?? {}),
     ...sim.events,
@@ -162,11 +185,11 @@ function converged_(sim: SimCluster): boolean {
   const l = sim.stableLeader();
   if (!l) return false;
   if ((sim.workload?.pendingWrites() ?? 0) > 0) return false;
-  const commit = l.rn!.raft.raftLog.committed;
-  if (l.rn!.raft.raftLog.lastIndex() !== commit) return false;
+  const commit = l.core!.raftLog.committed;
+  if (l.core!.raftLog.lastIndex() !== commit) return false;
   for (const id of sim.memberIds()) {
     const n = sim.node(id);
-    if (!n.up || n.sm.appliedIndex !== commit) return false;
+    if (!n.up || n.raft!.applied !== commit || n.sm.appliedIndex !== commit) return false;
   }
   return true;
 }
@@ -174,12 +197,12 @@ function converged_(sim: SimCluster): boolean {
 function describeStuck(sim: SimCluster): string {
   const parts = sim.memberIds().map((id) => {
     const n = sim.node(id);
-    if (!n.rn) return `${id}:down`;
-    const s = n.rn.status();
+    if (!n.raft) return `${id}:${n.alive ? "starting" : "down"}`;
+    const s = n.raft.status();
     return `${id}:${
       StateType[s.raftState]
-    } t${s.term} lead${s.lead} commit${s.commit} last${s.lastIndex} applied${n.sm.appliedIndex}${
-      n.rn.raft.recovering ? " recovering" : ""
+    } t${s.term} lead${s.lead} commit${s.commit} last${s.lastIndex} applied${s.applied}${
+      s.recovering ? " recovering" : ""
     }`;
   });
   return `no convergence after healing: ${
@@ -237,8 +260,18 @@ export class FaultInjector {
     wipe: number;
     member: number;
     transfer: number;
+    /** Steering: a read on a leader just elected (and on the one it deposed). */
+    electionRead: number;
+    /** Steering: stale appends replayed right after a leader change. */
+    replay: number;
+    /** Steering: cut the leader off while it has an uncommitted tail. */
+    strand: number;
+    /** Steering: a second membership change proposed right behind the first. */
+    doubleChange: number;
   };
   #nextId: number;
+  /** Whether the steered actions still run (not in the liveness phase). */
+  steering = true;
 
   constructor(sim: SimCluster, p: SeededPrng, size: number) {
     this.#sim = sim;
@@ -254,6 +287,27 @@ export class FaultInjector {
       wipe: r(0.0008),
       member: r(0.003),
       transfer: r(0.002),
+      electionRead: r(0.8),
+      replay: r(0.6),
+      strand: r(0.004),
+      doubleChange: r(0.6),
+    };
+    let deposed: SimNode | undefined;
+    sim.onLeaderElected = (n) => {
+      if (!this.steering) return;
+      if (p.chance(this.#rates.electionRead)) {
+        // Before its first commit of the term, the new leader must not answer
+        // a read from its possibly stale commit index; the old one must not
+        // answer at all.
+        sim.events.steered++;
+        sim.workload?.probeRead(n);
+        if (deposed && deposed !== n && deposed.up) sim.workload?.probeRead(deposed);
+      }
+      if (p.chance(this.#rates.replay)) {
+        sim.events.steered++;
+        sim.net.replayStale(1 + p.intn(8), sim.now);
+      }
+      deposed = n;
     };
   }
 
@@ -261,30 +315,57 @@ export class FaultInjector {
     const sim = this.#sim;
     const p = this.#p;
     const members = sim.memberIds();
+    if (this.steering && p.chance(this.#rates.strand)) this.#strand();
     if (p.chance(this.#rates.partition)) this.#partition(members);
     if (p.chance(this.#rates.heal)) {
       sim.net.heal();
       sim.log("network healed");
     }
     if (p.chance(this.#rates.crash)) {
-      const up = members.filter((id) => sim.node(id).up);
+      const up = members.filter((id) => sim.node(id).alive);
       if (up.length > 0) sim.crash(up[p.intn(up.length)]!);
     }
     if (p.chance(this.#rates.restart)) {
-      const down = members.filter((id) => !sim.node(id).up);
+      const down = members.filter((id) => !sim.node(id).alive);
       if (down.length > 0) sim.restart(down[p.intn(down.length)]!);
     }
     if (p.chance(this.#rates.wipe)) this.#wipe(members);
     if (p.chance(this.#rates.member)) this.#changeMembership();
     if (p.chance(this.#rates.transfer)) {
       const l = sim.leader();
-      const voters = l?.confState.voters.filter((id) => id !== l.id) ?? [];
+      const voters = l?.raft?.confState.voters.filter((id) => id !== l.id) ?? [];
       if (l && voters.length > 0) {
         const to = voters[p.intn(voters.length)]!;
-        l.rn!.transferLeader(to);
+        l.raft!.transferLeadership(to);
         sim.log(`transfer leadership ${l.id} -> ${to}`);
       }
     }
+  }
+
+  /**
+   * Cuts the leader off at a moment it holds entries not yet committed: the
+   * others elect a leader that overwrites (or commits and snapshots past)
+   * that tail, and when the network heals the old leader meets a log, or a
+   * snapshot, covering its divergent tail, with its proposals pending.
+   */
+  #strand(): void {
+    const sim = this.#sim;
+    const l = sim.leader();
+    if (!l || !l.core) return;
+    const log = l.core.raftLog;
+    if (log.lastIndex() <= log.committed) return;
+    sim.events.steered++;
+    if (this.#p.chance(0.5)) {
+      sim.net.isolate(l.id, [...sim.nodes.keys()]);
+    } else {
+      // Its appends still go out but nothing comes back: the others may
+      // commit its tail under a new leader while its proposals wait.
+      for (const id of sim.nodes.keys()) if (id !== l.id) sim.net.blockOneWay(id, l.id);
+    }
+    sim.log(
+      `strand leader ${l.id} with entries ${log.committed + 1}..${log.lastIndex()} uncommitted`,
+    );
+    if (this.#p.chance(0.5)) sim.workload?.probeRead(l);
   }
 
   #partition(members: number[]): void {
@@ -293,7 +374,13 @@ export class FaultInjector {
     if (members.length < 2) return;
     const kind = p.intn(3);
     if (kind === 0) {
-      const shuffled = [...members].sort(() => p.float() - 0.5);
+      // Fisher-Yates on the seed's PRNG (sort with a random comparator is
+      // implementation-defined and did not replay across runs in one process).
+      const shuffled = [...members];
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const j = p.intn(i + 1);
+        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+      }
       const cut = 1 + p.intn(Math.max(1, shuffled.length - 1));
       sim.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
     } else if (kind === 1) {
@@ -323,12 +410,19 @@ export class FaultInjector {
     const p = this.#p;
     const l = sim.leader();
     if (!l) return;
-    const { voters, learners } = l.confState;
+    const { voters, learners } = l.raft!.confState;
+    // Sometimes a second change right behind the first: the core must refuse
+    // it while the first is not applied (Raft's one-at-a-time rule).
+    if (this.steering && p.chance(this.#rates.doubleChange) && voters.length > 3) {
+      sim.events.steered++;
+      const victim = voters.filter((id) => id !== l.id)[0]!;
+      sim.proposeConfChange(l.id, { type: ConfChangeType.RemoveNode, nodeId: victim, context: "" });
+    }
     const learner = learners[0];
     if (learner !== undefined) {
       // Promote once caught up.
-      const pr = l.rn!.raft.trk.progress.get(learner);
-      if (pr && pr.match + 5 >= l.rn!.raft.raftLog.lastIndex()) {
+      const pr = l.core!.trk.progress.get(learner);
+      if (pr && pr.match + 5 >= l.core!.raftLog.lastIndex()) {
         sim.proposeConfChange(l.id, { type: ConfChangeType.AddNode, nodeId: learner, context: "" });
       }
       return;
