@@ -7,6 +7,8 @@
  *   db       cassemdb vs etcd, 1 and 3 nodes, set / get lin / get ser (--quick: shorter)
  *   watch    watch fan-out: 1,000 watchers on a 3-node cluster, 1,000 changes
  *   memory   RSS of one node holding 100,000 keys of 1 KiB, and its restart time
+ *   agent    cassemagent: cached HTTP reads beside a bare Deno.serve, publish-to-client
+ *            latency with 1,000 SSE and 1,000 gRPC watchers, RSS with 100,000 cached elements
  *
  * `--help` (alone or after a name) prints the usage; a mistake on the command
  * line is one line that names it.
@@ -15,6 +17,7 @@
  */
 
 import { FlagError, toFlagError } from "../shared/flags.ts";
+import { runAgentBench } from "./agent_bench.ts";
 import { runDbBench } from "./db_bench.ts";
 import { runMemoryBench } from "./memory_bench.ts";
 import { runRaftBench } from "./raft_bench.ts";
@@ -52,6 +55,13 @@ const BENCHES: Record<string, { run: (args: string[]) => Promise<void>; usage: s
     run: runMemoryBench,
     usage: `  memory   one node's memory holding many keys, and its restart time
            --keys N (100000)   --value-bytes N (1024)   --snapshot-every N (500)`,
+  },
+  agent: {
+    run: runAgentBench,
+    usage: `  agent    cassemagent: cached HTTP reads beside a bare Deno.serve, publish-to-client
+           latency with SSE and gRPC watchers, RSS with many cached elements
+           --part reads,push,memory   --duration S (10)   --connections N (64)
+           --watchers N (1000)   --versions N (30)   --elements N (100000)   --value-bytes N (1024)`,
   },
 };
 

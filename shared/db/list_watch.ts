@@ -302,10 +302,39 @@ export function listAndWatch(
       w.done.then(() => resolve(undefined), (e) => resolve(e));
     });
 
+  /**
+   * Delivers a listing (snapshot, then the changes buffered after it) and
+   * swaps the fence for nothing: answers the revision to follow from, or
+   * `undefined` when a handler threw (the listing is finished).
+   */
+  const deliver = (listed: Listed): number | undefined => {
+    // From here to the swap everything is synchronous: no fence event can slip between.
+    const { snapshot, buffer, fence } = listed;
+    inner = fence.watch;
+    let at = snapshot.revision;
+    try {
+      handlers.onSnapshot({ ...snapshot, reset: snapshots > 0 });
+      snapshots++;
+      snapshotRevision = snapshot.revision;
+      for (const ev of buffer.splice(0)) {
+        at = ev.revision;
+        handlers.onChanges(ev);
+      }
+    } catch (e) {
+      finish(new WatchHandlerError(at === snapshot.revision ? "onSnapshot" : "onChanges", at, e));
+      return undefined;
+    }
+    if (snapshots === 1) ready.resolve(snapshot.revision);
+    const from = fence.progress() + 1;
+    fence.watch.close();
+    snapshotRevision = from - 1;
+    return from;
+  };
+
   const run = async () => {
     let backoff = BACKOFF_MS;
     while (!closed) {
-      let listed: Listed;
+      let listed: Listed | undefined;
       try {
         listed = await listOnce(src, prefix, listing, retry);
       } catch (e) {
@@ -320,27 +349,12 @@ export function listAndWatch(
         listed.fence.watch.close();
         return;
       }
-      // From here to the swap everything is synchronous: no fence event can slip between.
-      const { snapshot, buffer, fence } = listed;
-      inner = fence.watch;
-      let at = snapshot.revision;
-      try {
-        handlers.onSnapshot({ ...snapshot, reset: snapshots > 0 });
-        snapshots++;
-        snapshotRevision = snapshot.revision;
-        for (const ev of buffer.splice(0)) {
-          at = ev.revision;
-          handlers.onChanges(ev);
-        }
-      } catch (e) {
-        return finish(
-          new WatchHandlerError(at === snapshot.revision ? "onSnapshot" : "onChanges", at, e),
-        );
-      }
-      if (snapshots === 1) ready.resolve(snapshot.revision);
-      const from = fence.progress() + 1;
-      fence.watch.close();
-      snapshotRevision = from - 1;
+      // Delivered by a function of its own, so that the listing (every entity with its value)
+      // is not reachable from this frame while the watch runs: a cache of a large prefix would
+      // otherwise hold the whole first listing for as long as it watches.
+      const from = deliver(listed);
+      listed = undefined;
+      if (from === undefined) return;
       backoff = BACKOFF_MS;
       const err = await follow(from);
       if (closed) return;

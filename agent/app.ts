@@ -1,0 +1,116 @@
+/**
+ * `createAgent(deps)`: the whole agent without its sockets — the core (state,
+ * cache, push), the instance registry and the Hono app with every HTTP
+ * route. `main.ts` serves the app with `Deno.serve` and the gRPC service
+ * beside it; tests call `agent.app.request(...)` on a `MemoryDb`.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { Logger } from "../shared/log.ts";
+import { createLogger } from "../shared/log.ts";
+import { AgentCore, type CoreOptions } from "./core.ts";
+import { type AgentBindings, type AgentEnv, installErrors, json } from "./http_common.ts";
+import { fastRead } from "./http_fast.ts";
+import { instanceRoutes } from "./http_instances.ts";
+import { readRoutes } from "./http_reads.ts";
+import { watchRoutes } from "./http_watch.ts";
+import { InstanceRegistry } from "./instances.ts";
+
+/** What {@linkcode createAgent} needs. */
+export interface AgentDeps extends Omit<CoreOptions, "log"> {
+  /** Logger (default: info level to stderr). */
+  log?: Logger;
+  /** TTL of instance records, in seconds (default 30). */
+  instanceTtlSeconds?: number;
+  /** Wall clock in ms for instance record times (default `Date.now`). */
+  wallClock?: () => number;
+  /** Bytes an SSE client may leave unread before it is cut off (default 4 MiB). */
+  maxQueuedBytes?: number;
+  /** Longest long poll, in ms (default 60,000). */
+  maxPollMs?: number;
+}
+
+/** A running agent without sockets. */
+export interface Agent {
+  /** Every HTTP route (`app.fetch`, `app.request`), without the fast path. */
+  readonly app: Hono<AgentEnv>;
+  /**
+   * Answers an HTTP request: the fast path of cached reads (`http_fast.ts`),
+   * else the Hono app. What `main.ts` serves.
+   */
+  fetch(req: Request, env?: AgentBindings): Response | Promise<Response>;
+  /** {@linkcode fetch} of a path (`"/v1/…"`) on `http://localhost`, for tests. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  /** State, cache and push. */
+  readonly core: AgentCore;
+  /** Instance records. */
+  readonly instances: InstanceRegistry;
+  /** Resolves with the first snapshot's revision once loaded. */
+  readonly ready: Promise<number>;
+  /**
+   * Ends every stream (with a `close` event or an UNAVAILABLE status) and
+   * the watch; with `unregister`, removes the streaming clients' records.
+   */
+  close(options?: { unregister?: boolean }): Promise<void>;
+}
+
+/** Builds and starts an agent on `deps.db` (see the module doc). */
+export function createAgent(deps: AgentDeps): Agent {
+  const log = deps.log ?? createLogger(`cassemagent[${deps.agentId}]`);
+  const core = new AgentCore({ ...deps, log });
+  const instances = new InstanceRegistry({
+    db: deps.db,
+    agentId: deps.agentId,
+    ttlSeconds: deps.instanceTtlSeconds,
+    log,
+    clock: deps.wallClock,
+  });
+  core.hooks = {
+    attached: (s) => instances.attached(s),
+    detached: (s) => instances.detached(s),
+  };
+  const app = new Hono<AgentEnv>();
+  installErrors(app, log);
+  app.get("/healthz", () => {
+    const ok = core.state.loaded;
+    return json({ ok, stale: core.health.stale, revision: core.state.revision }, ok ? 200 : 503);
+  });
+  app.get("/v1/status", () => {
+    const mem = Deno.memoryUsage();
+    return json({
+      agentId: deps.agentId,
+      loaded: core.state.loaded,
+      stale: core.health.stale,
+      ...core.stats(),
+      memory: {
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        heapTotal: mem.heapTotal,
+        external: mem.external,
+      },
+    });
+  });
+  app.route("/", readRoutes(core));
+  app.route(
+    "/",
+    watchRoutes(core, { maxQueuedBytes: deps.maxQueuedBytes, maxPollMs: deps.maxPollMs }),
+  );
+  app.route("/", instanceRoutes(core, instances));
+  core.start();
+  const fetch = (req: Request, env: AgentBindings = {}) =>
+    fastRead(core, req, env.remoteAddr ?? "unknown") ?? app.fetch(req, env);
+  return {
+    app,
+    fetch,
+    request: (path, init) => Promise.resolve(fetch(new Request(`http://localhost${path}`, init))),
+    core,
+    instances,
+    ready: core.ready,
+    async close(options = {}) {
+      core.close();
+      await instances.close(options);
+    },
+  };
+}

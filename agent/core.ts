@@ -1,0 +1,1016 @@
+/**
+ * AgentCore: the transport-free heart of cassemagent. It keeps
+ * {@linkcode ServedState} current with one `listAndWatch` of
+ * `servePrefix()`, holds element bodies in an LRU-K cache and for every
+ * watched element, answers reads without touching cassemdb on the hot path,
+ * and pushes changes to subscribers in the same event-loop turn that
+ * updates its state.
+ *
+ * Where a body comes from, in order:
+ *
+ * 1. **pins**: the live and gray bodies of every element someone watches,
+ *    loaded when the first subscriber arrives and kept fresh by the watch
+ *    (its events carry the new bodies), so pushes never wait for I/O;
+ * 2. the **LRU-K cache** ({@linkcode LruKCache}), also kept fresh by the
+ *    watch: an entry is replaced when its record changes and dropped when it
+ *    goes;
+ * 3. otherwise a read of cassemdb (linearizable, one `getMany` per request,
+ *    concurrent misses of one record share it), offered to the cache.
+ *
+ * **Never older than pushed.** Which version a client gets is decided by the
+ * state's metadata alone, and a body is used only when its `modRevision` is
+ * exactly the one the metadata names. The metadata only moves forward (the
+ * watch delivers revisions in order), and a body fetched from cassemdb that
+ * is newer than the metadata is held back until the watch has caught up
+ * with it. So once a version was pushed (the state had moved to it), no read
+ * answers an older one.
+ *
+ * @module
+ */
+
+import {
+  constantTimeEqual,
+  DecryptError,
+  type Keyring,
+  secretAad,
+  servePrefix,
+  UnknownKeyError,
+  verifySecret,
+} from "../shared/config/mod.ts";
+import {
+  type Entity,
+  isCancelled,
+  isUnavailable,
+  type KvClient,
+  type ListWatch,
+  type WatchEvent,
+} from "../shared/db/mod.ts";
+import type { Logger } from "../shared/log.ts";
+import {
+  BadRequestError,
+  MissingSecretError,
+  NotServedError,
+  SecretUnavailableError,
+  UnavailableError,
+  WrongSecretError,
+} from "./errors.ts";
+import { type Body, elementJson, elementText, type Found, ReadResult, TextBody } from "./body.ts";
+import { Health } from "./health.ts";
+import { chooseVersion, type ClientIdentity, SECRET_HEADER } from "./identity.ts";
+import { LruKCache } from "./lru_k.ts";
+import {
+  type DecodedServe,
+  decodeServe,
+  elementId,
+  envId,
+  type ServedVersion,
+  type StoredBody,
+} from "./serve_records.ts";
+import { type Delta, type RecordChange, ServedState } from "./served.ts";
+import {
+  differs,
+  type PushItem,
+  type PushSink,
+  sentOf,
+  type Subscriber,
+  SubscriberIndex,
+} from "./subscriptions.ts";
+
+/** Options of {@linkcode AgentCore}. */
+export interface CoreOptions {
+  /** The cassemdb client (a `DbClient`, or a `MemoryDb` in tests). */
+  db: KvClient;
+  /** The agent's id (logs, instance records). */
+  agentId: string;
+  /** Logger. */
+  log: Logger;
+  /** The keyring that opens secret elements; absent: they are answered with an error. */
+  keyring?: Keyring;
+  /** Most bodies in the cache (default 100,000). */
+  cacheEntries?: number;
+  /** Most bytes of bodies in the cache (default 256 MiB). */
+  cacheBytes?: number;
+  /** The K of LRU-K (default 2). */
+  cacheK?: number;
+  /** The window of the K accesses that admit a body, in ms (default 60,000). */
+  cacheWindowMs?: number;
+  /** Milliseconds for the cache window and health (default `performance.now`). */
+  clock?: () => number;
+  /** Between health probes, in ms (default 1,000). */
+  probeMs?: number;
+  /** The probe: a cheap read of cassemdb (default: `get` of the serve prefix's first key). */
+  probe?: () => Promise<unknown>;
+  /** How long a resume or a `minRevision` read waits for the agent to catch up, in ms (default 5,000). */
+  catchUpMs?: number;
+  /** Deadline of a read of cassemdb on a cache miss, in ms (default 2,000). */
+  fetchTimeoutMs?: number;
+  /** Bound of the change log that rebuilds views for resumes (default 50,000). */
+  logEntries?: number;
+  /** Between heartbeats to subscribers, in ms (default 15,000). */
+  heartbeatMs?: number;
+}
+
+/** A subscription as {@linkcode AgentCore.subscribe} takes it. */
+export interface SubscribeRequest {
+  /** App id (validated by the caller). */
+  app: string;
+  /** Env name. */
+  env: string;
+  /** Keys, 1..100, unique, valid. */
+  keys: readonly string[];
+  /** Who subscribes. */
+  client: ClientIdentity;
+  /** Resume after this revision (the last one received); absent: from scratch. */
+  since?: number;
+  /** The field that carried `since`, for errors (`Last-Event-ID`, `revision`). */
+  sinceField?: string;
+}
+
+/** A running subscription. */
+export interface Subscription {
+  /** The subscriber (what it watches and was sent). */
+  readonly subscriber: Subscriber;
+  /** Ends it (idempotent). */
+  close(): void;
+}
+
+/** The bodies of one watched element. */
+interface Pin {
+  refs: number;
+  readonly bodies: Map<string, Body>;
+}
+
+/** One step of the watch, prepared (records decoded, sealed bodies being opened). */
+interface Step {
+  readonly revision: number;
+  readonly reset: boolean;
+  readonly changes: RecordChange[];
+  /** Bodies of the version records set in this step, by record key. */
+  readonly bodies: Map<string, Body>;
+  /** Resolves once every sealed body of the step is opened (absent: nothing to open). */
+  readonly opening?: Promise<void>;
+}
+
+/** Someone waiting for the agent to reach a revision. */
+interface Waiter {
+  readonly revision: number;
+  resolve(): void;
+}
+
+/** Hooks for the instance registry. */
+export interface SubscriberHooks {
+  /** A subscriber was added (after its initial state was sent). */
+  attached?(s: Subscriber): void;
+  /** A subscriber went. */
+  detached?(s: Subscriber): void;
+}
+
+/** The agent's state, cache and push fan-out (see the module doc). */
+export class AgentCore {
+  /** What the agent serves. */
+  readonly state: ServedState;
+  /** The LRU-K cache of bodies, by record key. */
+  readonly cache: LruKCache<Body>;
+  /** Whether cassemdb is reachable and the watch current. */
+  readonly health: Health;
+  /** Every subscriber. */
+  readonly subscribers = new SubscriberIndex();
+  /** Instance registry hooks. */
+  hooks: SubscriberHooks = {};
+  readonly #db: KvClient;
+  readonly #log: Logger;
+  readonly #keyring: Keyring | undefined;
+  readonly #catchUpMs: number;
+  readonly #fetchTimeoutMs: number;
+  readonly #heartbeatMs: number;
+  readonly #pins = new Map<string, Pin>();
+  readonly #inflight = new Map<string, Promise<Body | undefined>>();
+  readonly #steps: Step[] = [];
+  #draining = false;
+  #waiters: Waiter[] = [];
+  #lw: ListWatch | undefined;
+  #closed = false;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Per env, the last client secret that verified against its hash. */
+  readonly #goodSecrets = new Map<string, { hash: string; secret: string }>();
+  readonly #ready = Promise.withResolvers<number>();
+  #warnedSecret = new Set<string>();
+  #lastUnreachableLog = -Infinity;
+
+  /** A core that starts watching at {@linkcode start}. */
+  constructor(options: CoreOptions) {
+    this.#db = options.db;
+    this.#log = options.log;
+    this.#keyring = options.keyring;
+    this.#catchUpMs = options.catchUpMs ?? 5_000;
+    this.#fetchTimeoutMs = options.fetchTimeoutMs ?? 2_000;
+    this.#heartbeatMs = options.heartbeatMs ?? 15_000;
+    this.state = new ServedState(options.logEntries);
+    this.cache = new LruKCache<Body>({
+      k: options.cacheK ?? 2,
+      maxEntries: options.cacheEntries ?? 100_000,
+      maxBytes: options.cacheBytes ?? 256 * 1024 * 1024,
+      windowMs: options.cacheWindowMs ?? 60_000,
+      // UTF-16 length approximates the bytes of mostly-ASCII text; the rest is the entry.
+      sizeOf: (b, key) => (b.rawJson?.length ?? 0) + key.length + 96,
+      clock: options.clock,
+    });
+    const db = this.#db;
+    this.health = new Health({
+      probe: options.probe ??
+        (() => db.get(servePrefix().slice(0, -1), { timeoutMs: 1_500 })),
+      probeMs: options.probeMs,
+      clock: options.clock,
+      onChange: (stale, why) =>
+        !this.state.loaded
+          ? undefined
+          : stale
+          ? this.#log.warn("serving from cache: cassemdb out of reach", {
+            why,
+            error: this.health.lastError,
+            revision: this.state.revision,
+          })
+          : this.#log.info("cassemdb reachable: serving current data", {
+            why,
+            revision: this.state.revision,
+          }),
+    });
+    this.#ready.promise.catch(() => {});
+  }
+
+  /** Resolves with the first snapshot's revision once it is loaded. */
+  get ready(): Promise<number> {
+    return this.#ready.promise;
+  }
+
+  /** Starts the list-then-watch, the health probe and the heartbeats. */
+  start(): void {
+    if (this.#lw || this.#closed) return;
+    this.health.start();
+    this.#watch();
+    this.#heartbeat = setInterval(() => {
+      const rev = this.state.revision;
+      for (const s of this.subscribers.all()) s.sink.heartbeat(rev);
+    }, this.#heartbeatMs);
+  }
+
+  /** Ends every subscription (with `code`, `message`), the watch and the probe. */
+  close(code = "UNAVAILABLE", message = "Cannot go on watching as the agent is stopping"): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    clearTimeout(this.#restartTimer);
+    this.health.close();
+    this.#lw?.close();
+    for (const s of [...this.subscribers.all()]) {
+      this.subscribers.delete(s);
+      s.sink.close(code, message);
+    }
+    for (const w of this.#waiters) w.resolve();
+    this.#waiters = [];
+    this.#ready.reject(new UnavailableError("Cannot load the served data as the agent stopped"));
+  }
+
+  // ---- the watch -----------------------------------------------------------------------
+
+  #watch(): void {
+    let first = true;
+    this.#lw = this.#db.listAndWatch(servePrefix(), {
+      onSnapshot: (s) => {
+        if (first) {
+          this.#log.info("loaded the served data", {
+            revision: s.revision,
+            records: s.entities.length,
+          });
+        } else {
+          this.#log.warn("re-listed the served data", { revision: s.revision, reset: s.reset });
+        }
+        first = false;
+        this.#enqueue(this.#prepare(s.revision, true, s.entities.map((e) => ({ key: e.key, e }))));
+      },
+      onChanges: (ev) => this.#enqueue(this.#prepareEvent(ev)),
+      onRetry: (e) => {
+        // Before the first snapshot nothing is served: say so at once, then every 30 s.
+        const now = performance.now();
+        if (!this.state.loaded && now - this.#lastUnreachableLog > 30_000) {
+          this.#lastUnreachableLog = now;
+          this.#log.warn("cannot reach cassemdb yet: retrying (answering 503 until it answers)", {
+            error: e.message,
+          });
+        }
+        this.health.failed(e);
+      },
+      onError: (e) => {
+        if (this.#closed || isCancelled(e)) return;
+        // A handler threw or the listing ended for good: list again from scratch.
+        this.#log.error("the watch of the served data ended: listing again", { error: e.message });
+        this.health.failed(e);
+        this.#lw = undefined;
+        this.#restartTimer = setTimeout(() => this.#watch(), 1_000);
+      },
+    });
+  }
+
+  #prepareEvent(ev: WatchEvent): Step {
+    return this.#prepare(
+      ev.revision,
+      false,
+      ev.changes.map((c) => ({ key: c.key, e: c.op === "SET" ? c.current : undefined })),
+    );
+  }
+
+  /** Decodes the records of a snapshot or event and starts opening the sealed bodies needed. */
+  #prepare(
+    revision: number,
+    reset: boolean,
+    items: readonly { key: string; e: Entity | undefined }[],
+  ): Step {
+    const changes: RecordChange[] = [];
+    const bodies = new Map<string, Body>();
+    const openings: Promise<void>[] = [];
+    for (const { key, e } of items) {
+      let after: DecodedServe | undefined;
+      if (e) {
+        try {
+          after = decodeServe(e);
+        } catch (err) {
+          // A record adm wrote wrong: not served, and said so, rather than stopping the watch.
+          this.#log.error("skipping a served record that does not decode", {
+            key,
+            error: (err as Error).message,
+          });
+        }
+      }
+      if (after?.kind !== "version") {
+        changes.push({ recordKey: key, after });
+        continue;
+      }
+      const m = after.meta;
+      const body = after.body;
+      // The state keeps the metadata only: the record's text can be collected at once.
+      changes.push({ recordKey: key, after: { kind: "version", meta: m } });
+      // A snapshot carries every body; only watched elements need theirs (the cache drops stale ones).
+      if (reset && !this.#pins.has(elementId(m.app, m.env, m.key))) continue;
+      if ("raw" in body) bodies.set(key, TextBody.of(m.modRevision, body.raw));
+      else {
+        openings.push(
+          this.#open(m, body).then((b) => void bodies.set(key, b)),
+        );
+      }
+    }
+    const opening = openings.length > 0 ? Promise.all(openings).then(() => {}) : undefined;
+    return { revision, reset, changes, bodies, opening };
+  }
+
+  /** Applies `step` now when nothing is queued and nothing is being opened; else queues it. */
+  #enqueue(step: Step): void {
+    if (!this.#draining && this.#steps.length === 0 && !step.opening) {
+      this.#apply(step);
+      return;
+    }
+    this.#steps.push(step);
+    if (!this.#draining) void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#steps.length > 0) {
+        const step = this.#steps[0]!;
+        if (step.opening) await step.opening;
+        this.#steps.shift();
+        if (this.#closed) return;
+        this.#apply(step);
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Applies one step to the state, the bodies and the subscribers, synchronously. */
+  #apply(step: Step): void {
+    const delta = step.reset
+      ? this.state.reset(
+        step.changes.flatMap((c) => (c.after ? [c.after] : [])),
+        step.revision,
+      )
+      : this.state.apply(step.revision, step.changes);
+    if (step.reset) this.#resetBodies(step);
+    else {
+      for (const c of step.changes) {
+        const body = step.bodies.get(c.recordKey);
+        const pin = this.#pinOfRecord(c);
+        if (body) {
+          if (pin) setNewer(pin.bodies, c.recordKey, body);
+          if (body.error === undefined) this.cache.update(c.recordKey, body);
+          else this.cache.delete(c.recordKey);
+        } else {
+          // Unset (or undecodable): nothing may serve it any more.
+          this.cache.delete(c.recordKey);
+          for (const p of this.#pins.values()) p.bodies.delete(c.recordKey);
+        }
+      }
+    }
+    this.health.delivered();
+    this.#publish(delta);
+    if (step.reset && this.#ready) this.#ready.resolve(step.revision);
+    this.#wake();
+  }
+
+  #pinOfRecord(c: RecordChange): Pin | undefined {
+    if (c.after?.kind !== "version") return undefined;
+    const m = c.after.meta;
+    return this.#pins.get(elementId(m.app, m.env, m.key));
+  }
+
+  /** After a snapshot: cached bodies that no longer match go; pins take the snapshot's bodies. */
+  #resetBodies(step: Step): void {
+    const current = new Map<string, number>();
+    for (const c of step.changes) {
+      if (c.after?.kind === "version") current.set(c.recordKey, c.after.meta.modRevision);
+    }
+    for (const key of [...this.cache.keys()]) {
+      if (current.get(key) !== this.cache.peek(key)?.modRevision) this.cache.delete(key);
+    }
+    for (const pin of this.#pins.values()) {
+      for (const key of [...pin.bodies.keys()]) {
+        if (current.get(key) !== pin.bodies.get(key)!.modRevision) pin.bodies.delete(key);
+      }
+    }
+    for (const c of step.changes) {
+      const body = step.bodies.get(c.recordKey);
+      const pin = this.#pinOfRecord(c);
+      if (body && pin) setNewer(pin.bodies, c.recordKey, body);
+    }
+  }
+
+  /** Pushes what `delta` changed to every subscriber it concerns. */
+  #publish(delta: Delta): void {
+    if (this.subscribers.size === 0) return;
+    const memo = new Map<string, PushItem>();
+    const batches = new Map<Subscriber, PushItem[]>();
+    for (const d of delta.elements) {
+      const subs = this.subscribers.of(d.id);
+      if (subs.size === 0) continue;
+      for (const s of subs) {
+        const v = chooseVersion(d.after, s.client);
+        if (!differs(s.sent.get(d.key), v)) continue;
+        const item = this.#itemFor(d.key, v, memo);
+        if (!item) continue;
+        s.sent.set(d.key, sentOf(v));
+        let batch = batches.get(s);
+        if (!batch) batches.set(s, batch = []);
+        batch.push(item);
+      }
+    }
+    for (const [s, items] of batches) s.sink.push(delta.revision, items);
+    for (const id of delta.envs) this.#recheckSecrets(id);
+  }
+
+  /** The push of `version` for `key` (`missing` when undefined); undefined when its body is not servable. */
+  #itemFor(
+    key: string,
+    version: ServedVersion | undefined,
+    memo: Map<string, PushItem>,
+  ): PushItem | undefined {
+    if (!version) return { key, version: undefined };
+    const done = memo.get(version.recordKey);
+    if (done) return done;
+    const body = this.#bodyOf(version, undefined, false);
+    if (!body || body.error !== undefined) {
+      const what = `${version.recordKey}@${version.modRevision}`;
+      if (!this.#warnedSecret.has(what)) {
+        this.#warnedSecret.add(what);
+        this.#log.warn("cannot push a version whose body the agent cannot serve", {
+          key: version.recordKey,
+          error: body?.error ?? "body not loaded",
+        });
+      }
+      return undefined;
+    }
+    const element = elementJson(version, body.raw);
+    const item: PushItem = { key, version, element, json: elementText(version, body) };
+    memo.set(version.recordKey, item);
+    return item;
+  }
+
+  /** Ends the subscriptions of env `id` whose secret no longer verifies. */
+  #recheckSecrets(id: string): void {
+    this.#goodSecrets.delete(id);
+    const [app, env] = id.split("/") as [string, string];
+    const served = this.state.env(app, env);
+    const hash = served?.clientSecretHash ?? null;
+    for (const s of [...this.subscribers.all()]) {
+      if (s.app !== app || s.env !== env || hash === null) continue;
+      const secret = s.client.secret;
+      if (secret === undefined) {
+        this.#drop(s, "UNAUTHENTICATED", new MissingSecretError(SECRET_HEADER).message);
+        continue;
+      }
+      void verifySecret(secret, hash).then((ok) => {
+        if (!ok) this.#drop(s, "PERMISSION_DENIED", new WrongSecretError(SECRET_HEADER).message);
+      });
+    }
+  }
+
+  #drop(s: Subscriber, code: string, message: string): void {
+    if (!this.subscribers.delete(s)) return;
+    this.#unpin(s.app, s.env, s.keys);
+    this.hooks.detached?.(s);
+    s.sink.close(code, message);
+  }
+
+  #wake(): void {
+    if (this.#waiters.length === 0) return;
+    const rev = this.state.revision;
+    const still: Waiter[] = [];
+    for (const w of this.#waiters) w.revision <= rev ? w.resolve() : still.push(w);
+    this.#waiters = still;
+  }
+
+  /**
+   * Resolves once the agent's revision is at least `revision`.
+   * @throws {UnavailableError} naming `field` when it is not within `timeoutMs`.
+   */
+  async waitRevision(revision: number, field: string, timeoutMs = this.#catchUpMs): Promise<void> {
+    if (this.state.revision >= revision && this.state.loaded) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const reached = await new Promise<boolean>((resolve) => {
+      const w = { revision, resolve: () => resolve(true) };
+      this.#waiters.push(w);
+      timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((x) => x !== w);
+        resolve(false);
+      }, timeoutMs);
+    });
+    clearTimeout(timer);
+    if (!reached || this.#closed) {
+      throw new UnavailableError(
+        `Cannot answer from revision ${revision} (${field}) as this agent is at revision ${this.state.revision} and did not catch up within ${timeoutMs} ms: try another agent`,
+        field,
+      );
+    }
+  }
+
+  // ---- authorization ---------------------------------------------------------------------
+
+  /**
+   * Checks that `app`/`env` is served and that `client` may read it.
+   * @throws {UnavailableError} before the first snapshot.
+   * @throws {NotServedError} for an app or env not served.
+   * @throws {MissingSecretError} / {WrongSecretError} for a missing or wrong client secret.
+   */
+  async authorize(app: string, env: string, client: ClientIdentity): Promise<void> {
+    if (!this.state.loaded) {
+      throw new UnavailableError(
+        `Cannot serve ${app}/${env} as the agent has not loaded the served data from cassemdb yet${
+          this.health.lastError ? `: ${this.health.lastError}` : ""
+        }`,
+      );
+    }
+    if (this.state.app(app) === undefined) throw new NotServedError("app", app, "app");
+    const served = this.state.env(app, env);
+    if (!served) throw new NotServedError("env", env, `env of app ${JSON.stringify(app)}`);
+    const hash = served.clientSecretHash;
+    if (hash === null) return;
+    const secret = client.secret;
+    if (secret === undefined) throw new MissingSecretError(SECRET_HEADER);
+    const id = envId(app, env);
+    const good = this.#goodSecrets.get(id);
+    if (good && good.hash === hash && constantTimeEqual(good.secret, secret)) return;
+    if (!(await verifySecret(secret, hash))) throw new WrongSecretError(SECRET_HEADER);
+    // Only the last good secret is remembered: a wrong one is hashed every time.
+    if (this.state.env(app, env)?.clientSecretHash === hash) {
+      this.#goodSecrets.set(id, { hash, secret });
+    }
+  }
+
+  // ---- reads ------------------------------------------------------------------------------
+
+  /**
+   * The answer of {@linkcode read} when it needs no I/O and no wait: the
+   * data is loaded, the app and env are served, any client secret is the
+   * one last verified, and every body is in memory. `undefined` otherwise
+   * (then nothing was counted as an access: call {@linkcode read}). The
+   * HTTP fast path uses it to answer without a promise.
+   */
+  readNow(
+    app: string,
+    env: string,
+    keys: readonly string[],
+    client: ClientIdentity,
+  ): ReadResult | undefined {
+    if (!this.state.loaded || this.state.app(app) === undefined) return undefined;
+    const served = this.state.env(app, env);
+    if (!served) return undefined;
+    if (served.clientSecretHash !== null) {
+      const good = this.#goodSecrets.get(envId(app, env));
+      const secret = client.secret;
+      if (
+        !good || secret === undefined || good.hash !== served.clientSecretHash ||
+        !constantTimeEqual(good.secret, secret)
+      ) return undefined;
+    }
+    const found: Found[] = [];
+    const missing: string[] = [];
+    for (const key of keys) {
+      const v = chooseVersion(this.state.element(app, env, key), client);
+      if (!v) {
+        missing.push(key);
+        continue;
+      }
+      const body = this.#bodyOf(v, undefined, false);
+      if (!body || body.error !== undefined) return undefined;
+      found.push({ version: v, body });
+    }
+    // The accesses, counted once the answer is certain.
+    for (const f of found) this.cache.get(f.version.recordKey);
+    return new ReadResult(found, missing, this.state.revision, this.health.stale);
+  }
+
+  /**
+   * The version of each of `keys` that `client` gets (`missing` for keys
+   * with none), from memory; bodies the agent does not hold are read from
+   * cassemdb once and offered to the cache. `minRevision` waits (bounded)
+   * until the agent has caught up with a revision the client already saw.
+   * @throws {UnavailableError} when a body is needed and cassemdb is out of reach.
+   */
+  async read(
+    app: string,
+    env: string,
+    keys: readonly string[],
+    client: ClientIdentity,
+    options: { minRevision?: number } = {},
+  ): Promise<ReadResult> {
+    await this.authorize(app, env, client);
+    if (options.minRevision) {
+      await this.waitRevision(options.minRevision, "X-Cassem-Min-Revision");
+    }
+    const fetched = new Map<string, Body>();
+    for (let round = 0;; round++) {
+      const found: Found[] = [];
+      const missing: string[] = [];
+      const need: ServedVersion[] = [];
+      for (const key of keys) {
+        const v = chooseVersion(this.state.element(app, env, key), client);
+        if (!v) {
+          missing.push(key);
+          continue;
+        }
+        const body = this.#bodyOf(v, fetched, round === 0);
+        if (!body) {
+          need.push(v);
+          continue;
+        }
+        if (body.error !== undefined) throw new SecretUnavailableError(body.error);
+        found.push({ version: v, body });
+      }
+      if (need.length === 0) {
+        return new ReadResult(found, missing, this.state.revision, this.health.stale);
+      }
+      if (round >= 3) {
+        throw new UnavailableError(
+          `Cannot read ${
+            need.map((v) => v.key).join(", ")
+          } of ${app}/${env} as cassemdb kept answering other versions than the watch: try again`,
+          "keys",
+        );
+      }
+      await this.#fetch(need, fetched);
+    }
+  }
+
+  /**
+   * The body of `v`: from its pin, the cache (recording an access when
+   * `access`), or `extra`; only a body of exactly `v.modRevision` counts.
+   */
+  #bodyOf(
+    v: ServedVersion,
+    extra: Map<string, Body> | undefined,
+    access: boolean,
+  ): Body | undefined {
+    const pinned = this.#pins.get(elementId(v.app, v.env, v.key))?.bodies.get(v.recordKey);
+    if (pinned?.modRevision === v.modRevision) {
+      if (access) this.cache.get(v.recordKey); // watched keys are hot keys too
+      return pinned;
+    }
+    const cached = access ? this.cache.get(v.recordKey) : this.cache.peek(v.recordKey);
+    if (cached?.modRevision === v.modRevision) return cached;
+    const got = extra?.get(v.recordKey);
+    if (got?.modRevision === v.modRevision) return got;
+    return undefined;
+  }
+
+  /** Reads the bodies of `versions` from cassemdb into `into` (and the cache, when admitted). */
+  async #fetch(versions: readonly ServedVersion[], into: Map<string, Body>): Promise<void> {
+    if (this.health.stale) {
+      throw new UnavailableError(
+        `Cannot read ${
+          versions.map((v) => `${v.app}/${v.env}/${v.key}`).join(", ")
+        } as cassemdb is out of reach and this agent does not hold ${
+          versions.length === 1 ? "it" : "them"
+        } in its cache${this.health.lastError ? `: ${this.health.lastError}` : ""}`,
+        "keys",
+      );
+    }
+    const waits: Promise<void>[] = [];
+    const toRead: ServedVersion[] = [];
+    for (const v of versions) {
+      const running = this.#inflight.get(v.recordKey);
+      if (running) {
+        waits.push(running.then((b) => void (b && into.set(v.recordKey, b))));
+      } else toRead.push(v);
+    }
+    if (toRead.length > 0) {
+      const batch = this.#readBodies(toRead);
+      for (const v of toRead) {
+        const one = batch.then((m) => m.get(v.recordKey));
+        this.#inflight.set(v.recordKey, one);
+        waits.push(one.then((b) => void (b && into.set(v.recordKey, b))));
+      }
+      void batch.finally(() => {
+        for (const v of toRead) this.#inflight.delete(v.recordKey);
+      }).catch(() => {});
+    }
+    await Promise.all(waits);
+    // Offered for every reader, also those that shared another's read: each access counts.
+    for (const v of versions) {
+      const body = into.get(v.recordKey);
+      const meta = this.#metaOf(v.recordKey);
+      if (!body || body.error !== undefined || meta?.modRevision !== body.modRevision) continue;
+      this.cache.offer(v.recordKey, body);
+      const pin = this.#pins.get(elementId(meta.app, meta.env, meta.key));
+      if (pin) setNewer(pin.bodies, v.recordKey, body);
+    }
+  }
+
+  async #readBodies(versions: readonly ServedVersion[]): Promise<Map<string, Body>> {
+    let entities: Entity[];
+    try {
+      ({ entities } = await this.#db.getMany(versions.map((v) => v.recordKey), {
+        timeoutMs: this.#fetchTimeoutMs,
+      }));
+    } catch (e) {
+      if (isUnavailable(e)) this.health.failed(e as Error);
+      throw new UnavailableError(
+        `Cannot read ${
+          versions.map((v) => `${v.app}/${v.env}/${v.key}`).join(", ")
+        } from cassemdb as it did not answer: ${(e as Error).message}`,
+        "keys",
+      );
+    }
+    const out = new Map<string, Body>();
+    let newest = 0;
+    for (const e of entities) {
+      let d: DecodedServe | undefined;
+      try {
+        d = decodeServe(e);
+      } catch {
+        continue; // the watch logs it; here it is simply not served
+      }
+      if (d?.kind !== "version") continue;
+      const body = "raw" in d.body
+        ? TextBody.of(d.meta.modRevision, d.body.raw)
+        : await this.#open(d.meta, d.body);
+      out.set(e.key, body);
+      newest = Math.max(newest, d.meta.modRevision);
+    }
+    // Newer than the watch has delivered: wait for the watch, so the metadata names it too.
+    if (newest > this.state.revision) {
+      await this.waitRevision(newest, "keys", this.#fetchTimeoutMs).catch(() => {});
+    }
+    return out;
+  }
+
+  /** The current metadata of a version record key. */
+  #metaOf(recordKey: string): ServedVersion | undefined {
+    const [, , app, env, key, kind] = recordKey.split("/");
+    if (!app || !env || !key || (kind !== "live" && kind !== "gray")) return undefined;
+    return this.state.element(app, env, key)[kind];
+  }
+
+  /** Opens a sealed body (or says why it cannot be). */
+  async #open(m: ServedVersion, body: StoredBody): Promise<Body> {
+    if ("raw" in body) return TextBody.of(m.modRevision, body.raw);
+    if (!this.#keyring) {
+      return {
+        modRevision: m.modRevision,
+        error:
+          `Cannot serve secret element ${m.app}/${m.env}/${m.key} as this agent has no secret key: start it with CASSEM_SECRET_KEY or --secret-key-file`,
+      };
+    }
+    try {
+      const raw = await this.#keyring.open(body.sealed, secretAad(m.app, m.env, m.key, m.version));
+      return TextBody.of(m.modRevision, raw);
+    } catch (e) {
+      if (e instanceof UnknownKeyError || e instanceof DecryptError) {
+        return {
+          modRevision: m.modRevision,
+          error: `Cannot serve secret element ${m.app}/${m.env}/${m.key}: ${e.message}`,
+        };
+      }
+      throw e;
+    }
+  }
+
+  // ---- subscriptions ------------------------------------------------------------------------
+
+  /**
+   * Subscribes to `req.keys`: waits (bounded) until the agent has caught up
+   * with `req.since`, loads the bodies of the watched elements, then — in
+   * one turn — sends the initial state to `sink` (what changed for the
+   * client after `since`, or everything), `ready`, and registers the
+   * subscriber for every later change.
+   * @throws the errors of {@linkcode authorize}, and {@linkcode UnavailableError}
+   * when the agent cannot catch up or load the bodies.
+   */
+  async subscribe(req: SubscribeRequest, sink: PushSink): Promise<Subscription> {
+    const { app, env, keys, client } = req;
+    await this.authorize(app, env, client);
+    if (req.since !== undefined && req.since > 0) {
+      await this.waitRevision(req.since, req.sinceField ?? "revision");
+    }
+    await this.#pin(app, env, keys);
+    if (this.#closed) {
+      this.#unpin(app, env, keys);
+      throw new UnavailableError("Cannot watch as the agent is stopping");
+    }
+    // From here on, synchronous: no change can slip between the initial state and registration.
+    const sent = new Map<string, ReturnType<typeof sentOf>>();
+    let full = false;
+    if (req.since !== undefined && req.since > 0) {
+      const before = new Map<string, ReturnType<typeof sentOf>>();
+      for (const key of keys) {
+        const pair = this.state.elementAt(app, env, key, req.since);
+        if (!pair) {
+          full = true;
+          break;
+        }
+        before.set(key, sentOf(chooseVersion(pair, client)));
+      }
+      if (!full) { for (const [k, v] of before) sent.set(k, v); }
+    }
+    const sub: Subscriber = { app, env, keys, client, sent, sink };
+    const memo = new Map<string, PushItem>();
+    const items: PushItem[] = [];
+    for (const key of keys) {
+      const v = chooseVersion(this.state.element(app, env, key), client);
+      if (!differs(sent.get(key), v)) continue;
+      const item = this.#itemFor(key, v, memo);
+      if (!item) continue;
+      sent.set(key, sentOf(v));
+      items.push(item);
+    }
+    const revision = this.state.revision;
+    if (items.length > 0) sink.push(revision, items);
+    sink.ready(revision, full);
+    this.subscribers.add(sub);
+    this.hooks.attached?.(sub);
+    let closed = false;
+    return {
+      subscriber: sub,
+      close: () => {
+        if (closed) return;
+        closed = true;
+        if (!this.subscribers.delete(sub)) return;
+        this.#unpin(app, env, keys);
+        this.hooks.detached?.(sub);
+      },
+    };
+  }
+
+  /** Pins the elements of `keys` and loads the bodies it lacks. */
+  async #pin(app: string, env: string, keys: readonly string[]): Promise<void> {
+    const need: ServedVersion[] = [];
+    for (const key of keys) {
+      const id = elementId(app, env, key);
+      let pin = this.#pins.get(id);
+      if (!pin) this.#pins.set(id, pin = { refs: 0, bodies: new Map() });
+      pin.refs++;
+    }
+    for (const key of keys) {
+      const pair = this.state.element(app, env, key);
+      for (const v of [pair.live, pair.gray]) {
+        if (!v) continue;
+        const pin = this.#pins.get(elementId(app, env, key))!;
+        if (pin.bodies.get(v.recordKey)?.modRevision === v.modRevision) continue;
+        const cached = this.cache.peek(v.recordKey);
+        if (cached?.modRevision === v.modRevision) pin.bodies.set(v.recordKey, cached);
+        else need.push(v);
+      }
+    }
+    if (need.length === 0) return;
+    try {
+      const got = new Map<string, Body>();
+      await this.#fetch(need, got);
+      for (const v of need) {
+        const b = got.get(v.recordKey);
+        const pin = this.#pins.get(elementId(v.app, v.env, v.key));
+        if (b && pin) setNewer(pin.bodies, v.recordKey, b);
+      }
+    } catch (e) {
+      this.#unpin(app, env, keys);
+      throw e;
+    }
+  }
+
+  #unpin(app: string, env: string, keys: readonly string[]): void {
+    for (const key of keys) {
+      const id = elementId(app, env, key);
+      const pin = this.#pins.get(id);
+      if (pin && --pin.refs <= 0) this.#pins.delete(id);
+    }
+  }
+
+  /**
+   * Long poll: answers at once with what differs from `held` (key →
+   * fingerprint the client holds, `null` for nothing), else with the first
+   * change of a held key, else after `timeoutMs` with nothing.
+   */
+  async poll(
+    req: Omit<SubscribeRequest, "sinceField"> & { held: ReadonlyMap<string, string | null> },
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ReadResult> {
+    const result = Promise.withResolvers<PushItem[]>();
+    let armed = false;
+    const pending: PushItem[] = [];
+    const sink: PushSink = {
+      push: (_rev, items) => {
+        if (armed) result.resolve([...items]);
+        else pending.push(...items);
+      },
+      ready: () => {},
+      heartbeat: () => {},
+      close: (_code, message) => result.reject(new UnavailableError(message)),
+    };
+    // The held fingerprints say what the client has: `since` only makes a lagging agent wait.
+    if (req.since !== undefined && req.since > 0) await this.waitRevision(req.since, "revision");
+    const sub = await this.subscribe({ ...req, since: undefined }, sink);
+    try {
+      // The initial state: what differs from the held fingerprints.
+      const diff = pending.filter((it) => {
+        const held = req.held.get(it.key);
+        return it.version === undefined
+          ? held !== null && held !== undefined
+          : held !== it.version.fingerprint;
+      });
+      if (diff.length === 0) {
+        armed = true;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<PushItem[]>((
+          r,
+        ) => (timer = setTimeout(() => r([]), timeoutMs)));
+        const aborted = new Promise<PushItem[]>((r) =>
+          signal?.addEventListener("abort", () => r([]))
+        );
+        const items = await Promise.race([result.promise, timeout, aborted]);
+        clearTimeout(timer);
+        diff.push(...items);
+      }
+      return new ReadResult(
+        [],
+        diff.flatMap((it) => (it.version ? [] : [it.key])),
+        this.state.revision,
+        this.health.stale,
+        diff.flatMap((it) => (it.version ? [it.element] : [])),
+      );
+    } finally {
+      sub.close();
+    }
+  }
+
+  /** Counters for logs and benchmarks. */
+  stats(): Record<string, number> {
+    return {
+      revision: this.state.revision,
+      elements: this.state.elementCount,
+      subscribers: this.subscribers.size,
+      pins: this.#pins.size,
+      ...this.cache.stats(),
+    };
+  }
+}
+
+/** Keeps the newer of the body held under `key` and `body`. */
+function setNewer(bodies: Map<string, Body>, key: string, body: Body): void {
+  const old = bodies.get(key);
+  if (!old || old.modRevision <= body.modRevision) bodies.set(key, body);
+}
+
+/** Checks a resume revision given as text (`Last-Event-ID`, a query or a body field). */
+export function parseRevision(field: string, text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  const t = text.trim();
+  const n = Number(t);
+  if (!/^\d{1,16}$/.test(t) || !Number.isSafeInteger(n)) {
+    throw new BadRequestError(
+      field,
+      `Cannot resume as ${field} must be a revision (a non-negative integer): current value is ${
+        JSON.stringify(t.slice(0, 40))
+      }`,
+    );
+  }
+  return n;
+}

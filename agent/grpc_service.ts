@@ -1,0 +1,269 @@
+/**
+ * The agent's gRPC service (`proto/agent.proto`): GetElements, the Watch
+ * server stream, and Register / Renew / Unregister, over the same core as
+ * the HTTP routes. Errors map through `errors.ts`, like HTTP.
+ *
+ * @module
+ */
+
+import { CHANNEL_OPTIONS, grpc, loadProto, serviceOf } from "../shared/grpc.ts";
+import { checkName, InvalidNameError } from "../shared/config/mod.ts";
+import type { AgentCore, Subscription } from "./core.ts";
+import { asAgentError, BadRequestError, grpcStatusOf } from "./errors.ts";
+import { type ClientIdentity, identityFrom } from "./identity.ts";
+import { type InstanceRegistry, parseReport } from "./instances.ts";
+import type { PushItem, PushSink } from "./subscriptions.ts";
+
+/** Options of the gRPC service. */
+export interface GrpcOptions {
+  /** Bytes a slow Watch client may leave unread before it is cut off (default 4 MiB). */
+  maxQueuedBytes?: number;
+}
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+/** The client identity in a call's metadata; `peer` is grpc-js's `getPeer()`. */
+function identityOf(md: grpc.Metadata, peer: string): ClientIdentity {
+  const get = (name: string) => {
+    const v = md.get(name.toLowerCase())[0];
+    return v === undefined ? undefined : String(v);
+  };
+  return identityFrom(get, peerHost(peer));
+}
+
+/** The host of a grpc-js peer (`ipv4:127.0.0.1:5000`, `127.0.0.1:5000`, `[::1]:5000`). */
+export function peerHost(peer: string): string {
+  const p = peer.replace(/^ipv[46]:/, "");
+  const i = p.lastIndexOf(":");
+  return (i > 0 ? p.slice(0, i) : p).replace(/^\[(.*)\]$/, "$1");
+}
+
+function name(kind: "app" | "env" | "element", field: string, v: unknown): string {
+  try {
+    return checkName(kind, v, field);
+  } catch (e) {
+    if (e instanceof InvalidNameError) throw new BadRequestError(field, e.message);
+    throw e;
+  }
+}
+
+function keysOf(keys: unknown): string[] {
+  const list = Array.isArray(keys) ? keys : [];
+  const unique = [...new Set(list)];
+  if (unique.length === 0 || unique.length > 100) {
+    throw new BadRequestError(
+      "keys",
+      `Cannot read as keys must name 1 to 100 keys: current count is ${unique.length}`,
+    );
+  }
+  return unique.map((k, i) => name("element", `keys[${i}]`, k));
+}
+
+function revisionOf(field: string, v: unknown): number | undefined {
+  if (v === undefined || v === 0) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    throw new BadRequestError(
+      field,
+      `Cannot resume as ${field} must be a non-negative revision: current value is ${String(v)}`,
+    );
+  }
+  return v;
+}
+
+/** A unary handler that answers `fn`'s result or its error as a status. */
+function unary<Req, Resp>(fn: (call: grpc.ServerUnaryCall<Req, Resp>) => Promise<Resp>) {
+  return (call: grpc.ServerUnaryCall<Req, Resp>, cb: grpc.sendUnaryData<Resp>) => {
+    fn(call).then(
+      (r) => cb(null, r),
+      (e) => cb(grpcStatusOf(asAgentError(e))),
+    );
+  };
+}
+
+/** A push sink writing WatchResp messages to one server stream, bounded. */
+class GrpcSink implements PushSink {
+  readonly #call: grpc.ServerWritableStream<Any, Any>;
+  readonly #max: number;
+  #pending = 0;
+  #ended = false;
+  onEnd: (() => void) | undefined;
+
+  constructor(call: grpc.ServerWritableStream<Any, Any>, maxQueuedBytes: number) {
+    this.#call = call;
+    this.#max = maxQueuedBytes;
+  }
+
+  push(revision: number, items: readonly PushItem[]): void {
+    const elements = [];
+    const missing = [];
+    let size = 64;
+    for (const it of items) {
+      if (it.version) {
+        elements.push(it.element);
+        size += it.json.length;
+      } else {
+        missing.push(it.key);
+        size += it.key.length;
+      }
+    }
+    this.#write({ kind: "CHANGE", revision, elements, missing }, size);
+  }
+
+  ready(revision: number, full: boolean): void {
+    this.#write({ kind: "READY", revision, full }, 32);
+  }
+
+  heartbeat(revision: number): void {
+    this.#write({ kind: "HEARTBEAT", revision }, 32);
+  }
+
+  close(code: string, message: string): void {
+    if (this.#ended) return;
+    this.#end();
+    const status = grpc.status[code as keyof typeof grpc.status] ?? grpc.status.UNAVAILABLE;
+    // grpc-js sends a server stream's status from its 'error' listener (which ends the stream).
+    this.#call.emit("error", { code: status, details: message, metadata: new grpc.Metadata() });
+  }
+
+  #write(msg: unknown, size: number): void {
+    if (this.#ended) return;
+    if (this.#call.cancelled) {
+      this.#end();
+      return;
+    }
+    this.#pending += size;
+    this.#call.write(msg, () => (this.#pending -= size));
+    if (this.#pending > this.#max) {
+      this.close(
+        "RESOURCE_EXHAUSTED",
+        `Cannot go on pushing as the client reads too slowly: more than ${this.#max} bytes are waiting; watch again with revision set to the last one received`,
+      );
+    }
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.onEnd?.();
+  }
+}
+
+/** The service implementation over `core` and `instances`. */
+export function agentService(
+  core: AgentCore,
+  instances: InstanceRegistry,
+  options: GrpcOptions = {},
+): grpc.UntypedServiceImplementation {
+  const maxQueued = options.maxQueuedBytes ?? 4 * 1024 * 1024;
+  const answer = (rec: { clientId: string }) => ({
+    clientId: rec.clientId,
+    agentId: (rec as { agentId?: string }).agentId ?? "",
+    ttlSeconds: instances.ttlSeconds,
+    renewAfterSeconds: Math.max(1, Math.floor(instances.ttlSeconds / 3)),
+  });
+  const authorizeReport = async (
+    client: ClientIdentity,
+    watching: { app: string; env: string }[],
+  ) => {
+    for (const w of watching) await core.authorize(w.app, w.env, client);
+  };
+  return {
+    GetElements: unary<Any, Any>(async (call) => {
+      const client = identityOf(call.metadata, call.getPeer());
+      const app = name("app", "app", call.request.app);
+      const env = name("env", "env", call.request.env);
+      const keys = keysOf(call.request.keys);
+      const minRevision = revisionOf("min_revision", call.request.minRevision);
+      const r = await core.read(app, env, keys, client, { minRevision });
+      return { elements: r.elements, missing: r.missing, revision: r.revision, stale: r.stale };
+    }),
+
+    Watch: (call: grpc.ServerWritableStream<Any, Any>) => {
+      const sink = new GrpcSink(call, maxQueued);
+      let sub: Subscription | undefined;
+      let gone = false;
+      const end = () => {
+        gone = true;
+        sub?.close();
+      };
+      sink.onEnd = end;
+      call.on("cancelled", end);
+      call.on("close", end);
+      (async () => {
+        const client = identityOf(call.metadata, call.getPeer());
+        const app = name("app", "app", call.request.app);
+        const env = name("env", "env", call.request.env);
+        const keys = keysOf(call.request.keys);
+        const since = revisionOf("revision", call.request.revision);
+        sub = await core.subscribe({ app, env, keys, client, since, sinceField: "revision" }, sink);
+        if (gone) sub.close();
+      })().catch((e) => {
+        if (!gone) call.emit("error", grpcStatusOf(asAgentError(e)));
+      });
+    },
+
+    Register: unary<Any, Any>(async (call) => {
+      const client = identityOf(call.metadata, call.getPeer());
+      const report = parseReport({
+        watching: call.request.watching,
+        running: call.request.running,
+      });
+      await authorizeReport(client, report.watching);
+      return answer(await instances.register(client, report));
+    }),
+
+    Renew: unary<Any, Any>(async (call) => {
+      const client = identityOf(call.metadata, call.getPeer());
+      const report = call.request.keep
+        ? undefined
+        : parseReport({ watching: call.request.watching, running: call.request.running });
+      await authorizeReport(client, report?.watching ?? []);
+      return answer(await instances.renew(client, report));
+    }),
+
+    Unregister: unary<Any, Any>(async (call) => {
+      const client = identityOf(call.metadata, call.getPeer());
+      if (client.clientId === undefined) {
+        throw new BadRequestError(
+          "x-cassem-client-id",
+          "Cannot unregister as x-cassem-client-id must name the client: current call has none",
+        );
+      }
+      return { removed: await instances.unregister(client.clientId) };
+    }),
+  };
+}
+
+/** A running gRPC server. */
+export interface GrpcServer {
+  /** The port it is bound to. */
+  readonly port: number;
+  /** The grpc-js server. */
+  readonly server: grpc.Server;
+  /** Stops it at once (open streams end). */
+  forceShutdown(): void;
+}
+
+/**
+ * Serves the agent's gRPC service on `addr` (HOST:PORT; port 0 picks one).
+ * @throws when the address cannot be bound (in use).
+ */
+export async function startGrpcServer(
+  core: AgentCore,
+  instances: InstanceRegistry,
+  addr: string,
+  options: GrpcOptions = {},
+): Promise<GrpcServer> {
+  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const pkg = loadProto("agent.proto", "cassemagent");
+  server.addService(serviceOf(pkg, "Agent").service, agentService(core, instances, options));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      addr,
+      grpc.ServerCredentials.createInsecure(),
+      (e, p) => (e ? reject(e) : resolve(p)),
+    )
+  );
+  return { port, server, forceShutdown: () => server.forceShutdown() };
+}

@@ -1,0 +1,163 @@
+/**
+ * The serve records cassemdb holds under `servePrefix()`, as the agent uses
+ * them: decoded through the shared layout (`shared/config`), and split into
+ * the small metadata every agent keeps for every element
+ * ({@linkcode ServedVersion}) and the body (raw text, or the sealed text of
+ * a secret element), which only the cache and the watched elements keep.
+ *
+ * @module
+ */
+
+import {
+  type AppStatus,
+  type ContentType,
+  decodeRecord,
+  type GrayRule,
+  parseServeKey,
+  type Sealed,
+  ServeAppRecord,
+  ServeEnvRecord,
+  ServeGrayRecord,
+  ServeLiveRecord,
+} from "../shared/config/mod.ts";
+
+/** Which served record of an element: the published version, or the gray one. */
+export type RecordKind = "live" | "gray";
+
+/**
+ * The metadata of one served version (a `live` or `gray` record): what an
+ * agent keeps for every element it serves, without the body.
+ */
+export interface ServedVersion {
+  /** The cassemdb key of the record. */
+  readonly recordKey: string;
+  /** Live or gray. */
+  readonly kind: RecordKind;
+  /** App id. */
+  readonly app: string;
+  /** Env name. */
+  readonly env: string;
+  /** Element key. */
+  readonly key: string;
+  /** The element version number. */
+  readonly version: number;
+  /** Its content type. */
+  readonly contentType: ContentType;
+  /** Its fingerprint (the ETag clients see). */
+  readonly fingerprint: string;
+  /** The cassemdb revision that last wrote the record: orders versions across agents. */
+  readonly modRevision: number;
+  /** The gray rule (gray records only). */
+  readonly rule: GrayRule | undefined;
+  /** Whether the body is sealed (a secret element: opened with the keyring). */
+  readonly sealed: boolean;
+}
+
+/** The body of a served version as stored: raw text or a sealed text. */
+export type StoredBody = { readonly raw: string } | { readonly sealed: Sealed };
+
+/** A decoded serve record. */
+export type DecodedServe =
+  | {
+    readonly kind: "app";
+    readonly recordKey: string;
+    readonly app: string;
+    readonly status: AppStatus;
+  }
+  | {
+    readonly kind: "env";
+    readonly recordKey: string;
+    readonly app: string;
+    readonly env: string;
+    readonly clientSecretHash: string | null;
+  }
+  | {
+    readonly kind: "version";
+    readonly meta: ServedVersion;
+    readonly body: StoredBody;
+  };
+
+/** A served record without its body: what the served state keeps. */
+export type ServeMeta =
+  | Exclude<DecodedServe, { kind: "version" }>
+  | { readonly kind: "version"; readonly meta: ServedVersion };
+
+/** The part of a cassemdb entity a decode needs. */
+export interface ServeEntity {
+  readonly key: string;
+  readonly type: "ELEMENT" | "DIRECTORY";
+  readonly val: Uint8Array;
+  readonly modRevision: number;
+}
+
+/**
+ * The serve record of `e`, or `undefined` for anything else under the
+ * prefix (the directories above the records).
+ * @throws {import("../shared/config/mod.ts").CorruptRecordError} naming the key when the
+ * record does not match its schema (or names another element than its key).
+ */
+export function decodeServe(e: ServeEntity): DecodedServe | undefined {
+  if (e.type !== "ELEMENT") return undefined;
+  const where = parseServeKey(e.key);
+  if (!where) return undefined;
+  switch (where.kind) {
+    case "app": {
+      const r = decodeRecord(ServeAppRecord, e.key, e.val);
+      return { kind: "app", recordKey: e.key, app: where.app, status: r.status };
+    }
+    case "env": {
+      const r = decodeRecord(ServeEnvRecord, e.key, e.val);
+      return {
+        kind: "env",
+        recordKey: e.key,
+        app: where.app,
+        env: where.env,
+        clientSecretHash: r.clientSecretHash,
+      };
+    }
+    case "live":
+    case "gray": {
+      const r = where.kind === "live"
+        ? decodeRecord(ServeLiveRecord, e.key, e.val)
+        : decodeRecord(ServeGrayRecord, e.key, e.val);
+      const rule = where.kind === "gray" ? (r as ServeGrayRecord).rule : undefined;
+      const sealed = r.sealed !== undefined;
+      const meta: ServedVersion = {
+        recordKey: e.key,
+        kind: where.kind,
+        app: intern(where.app),
+        env: intern(where.env),
+        key: where.key,
+        version: r.version,
+        contentType: r.contentType,
+        fingerprint: r.fingerprint,
+        modRevision: e.modRevision,
+        rule,
+        sealed,
+      };
+      const body: StoredBody = r.sealed !== undefined ? { sealed: r.sealed } : { raw: r.raw! };
+      return { kind: "version", meta, body };
+    }
+  }
+}
+
+/** App and env names seen, so that every record of one env shares its two strings. */
+const names = new Map<string, string>();
+
+/** The one copy of `name` (app and env names are few; an agent holds them all anyway). */
+function intern(name: string): string {
+  const had = names.get(name);
+  if (had !== undefined) return had;
+  names.set(name, name);
+  return name;
+}
+
+/** The id of an element across the agent: `app/env/key` (names never hold "/"). */
+export function elementId(app: string, env: string, key: string): string {
+  return `${app}/${env}/${key}`;
+}
+
+/** The id of an env across the agent: `app/env`. */
+export function envId(app: string, env: string): string {
+  return `${app}/${env}`;
+}

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import type { DecodedServe, ServedVersion } from "./serve_records.ts";
+import { ServedState } from "./served.ts";
+
+function version(
+  key: string,
+  v: number,
+  modRevision: number,
+  kind: "live" | "gray" = "live",
+): DecodedServe {
+  const meta: ServedVersion = {
+    recordKey: `cassem/serve/a/e/${key}/${kind}`,
+    kind,
+    app: "a",
+    env: "e",
+    key,
+    version: v,
+    contentType: "plaintext",
+    fingerprint: String(v).padStart(64, "0"),
+    modRevision,
+    rule: kind === "gray" ? { kind: "clients", clientIds: ["c"] } : undefined,
+    sealed: false,
+  };
+  return { kind: "version", meta, body: { raw: `v${v}` } };
+}
+
+const APP: DecodedServe = {
+  kind: "app",
+  recordKey: "cassem/serve/a/_app",
+  app: "a",
+  status: "active",
+};
+const ENV: DecodedServe = {
+  kind: "env",
+  recordKey: "cassem/serve/a/e/_env",
+  app: "a",
+  env: "e",
+  clientSecretHash: null,
+};
+
+Deno.test("ServedState rebuilds the versions of an element at any revision since its horizon", () => {
+  const s = new ServedState();
+  s.reset([APP, ENV, version("k", 1, 3)], 3);
+  s.apply(5, [{ recordKey: "cassem/serve/a/e/k/gray", after: version("k", 2, 5, "gray") }]);
+  s.apply(7, [{ recordKey: "cassem/serve/a/e/k/live", after: version("k", 3, 7) }]);
+  s.apply(9, [{ recordKey: "cassem/serve/a/e/k/gray", after: undefined }]);
+  s.apply(11, [{ recordKey: "cassem/serve/a/e/k/live", after: undefined }]);
+  const at = (r: number) => {
+    const p = s.elementAt("a", "e", "k", r);
+    return p && [p.live?.version, p.gray?.version];
+  };
+  assert.deepEqual(at(3), [1, undefined]);
+  assert.deepEqual(at(4), [1, undefined]);
+  assert.deepEqual(at(5), [1, 2]);
+  assert.deepEqual(at(8), [3, 2]);
+  assert.deepEqual(at(9), [3, undefined]);
+  assert.deepEqual(at(11), [undefined, undefined]);
+  assert.equal(at(2), undefined, "before the horizon: unknown");
+  assert.equal(s.revision, 11);
+});
+
+Deno.test("ServedState: a full change log moves the horizon; old revisions are ignored", () => {
+  const s = new ServedState(4);
+  s.reset([APP, ENV], 1);
+  for (let r = 2; r <= 10; r++) {
+    s.apply(r, [{ recordKey: "cassem/serve/a/e/k/live", after: version("k", r, r) }]);
+  }
+  assert.equal(s.horizon, 6, "entries of revisions up to 6 were dropped");
+  assert.equal(s.elementAt("a", "e", "k", 5), undefined);
+  assert.equal(s.elementAt("a", "e", "k", 6)?.live?.version, 6);
+  const d = s.apply(10, [{ recordKey: "cassem/serve/a/e/k/live", after: undefined }]);
+  assert.equal(d.elements.length, 0, "a revision already applied changes nothing");
+  assert.equal(s.element("a", "e", "k").live?.version, 10);
+});
+
+Deno.test("ServedState: deltas name the elements, envs and apps that changed; a reset diffs the whole state", () => {
+  const s = new ServedState();
+  s.reset([APP, ENV, version("k", 1, 2), version("j", 1, 2)], 2);
+  const d = s.apply(3, [
+    { recordKey: "cassem/serve/a/e/k/live", after: version("k", 2, 3) },
+    {
+      recordKey: "cassem/serve/a/e/_env",
+      after: { ...ENV, clientSecretHash: "f".repeat(64) } as DecodedServe,
+    },
+  ]);
+  assert.deepEqual(d.elements.map((e) => [e.key, e.before.live?.version, e.after.live?.version]), [[
+    "k",
+    1,
+    2,
+  ]]);
+  assert.deepEqual([...d.envs], ["a/e"]);
+  const r = s.reset([APP, version("k", 2, 3), version("n", 1, 4)], 4);
+  assert.deepEqual(r.elements.map((e) => e.key).sort(), ["j", "n"], "j went, n came, k unchanged");
+  assert.deepEqual([...r.envs], ["a/e"], "the env went");
+  assert.equal(s.env("a", "e"), undefined);
+  assert.equal(s.horizon, 4);
+});

@@ -1,0 +1,142 @@
+/**
+ * The Server-Sent Events transport of change push: a {@linkcode PushSink}
+ * that writes to a bounded `ReadableStream`, the body of the response.
+ *
+ * Events (one blank line after each):
+ *
+ * - element changed: `data: {element JSON}` (no event type, so that
+ *   `EventSource.onmessage` gets it);
+ * - no version any more: `event: missing` + `data: {"key","revision"}`;
+ * - initial state sent: `event: ready` + `data: {"revision","full"}`;
+ * - the agent ends the stream: `event: close` + `data: {"code","message"}`;
+ * - keep-alive: a comment line `: heartbeat {revision}`.
+ *
+ * The last event of each revision carries `id: {revision}` (as does
+ * `ready`), so a client that reconnects with `Last-Event-ID` resumes after
+ * the last revision it received whole. Frames are encoded once per push and
+ * shared by every stream.
+ *
+ * A stream whose unsent bytes exceed its bound (the client reads too slowly)
+ * gets a `close` event with code `RESOURCE_EXHAUSTED` and ends: memory stays
+ * bounded whatever the client does.
+ *
+ * @module
+ */
+
+import type { PushItem, PushSink } from "./subscriptions.ts";
+
+const encoder = new TextEncoder();
+
+/** Frames of an item, without and with the `id:` line, shared by every stream of one push. */
+const frames = new WeakMap<PushItem, { plain?: Uint8Array; withId?: Uint8Array }>();
+
+function frameOf(item: PushItem, revision: number, withId: boolean): Uint8Array {
+  let f = frames.get(item);
+  if (!f) frames.set(item, f = {});
+  const have = withId ? f.withId : f.plain;
+  if (have) return have;
+  const id = withId ? `id: ${revision}\n` : "";
+  const text = item.version
+    ? `${id}data: ${item.json}\n\n`
+    : `${id}event: missing\ndata: ${JSON.stringify({ key: item.key, revision })}\n\n`;
+  const bytes = encoder.encode(text);
+  if (withId) f.withId = bytes;
+  else f.plain = bytes;
+  return bytes;
+}
+
+/** Options of {@linkcode SseSink}. */
+export interface SseOptions {
+  /** Most bytes queued for a client that reads slowly before it is cut off (default 4 MiB). */
+  maxQueuedBytes?: number;
+  /** The client's reconnection delay sent as `retry:` (default 1,000 ms). */
+  retryMs?: number;
+  /** Called once when the stream ends (client gone, cut off, closed). */
+  onEnd?(): void;
+}
+
+/** A push sink writing an SSE stream (see the module doc). */
+export class SseSink implements PushSink {
+  /** The response body. */
+  readonly body: ReadableStream<Uint8Array>;
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  readonly #maxQueued: number;
+  readonly #onEnd: (() => void) | undefined;
+  #ended = false;
+
+  /** A sink whose stream starts with the `retry:` line. */
+  constructor(options: SseOptions = {}) {
+    this.#maxQueued = options.maxQueuedBytes ?? 4 * 1024 * 1024;
+    this.#onEnd = options.onEnd;
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.#controller = c;
+          c.enqueue(encoder.encode(`retry: ${options.retryMs ?? 1_000}\n\n`));
+        },
+        cancel: () => this.#end(),
+      },
+      // desiredSize = bound − queued bytes: it goes negative for a client that reads too slowly.
+      new ByteLengthQueuingStrategy({ highWaterMark: this.#maxQueued }),
+    );
+  }
+
+  /** Whether the stream has ended. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  push(revision: number, items: readonly PushItem[]): void {
+    for (let i = 0; i < items.length; i++) {
+      if (!this.#write(frameOf(items[i]!, revision, i === items.length - 1))) return;
+    }
+  }
+
+  ready(revision: number, full: boolean): void {
+    this.#write(
+      encoder.encode(
+        `id: ${revision}\nevent: ready\ndata: ${JSON.stringify({ revision, full })}\n\n`,
+      ),
+    );
+  }
+
+  heartbeat(revision: number): void {
+    this.#write(encoder.encode(`: heartbeat ${revision}\n\n`));
+  }
+
+  close(code: string, message: string): void {
+    if (this.#ended) return;
+    try {
+      this.#controller.enqueue(
+        encoder.encode(`event: close\ndata: ${JSON.stringify({ code, message })}\n\n`),
+      );
+      this.#controller.close();
+    } catch { /* the client is gone */ }
+    this.#end();
+  }
+
+  /** Enqueues `bytes`; cuts the stream off when the client is too far behind. */
+  #write(bytes: Uint8Array): boolean {
+    if (this.#ended) return false;
+    try {
+      this.#controller.enqueue(bytes);
+    } catch {
+      this.#end();
+      return false;
+    }
+    if ((this.#controller.desiredSize ?? 0) < 0) {
+      this.close(
+        "RESOURCE_EXHAUSTED",
+        `Cannot go on pushing as the client reads too slowly: more than ${this.#maxQueued} bytes are waiting; reconnect with Last-Event-ID to resume`,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#onEnd?.();
+  }
+}
