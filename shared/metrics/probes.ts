@@ -26,11 +26,17 @@ export interface ReadinessReport {
   readonly ready: boolean;
   /** Each check's outcome: `"ok"`, or why it failed (one sentence naming what is missing). */
   readonly checks: Readonly<Record<string, string>>;
+  /** Facts shown beside the checks that do not decide readiness (absent when none). */
+  readonly info?: Readonly<Record<string, string>>;
 }
 
-/** A report from `checks`: ready when each says `"ok"`. */
-export function reportOf(checks: Record<string, string>): ReadinessReport {
-  return { ready: Object.values(checks).every((v) => v === "ok"), checks };
+/** A report from `checks` (and `info`): ready when each check says `"ok"`. */
+export function reportOf(
+  checks: Record<string, string>,
+  info?: Record<string, string>,
+): ReadinessReport {
+  const ready = Object.values(checks).every((v) => v === "ok");
+  return info ? { ready, checks, info } : { ready, checks };
 }
 
 /** Options of {@linkcode CachedCheck}. */
