@@ -6,7 +6,8 @@
  *   a component at scrape time ({@linkcode readGauges},
  *   {@linkcode readCounters}), {@linkcode metricsResponse};
  * - `http.ts`: {@linkcode HttpMetrics} and the Hono middleware
- *   {@linkcode httpMetrics} (by method, route pattern and status);
+ *   {@linkcode httpMetrics} (by method, route pattern and status), on
+ *   `fast_histogram.ts` ({@linkcode FastHistogram}: series looked up once);
  * - `grpc_server.ts`: {@linkcode grpcServerObserver}, a grpc-js server
  *   interceptor recording every call by method and status code and running
  *   its handler under the caller's `x-request-id`;
@@ -23,6 +24,7 @@
 
 export * from "./registry.ts";
 export * from "./http.ts";
+export * from "./fast_histogram.ts";
 export * from "./grpc_server.ts";
 export * from "./kv_client.ts";
 export * from "./probes.ts";
