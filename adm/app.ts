@@ -41,6 +41,7 @@ import { membersRoutes } from "./routes/members.ts";
 import { oplogRoutes } from "./routes/oplog.ts";
 import { tokensRoutes } from "./routes/tokens.ts";
 import { usersRoutes } from "./routes/users.ts";
+import { dashboardRoutes } from "./ui/mod.ts";
 
 export type { RouteGroup } from "./routes/route_group.ts";
 
@@ -100,7 +101,9 @@ export function createApp(deps: AdmDeps, options: AppOptions = {}): AdmApp {
   for (const g of [...ROUTE_GROUPS, ...ELEMENT_ROUTE_GROUPS]) api.route(g.base, g.build(deps));
   api.route("/", docsRoutes(() => openApiDocument(app)));
   app.route("/api", api);
+  // Before the dashboard, whose pages are also at the root.
   app.route("/", probeApp(deps, options.serveMetrics === false ? undefined : metrics));
+  app.route("/", dashboardRoutes((request) => app.fetch(request))); // the web dashboard (ui/)
   app.onError(onError);
   app.notFound(onNotFound);
   return app;

@@ -7,6 +7,7 @@
  *   db       cassemdb vs etcd, 1 and 3 nodes, set / get lin / get ser (--quick: shorter)
  *   watch    watch fan-out: 1,000 watchers on a 3-node cluster, 1,000 changes
  *   memory   RSS of one node holding 100,000 keys of 1 KiB, and its restart time
+ *   adm      element create / update / publish through 1 and 2 adm copies, beside SetKV and Txn
  *   agent    cassemagent: cached HTTP reads beside a bare Deno.serve, publish-to-client
  *            latency with 1,000 SSE and 1,000 gRPC watchers, RSS with 100,000 cached elements
  *
@@ -18,6 +19,7 @@
 
 import { FlagError, toFlagError } from "../shared/flags.ts";
 import { runAgentBench } from "./agent_bench.ts";
+import { runAdmBench } from "./adm_bench.ts";
 import { runDbBench } from "./db_bench.ts";
 import { runMemoryBench } from "./memory_bench.ts";
 import { runRaftBench } from "./raft_bench.ts";
@@ -62,6 +64,12 @@ const BENCHES: Record<string, { run: (args: string[]) => Promise<void>; usage: s
            latency with SSE and gRPC watchers, RSS with many cached elements
            --part reads,push,memory   --duration S (10)   --connections N (64)
            --watchers N (1000)   --versions N (30)   --elements N (100000)   --value-bytes N (1024)`,
+  },
+  adm: {
+    run: runAdmBench,
+    usage: `  adm      element create / update / publish through 1 and 2 adm copies on a 3-node
+           cassemdb, beside its own SetKV and Txn
+           --duration S   --concurrency N (16)   --quick   --cpu-prof DIR`,
   },
 };
 

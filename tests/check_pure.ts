@@ -113,6 +113,15 @@ for (const file of pure) {
     if (!pure.includes(target)) problems.push(`${file}: imports ${target}, which is not pure`);
   }
 }
+/**
+ * Code bundled for the browser imports the pure parser files of shared/config
+ * directly: its mod.ts also carries the zod record schemas, which would
+ * bloat the bundle.
+ */
+function isBrowserCode(file: string): boolean {
+  return file.startsWith("adm/ui/client/");
+}
+
 /** Every .ts file under `dir` (relative to the repository root). */
 async function* tsFiles(dir: string): AsyncGenerator<string> {
   for await (const e of Deno.readDir(new URL(`${dir}/`, root))) {
@@ -129,7 +138,7 @@ for (const dir of SERVICE_DIRS) {
     const lines = (await Deno.readTextFile(new URL(file, root))).split("\n");
     lines.forEach((line, i) => {
       const code = line.replace(/\/\/.*$/, "").replace(/^\s*\*.*$/, "");
-      if (!file.endsWith("_test.ts") && DEEP_SHARED_IMPORT.test(code)) {
+      if (!file.endsWith("_test.ts") && !isBrowserCode(file) && DEEP_SHARED_IMPORT.test(code)) {
         problems.push(`${file}:${i + 1}: imports a shared module past its mod.ts: ${line.trim()}`);
       }
       if (REACH_THROUGH.test(code)) {

@@ -40,7 +40,7 @@ import {
   OplogRecord as OplogSchema,
   type Tree,
 } from "../../shared/config/mod.ts";
-import type { Condition, TxnOp, TxnRequest } from "../../shared/db/mod.ts";
+import type { Condition, Entity, TxnOp, TxnRequest } from "../../shared/db/mod.ts";
 import { mayHaveApplied } from "../../shared/db/mod.ts";
 import type { AdmDeps } from "../deps.ts";
 import {
@@ -101,6 +101,8 @@ export class AdmTxn {
   readonly #compares = new Map<string, Condition>();
   readonly #ops: TxnOp[] = [];
   readonly #written = new Set<string>();
+  /** Entities fetched ahead by {@linkcode prefetch} (null: absent), consumed by `read`. */
+  readonly #prefetched = new Map<string, Entity | null>();
   #logKey: string | undefined;
 
   /** A fresh attempt for `actor`. */
@@ -140,7 +142,9 @@ export class AdmTxn {
     key: string,
     options: ReadOptions = {},
   ): Promise<Stored<z.output<S>> | undefined> {
-    const { entity } = await this.#deps.db.get(key);
+    const entity = this.#prefetched.has(key)
+      ? this.#prefetched.get(key) ?? undefined
+      : (await this.#deps.db.get(key)).entity;
     this.#guard(key, entity?.modRevision);
     const stored = entity ? storedOf(schema, entity) : undefined;
     if (options.ifMatch !== undefined && stored?.modRevision !== options.ifMatch) {
@@ -152,6 +156,17 @@ export class AdmTxn {
       );
     }
     return stored;
+  }
+
+  /**
+   * Fetches `keys` (1..100) in one round trip, so that the `read`s of them
+   * that follow in this attempt cost none. A prefetched key becomes a
+   * compare only when it is read.
+   */
+  async prefetch(keys: readonly string[]): Promise<void> {
+    const { entities } = await this.#deps.db.getMany(keys);
+    const byKey = new Map(entities.map((e) => [e.key, e]));
+    for (const k of keys) this.#prefetched.set(k, byKey.get(k) ?? null);
   }
 
   /**

@@ -213,9 +213,13 @@ async function streamWatch(
 ): Promise<void> {
   let w: Watcher;
   try {
-    w = startWatch(node, call.request);
+    w = await startWatch(node, call.request);
   } catch (e) {
     await fail(call, node.statusOf(e));
+    return;
+  }
+  if (call.cancelled) {
+    w.close();
     return;
   }
   let clientGone = false;
@@ -245,8 +249,13 @@ async function streamWatch(
   }
 }
 
-/** Checks a Watch request and starts its watcher (throws the error to answer with). */
-function startWatch(node: DbNode, req: Req): Watcher {
+/**
+ * Checks a Watch request and starts its watcher (throws the error to answer
+ * with). A watch of new changes (start_revision 0) starts after a linearizable
+ * read point, as a read would: on a follower that has not applied a write the
+ * caller already saw acknowledged, it must not deliver that write as new.
+ */
+async function startWatch(node: DbNode, req: Req): Promise<Watcher> {
   const refusal = node.sm.watchRefusal();
   if (refusal) throw refusal;
   const prefix = Boolean(req.prefix);
@@ -258,6 +267,7 @@ function startWatch(node: DbNode, req: Req): Watcher {
       prefix || (typeof k === "string" && k.endsWith("/")) ? checkPrefix(f, k) : checkKey(f, k),
   );
   const startRevision = checkRevision("start_revision", req.startRevision);
+  if (startRevision === 0) await node.linearizableRead();
   return node.hub.watch({ keys, prefix, startRevision });
 }
 

@@ -14,8 +14,13 @@ export const CONTENT_TYPES = ["json", "yaml", "toml", "ini", "properties", "plai
 /** A content type. */
 export type ContentType = typeof CONTENT_TYPES[number];
 
-/** zod schema of a content type. */
-export const ContentTypeSchema: z.ZodEnum<{ [K in ContentType]: K }> = z.enum(CONTENT_TYPES);
+/**
+ * zod schema of a content type. Marked pure so that a bundle of the parsers
+ * that does not use it (the dashboard's editor) leaves zod out.
+ */
+export const ContentTypeSchema: z.ZodEnum<{ [K in ContentType]: K }> = /* @__PURE__ */ z.enum(
+  CONTENT_TYPES,
+);
 
 /**
  * The MIME type of each content type. ini and properties have no
