@@ -12,7 +12,7 @@
  */
 
 import type { Context, MiddlewareHandler } from "hono";
-import { routePath } from "hono/route";
+import { matchedRoutes } from "hono/route";
 import { FastHistogram, type Series } from "./fast_histogram.ts";
 import { LATENCY_BUCKETS, readGauges, type Registry } from "./registry.ts";
 
@@ -77,12 +77,17 @@ export class HttpMetrics {
 }
 
 /**
- * The route pattern that matched `c`'s request, or {@linkcode UNMATCHED_ROUTE}
- * when only middleware (a `*` pattern) matched it.
+ * The route pattern of the handler that answered `c`'s request (call it
+ * once the request is answered). When a middleware answered (a refusal
+ * before the handler), the pattern of the first handler matched; when no
+ * handler matched, {@linkcode UNMATCHED_ROUTE}. Middleware (`use`, method
+ * `ALL`) never names a route: a `*` pattern would stand for any path.
  */
 export function routeLabel(c: Context): string {
-  const path = routePath(c, -1);
-  return path === "" || path.endsWith("*") ? UNMATCHED_ROUTE : path;
+  const routes = matchedRoutes(c);
+  const current = routes[c.req.routeIndex];
+  if (current && current.method !== "ALL") return current.path;
+  return routes.find((r) => r.method !== "ALL")?.path ?? UNMATCHED_ROUTE;
 }
 
 /**

@@ -9,7 +9,11 @@ function app() {
   const metrics = new HttpMetrics(registry);
   const a = new Hono();
   a.use("*", httpMetrics(metrics));
-  a.use("/api/*", async (_, next) => await next());
+  // A middleware that refuses before the handler (as a body limit does).
+  a.use("/api/*", async (c, next) => {
+    if (c.req.header("x-big")) return c.json({ error: "too big" }, 413);
+    await next();
+  });
   const api = new Hono();
   api.get("/apps/:app", (c) => c.json({ app: c.req.param("app") }));
   api.post("/apps/:app", () => {
@@ -20,6 +24,8 @@ function app() {
     const inFlight = parsePrometheusText(await registry.metrics()).value("http_requests_in_flight");
     return c.json({ inFlight });
   });
+  // Middleware mounted after every route, at the root (as the dashboard's is).
+  a.use("*", async (_, next) => await next());
   a.onError((_, c) => c.json({ error: "x" }, 500));
   return { a, registry };
 }
@@ -31,6 +37,7 @@ Deno.test("httpMetrics counts and times requests by method, route pattern and st
   await a.request("/api/nope/1");
   await a.request("/nothing/at/all");
   await a.request("/api/apps/shop", { method: "PROPFIND" });
+  await a.request("/api/apps/big", { method: "POST", headers: { "x-big": "1" } });
   const m = parsePrometheusText(await registry.metrics());
   assert.equal(m.types.get("http_requests_total"), "counter");
   assert.equal(m.types.get("http_request_duration_seconds"), "histogram");
@@ -48,8 +55,13 @@ Deno.test("httpMetrics counts and times requests by method, route pattern and st
     2,
   );
   assert.equal(m.value("http_requests_total", { method: "OTHER" }), 1);
+  // Refused by a middleware: the route it was for.
+  assert.equal(
+    m.value("http_requests_total", { method: "POST", route: "/api/apps/:app", status: "413" }),
+    1,
+  );
   assert.ok(!m.samples.some((s) => /shop|bar|nope/.test(JSON.stringify(s.labels))));
-  assert.equal(m.sum("http_requests_total"), 7);
+  assert.equal(m.sum("http_requests_total"), 8);
 });
 
 Deno.test("httpMetrics: a request is in flight while it is handled, and not after", async () => {
