@@ -13,6 +13,7 @@ function app() {
   a.use("/api/*", async (c, next) => {
     if (c.req.header("x-big")) return c.json({ error: "too big" }, 413);
     await next();
+    return undefined;
   });
   const api = new Hono();
   api.get("/apps/:app", (c) => c.json({ app: c.req.param("app") }));
