@@ -9,6 +9,7 @@
 import type { Keyring } from "../shared/config/mod.ts";
 import type { KvClient } from "../shared/db/mod.ts";
 import type { Logger } from "../shared/log.ts";
+import type { AdmMetrics } from "./http/metrics.ts";
 
 /** Tunables of adm; {@linkcode DEFAULT_CONFIG} holds the defaults. */
 export interface AdmConfig {
@@ -60,4 +61,6 @@ export interface AdmDeps {
   keyring: Keyring | undefined;
   /** Tunables. */
   config: AdmConfig;
+  /** Where adm counts what it does (`createApp` sets a new one when absent). */
+  metrics?: AdmMetrics;
 }

@@ -149,6 +149,8 @@ interface Step {
   readonly bodies: Map<string, Body>;
   /** Resolves once every sealed body of the step is opened (absent: nothing to open). */
   readonly opening?: Promise<void>;
+  /** When it arrived from cassemdb (`performance.now()`), for the push latency. */
+  readonly arrivedAt: number;
 }
 
 /** Someone waiting for the agent to reach a revision. */
@@ -157,12 +159,17 @@ interface Waiter {
   resolve(): void;
 }
 
-/** Hooks for the instance registry. */
+/** Hooks for the instance registry and the metrics. */
 export interface SubscriberHooks {
   /** A subscriber was added (after its initial state was sent). */
   attached?(s: Subscriber): void;
   /** A subscriber went. */
   detached?(s: Subscriber): void;
+  /**
+   * A revision was pushed to `subscribers` subscribers, `ms` after it arrived
+   * from cassemdb (bodies to open included).
+   */
+  pushed?(subscribers: number, ms: number): void;
 }
 
 /** The agent's state, cache and push fan-out (see the module doc). */
@@ -175,7 +182,7 @@ export class AgentCore {
   readonly health: Health;
   /** Every subscriber. */
   readonly subscribers = new SubscriberIndex();
-  /** Instance registry hooks. */
+  /** Instance registry and metrics hooks. */
   hooks: SubscriberHooks = {};
   readonly #db: KvClient;
   readonly #log: Logger;
@@ -360,7 +367,7 @@ export class AgentCore {
       }
     }
     const opening = openings.length > 0 ? Promise.all(openings).then(() => {}) : undefined;
-    return { revision, reset, changes, bodies, opening };
+    return { revision, reset, changes, bodies, opening, arrivedAt: performance.now() };
   }
 
   /** Applies `step` now when nothing is queued and nothing is being opened; else queues it. */
@@ -413,7 +420,7 @@ export class AgentCore {
       }
     }
     this.health.delivered();
-    this.#publish(delta);
+    this.#publish(delta, step.arrivedAt);
     if (step.reset && this.#ready) this.#ready.resolve(step.revision);
     this.#wake();
   }
@@ -445,8 +452,8 @@ export class AgentCore {
     }
   }
 
-  /** Pushes what `delta` changed to every subscriber it concerns. */
-  #publish(delta: Delta): void {
+  /** Pushes what `delta` (which arrived at `arrivedAt`) changed to every subscriber it concerns. */
+  #publish(delta: Delta, arrivedAt: number): void {
     if (this.subscribers.size === 0) return;
     const memo = new Map<string, PushItem>();
     const batches = new Map<Subscriber, PushItem[]>();
@@ -465,6 +472,7 @@ export class AgentCore {
       }
     }
     for (const [s, items] of batches) s.sink.push(delta.revision, items);
+    if (batches.size > 0) this.hooks.pushed?.(batches.size, performance.now() - arrivedAt);
     for (const id of delta.envs) this.#recheckSecrets(id);
   }
 

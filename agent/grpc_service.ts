@@ -18,6 +18,8 @@ import type { PushItem, PushSink } from "./subscriptions.ts";
 export interface GrpcOptions {
   /** Bytes a slow Watch client may leave unread before it is cut off (default 4 MiB). */
   maxQueuedBytes?: number;
+  /** Server interceptors (the metrics' `grpcServerObserver`), outermost first. */
+  interceptors?: grpc.ServerInterceptor[];
 }
 
 // deno-lint-ignore no-explicit-any
@@ -255,7 +257,7 @@ export async function startGrpcServer(
   addr: string,
   options: GrpcOptions = {},
 ): Promise<GrpcServer> {
-  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const server = new grpc.Server({ ...CHANNEL_OPTIONS, interceptors: options.interceptors ?? [] });
   const pkg = loadProto("agent.proto", "cassemagent");
   server.addService(serviceOf(pkg, "Agent").service, agentService(core, instances, options));
   const port = await new Promise<number>((resolve, reject) =>

@@ -225,7 +225,7 @@ export async function runLocalCluster(
     }, {
       report: (line) => console.error(`[cluster] ${line}`),
       onLine: (stream: OutputStream, line) =>
-        (stream === "stdout" ? console.log : console.error)(prefix + line),
+        (stream === "stdout" ? console.log : console.error)(tagged(prefix, line)),
       onStart: (pid) =>
         console.error(
           `[cluster] node ${i} pid ${pid}: client 127.0.0.1:${basePort(clientPort, i)}`,
@@ -240,4 +240,13 @@ export async function runLocalCluster(
   console.error(`[cluster] ${n} nodes, data under ${dataRoot}`);
   const ok = await Promise.all(nodes.map((node) => node.run()));
   Deno.exit(ok.every(Boolean) ? 0 : 1);
+}
+
+/**
+ * A node's output line as the launcher prints it: JSON log lines as they
+ * are (each names its node in `component`, and a prefix would break the
+ * JSON), any other line after `prefix`.
+ */
+function tagged(prefix: string, line: string): string {
+  return line.startsWith("{") ? line : prefix + line;
 }

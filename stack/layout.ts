@@ -17,7 +17,7 @@ export interface DbNodeLayout {
   client: string;
   /** Its raft peer address. */
   peer: string;
-  /** Its debug HTTP address (`/status`, `/healthz`). */
+  /** Its debug HTTP address (`/status`, `/healthz`, `/readyz`, `/metrics`). */
   http: string;
   /** Its data dir. */
   dir: string;

@@ -141,7 +141,7 @@ async function runLocked(
             token,
           ),
         ),
-      probe: () => httpOk(`http://${node.http}/healthz`),
+      probe: () => httpOk(`http://${node.http}/readyz`),
     })
   );
   const adm = new StackService({

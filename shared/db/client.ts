@@ -67,6 +67,7 @@ import {
   DbError,
   FIELD,
   LEADER_ADDR,
+  REQUEST_ID_METADATA,
   RETRYABLE,
   REVISION,
   statusName,
@@ -495,6 +496,7 @@ export class DbClient implements KvClient {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     const deadline = Date.now() + timeoutMs;
     const signal = options.signal;
+    const metadata = requestMetadata(options.requestId);
     for (let attempt = 0;; attempt++) {
       if (signal?.aborted) {
         throw new DbError("CANCELLED", `Cannot call ${name} as the call was aborted`);
@@ -505,7 +507,7 @@ export class DbClient implements KvClient {
         : Math.min(deadline, Date.now() + this.#attemptMs);
       let e: DbError;
       try {
-        const resp = await this.#once(endpoint, rpc, req, attemptDeadline, signal);
+        const resp = await this.#once(endpoint, rpc, req, attemptDeadline, signal, metadata);
         // Only the leader applies writes: the node that did is the one to write to next.
         if (rpc.write && !only) this.#leaderAddr = endpoint;
         return resp;
@@ -545,6 +547,7 @@ export class DbClient implements KvClient {
     req: Req,
     deadline: number,
     signal: AbortSignal | undefined,
+    metadata: grpc.Metadata | undefined,
   ): Promise<Resp> {
     const m = rpc.method;
     return new Promise<Resp>((resolve, reject) => {
@@ -554,7 +557,8 @@ export class DbClient implements KvClient {
         m.requestSerialize,
         m.responseDeserialize,
         req,
-        new grpc.Metadata(),
+        // grpc-js may add to the metadata it is given: each attempt gets a copy.
+        metadata?.clone() ?? new grpc.Metadata(),
         { deadline },
         (err, resp) => {
           signal?.removeEventListener("abort", onAbort);
@@ -651,6 +655,27 @@ export class DbClient implements KvClient {
     this.#suspect.set(endpoint, Date.now() + this.#attemptMs);
     this.#rotate(endpoint);
   }
+}
+
+/** A request id as metadata may carry it: printable ASCII, 1..128 characters. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The metadata that carries `requestId`, or `undefined` without one.
+ * @throws {RangeError} when it is not 1 to 128 printable ASCII characters.
+ */
+function requestMetadata(requestId: string | undefined): grpc.Metadata | undefined {
+  if (requestId === undefined) return undefined;
+  if (!REQUEST_ID.test(requestId)) {
+    throw new RangeError(
+      `Cannot send requestId as it must be 1 to 128 printable ASCII characters: current value is ${
+        JSON.stringify(requestId)
+      }`,
+    );
+  }
+  const md = new grpc.Metadata();
+  md.set(REQUEST_ID_METADATA, requestId);
+  return md;
 }
 
 function readOf(o: ReadOptions): { serializable: boolean } {

@@ -7,6 +7,7 @@ import {
   isInvalidArgument,
   isUnavailable,
   LEADER_ADDR,
+  REQUEST_ID_METADATA,
   RETRYABLE,
   REVISION,
 } from "./errors.ts";
@@ -21,6 +22,8 @@ type Handler = (req: Record<string, unknown>) => Answer;
 /** A gRPC server that speaks cassemdb's KV and Cluster services with programmed answers. */
 class FakeNode {
   readonly calls: string[] = [];
+  /** The `x-request-id` of each call, in order (undefined: none sent). */
+  readonly requestIds: (string | undefined)[] = [];
   readonly handlers = new Map<string, Handler>();
   readonly #server = new grpc.Server();
   address = "";
@@ -36,6 +39,7 @@ class FakeNode {
           cb: grpc.sendUnaryData<unknown>,
         ) => {
           this.calls.push(name);
+          this.requestIds.push(call.metadata.get(REQUEST_ID_METADATA)[0]?.toString());
           const h = this.handlers.get(name);
           if (!h) return cb({ code: grpc.status.UNIMPLEMENTED, details: `no ${name} here` });
           const answer = h(call.request);
@@ -353,6 +357,48 @@ Deno.test(
     } finally {
       db.close();
       node.stop();
+    }
+  },
+);
+
+Deno.test(
+  "DbClient sends requestId as x-request-id on every attempt of the call, and refuses a malformed one",
+  opts,
+  async () => {
+    const follower = await new FakeNode().start();
+    const leader = await new FakeNode().start();
+    follower.handlers.set("SetKV", () => ({
+      status: grpc.status.UNAVAILABLE,
+      details: "not the leader",
+      md: { [LEADER_ADDR]: leader.address, [RETRYABLE]: "1" },
+    }));
+    leader.handlers.set(
+      "SetKV",
+      () => ({ entity: { ...ENTITY, val: new Uint8Array() }, revision: 9 }),
+    );
+    follower.handlers.set("GetKV", () => ({ entity: ENTITY, revision: 9 }));
+    const db = new DbClient({ endpoints: [follower.address] });
+    try {
+      await db.set("k", "v", { requestId: "adm-req.1:a" });
+      await db.get("k");
+      // The write is redirected: both of its attempts carry the id; the read carries none.
+      assert.deepEqual(follower.requestIds, ["adm-req.1:a", undefined]);
+      assert.deepEqual(leader.requestIds, ["adm-req.1:a"]);
+      for (const bad of ["", "has space", "x".repeat(129), "é"]) {
+        await assert.rejects(
+          db.get("k", { requestId: bad }),
+          (e: Error) =>
+            e instanceof RangeError &&
+            /Cannot send requestId as it must be 1 to 128 printable ASCII characters/.test(
+              e.message,
+            ),
+        );
+      }
+      assert.equal(follower.count("GetKV"), 1, "nothing sent with a malformed id");
+    } finally {
+      db.close();
+      leader.stop();
+      follower.stop();
     }
   },
 );

@@ -14,6 +14,7 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { logLineAsText } from "../../shared/log.ts";
 import { freePort } from "../support/procs.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -32,8 +33,10 @@ export class AdmProc {
   readonly url: string;
   /** Its process id. */
   readonly pid: number;
-  /** Every stderr line so far. */
+  /** Every stderr line so far, JSON log lines in the text format (`logLineAsText`). */
   readonly stderr: string[] = [];
+  /** Every stderr line so far, as written. */
+  readonly rawStderr: string[] = [];
   /** Every stdout line so far. */
   readonly stdout: string[] = [];
   readonly #child: Deno.ChildProcess;
@@ -48,33 +51,46 @@ export class AdmProc {
       this.#done = true;
       return s;
     });
-    void this.#pump(child.stdout, this.stdout);
-    void this.#pump(child.stderr, this.stderr);
+    void this.#pump(child.stdout, (l) => this.stdout.push(l));
+    void this.#pump(child.stderr, (l) => {
+      this.rawStderr.push(l);
+      this.stderr.push(logLineAsText(l));
+    });
   }
 
-  async #pump(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
+  async #pump(stream: ReadableStream<Uint8Array>, line: (l: string) => void): Promise<void> {
     let carry = "";
     try {
       for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
         const parts = (carry + chunk).split("\n");
         carry = parts.pop() ?? "";
-        into.push(...parts);
+        parts.forEach(line);
       }
     } catch { /* gone */ }
-    if (carry) into.push(carry);
+    if (carry) line(carry);
   }
 
   /**
    * Starts a copy on `dbEndpoints` with `env` added to the environment and
-   * resolves once it prints that it listens.
+   * `extraArgs` after its flags, and resolves once it prints that it listens.
    */
   static async start(
     dbEndpoints: string,
     env: Record<string, string> = {},
     timeoutMs = 30_000,
+    extraArgs: string[] = [],
   ): Promise<AdmProc> {
     const port = freePort();
-    const args = ["run", "-A", "adm/main.ts", "--listen", `127.0.0.1:${port}`, "--db", dbEndpoints];
+    const args = [
+      "run",
+      "-A",
+      "adm/main.ts",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--db",
+      dbEndpoints,
+      ...extraArgs,
+    ];
     const cmd = HAS_SETPRIV ? SETPRIV : Deno.execPath();
     const full = HAS_SETPRIV ? ["--pdeathsig", "SIGKILL", "--", Deno.execPath(), ...args] : args;
     const childEnv = { ...Deno.env.toObject(), ...env };

@@ -117,7 +117,7 @@ export class AgentProc {
     ]).finally(() => clearTimeout(timer));
     if (opts.waitLoaded ?? true) {
       await waitFor(`${this.name} loaded`, async () => {
-        const r = await fetch(`${this.url}/healthz`);
+        const r = await fetch(`${this.url}/readyz`);
         await r.body?.cancel();
         return r.status === 200 ? true : undefined;
       }, { timeoutMs: 30_000 });

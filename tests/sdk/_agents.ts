@@ -64,7 +64,7 @@ export class AgentProc {
     return this.#child !== undefined;
   }
 
-  /** Starts it; resolves once it printed its ready line and /healthz answers 200. */
+  /** Starts it; resolves once it printed its ready line and /readyz answers 200 (loaded). */
   async start(): Promise<void> {
     if (this.#child) throw new Error(`Cannot start ${this.name} as it is running`);
     const args = [
@@ -111,7 +111,7 @@ export class AgentProc {
     const end = Date.now() + 60_000;
     for (;;) {
       try {
-        const r = await fetch(`${this.url}/healthz`);
+        const r = await fetch(`${this.url}/readyz`);
         await r.body?.cancel();
         if (r.status === 200) return;
       } catch { /* not yet */ }

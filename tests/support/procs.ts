@@ -2,8 +2,10 @@
  * Child processes for tests and benchmarks, in one place: spawn a child and
  * read its output line by line, wait for a line or a condition, pick free
  * loopback ports, and stop a child by its PID (SIGTERM, then SIGKILL after a
- * grace period). Nothing here knows about cassem: the cassemdb harness
- * (tests/db/_cluster.ts) and the benchmarks (bench/_procs.ts) build on it.
+ * grace period). The cassemdb harness (tests/db/_cluster.ts) and the
+ * benchmarks (bench/_procs.ts) build on it. The one thing it knows of cassem:
+ * a service's JSON log lines are read in the text format (shared/log.ts),
+ * unless `rawLogLines` is set.
  *
  * Every child spawned here is tracked by PID until it exits, and SIGKILLed
  * when the spawning process unloads ({@linkcode killLiveChildren}), so a test
@@ -17,6 +19,8 @@
  *
  * @module
  */
+
+import { logLineAsText } from "../../shared/log.ts";
 
 /** Sleeps `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -218,6 +222,13 @@ export interface SpawnOptions {
   /** Lines kept per stream for {@linkcode ChildProc.lines} (default 1,000; oldest dropped). */
   keepLines?: number;
   /**
+   * Keep a service's JSON log lines as they are. By default each one is
+   * read in the text format (`time LEVEL component msg k=v`, `logLineAsText`
+   * of shared/log.ts), so that tests match log lines whatever `--log-format`
+   * the service picked (JSON, as its stderr is a pipe).
+   */
+  rawLogLines?: boolean;
+  /**
    * Linux: run the child under `setpriv --pdeathsig SIGKILL` (when present),
    * so the kernel kills it should this process die without stopping it.
    */
@@ -282,6 +293,7 @@ export class ChildProc {
   readonly #lines: Record<StreamName, string[]> = { stdout: [], stderr: [] };
   readonly #keep: number;
   readonly #onLine: SpawnOptions["onLine"];
+  readonly #raw: boolean;
   #waiters: { test: (s: StreamName, l: string) => boolean; done: (l: string) => void }[] = [];
 
   /** Spawns `cmd args` at once; see {@linkcode SpawnOptions}. */
@@ -289,6 +301,7 @@ export class ChildProc {
     this.name = name;
     this.#keep = opts.keepLines ?? 1_000;
     this.#onLine = opts.onLine;
+    this.#raw = opts.rawLogLines ?? false;
     if (opts.dieWithParent && HAS_SETPRIV) {
       args = ["--pdeathsig", "SIGKILL", "--", cmd, ...args];
       cmd = SETPRIV;
@@ -436,7 +449,8 @@ export class ChildProc {
     if (carry) this.#line(stream, carry);
   }
 
-  #line(stream: StreamName, l: string): void {
+  #line(stream: StreamName, line: string): void {
+    const l = this.#raw ? line : logLineAsText(line);
     const kept = this.#lines[stream];
     kept.push(l);
     if (kept.length > this.#keep) kept.shift();
