@@ -213,8 +213,10 @@ export type StreamName = "stdout" | "stderr";
 export interface SpawnOptions {
   /** Working directory of the child (default: this process's). */
   cwd?: string;
-  /** Added to the parent's environment. */
+  /** Added to the parent's environment (with `clearEnv`: the whole environment). */
   env?: Record<string, string>;
+  /** The child gets `env` only, nothing of the parent's environment (default false). */
+  clearEnv?: boolean;
   /** "piped" lets {@linkcode ChildProc.writeLine} and {@linkcode ChildProc.closeStdin} work (default "null"). */
   stdin?: "null" | "piped";
   /** Called with every line, as it arrives. */
@@ -310,6 +312,7 @@ export class ChildProc {
       args,
       cwd: opts.cwd,
       env: opts.env,
+      clearEnv: opts.clearEnv ?? false,
       stdin: opts.stdin ?? "null",
       stdout: "piped",
       stderr: "piped",
