@@ -5,6 +5,8 @@
  * @module
  */
 
+import { runToEnd } from "../support/procs.ts";
+
 const MAIN = new URL("../../ctl/main.ts", import.meta.url).pathname;
 
 /** What one run gave. */
@@ -32,26 +34,13 @@ export async function runCtl(args: string[], opts: RunOptions = {}): Promise<Ctl
   const env = Object.fromEntries(
     Object.entries(Deno.env.toObject()).filter(([k]) => !k.startsWith("CASSEM")),
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+  const r = await runToEnd(Deno.execPath(), ["run", "-A", MAIN, ...args], {
     env: { ...env, NO_COLOR: "1", ...opts.env },
     clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(opts.stdin ?? ""));
-  await writer.close();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, opts.timeoutMs ?? 60_000);
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = new TextDecoder();
-  return { code: out.code, out: dec.decode(out.stdout), err: dec.decode(out.stderr) };
+    stdin: opts.stdin ?? "",
+    timeoutMs: opts.timeoutMs ?? 60_000,
+  });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 /** Runs it and fails unless it exits 0; answers stdout. */

@@ -483,3 +483,61 @@ export async function stopAll(
 ): Promise<void> {
   await Promise.all([...procs].map((p) => p?.stop(opts)));
 }
+
+/** Options of {@linkcode runToEnd}. */
+export interface RunOptions {
+  /** Working directory of the child (default: this process's). */
+  cwd?: string;
+  /** Added to the parent's environment (with `clearEnv`: the whole environment). */
+  env?: Record<string, string>;
+  /** The child gets `env` only, nothing of the parent's environment (default false). */
+  clearEnv?: boolean;
+  /** Written to its stdin, which is then closed (default: no stdin at all). */
+  stdin?: string;
+  /** SIGKILL it by PID after this many ms. */
+  timeoutMs: number;
+}
+
+/** What {@linkcode runToEnd} gave: the exit code and the whole output. */
+export interface RunResult {
+  /** The exit code (a signal's number + 128 when one ended it). */
+  code: number;
+  /** Everything it wrote to stdout. */
+  stdout: string;
+  /** Everything it wrote to stderr. */
+  stderr: string;
+}
+
+/**
+ * Runs `cmd args` to its exit and answers its exit code and output; a child
+ * still running after `timeoutMs` is killed (SIGKILL, by PID).
+ */
+export async function runToEnd(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: opts.cwd,
+    env: opts.env,
+    clearEnv: opts.clearEnv ?? false,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      Deno.kill(child.pid, "SIGKILL");
+    } catch { /* gone */ }
+  }, opts.timeoutMs);
+  try {
+    const output = child.output();
+    if (opts.stdin !== undefined) {
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(opts.stdin)).catch(() => {}); // it may not read it
+      await w.close().catch(() => {});
+    }
+    const out = await output;
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
