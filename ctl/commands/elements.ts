@@ -38,8 +38,8 @@ export interface Element {
   etag: string;
 }
 
-/** One version with its text. */
-export interface Version {
+/** One version's facts, as the versions list shows them. */
+interface VersionInfo {
   version: number;
   fingerprint: string;
   author: string;
@@ -48,6 +48,10 @@ export interface Version {
   live: boolean;
   gray: boolean;
   published: boolean;
+}
+
+/** One version with its text. */
+export interface Version extends VersionInfo {
   contentType: ContentType;
   secret: boolean;
   raw: string | null;
@@ -275,17 +279,6 @@ const elementsRm: Command = {
     else ctx.out.line(`Removed ${name}`);
   },
 };
-
-interface VersionInfo {
-  version: number;
-  fingerprint: string;
-  author: string;
-  createdAt: string;
-  remark: string;
-  live: boolean;
-  gray: boolean;
-  published: boolean;
-}
 
 const elementsVersions: Command = {
   path: ["elements", "versions"],
