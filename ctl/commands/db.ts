@@ -63,7 +63,7 @@ function conditionOf(p: Parsed): Condition | undefined {
     [rev !== undefined, bool(p, "if-absent"), bool(p, "if-exists")].filter(Boolean).length;
   if (given > 1) {
     throw new UsageError(
-      "Cannot combine --if-revision, --if-absent and --if-exists: give one condition",
+      "Cannot combine --if-revision, --if-absent and --if-exists as a put takes one condition: give one",
     );
   }
   if (rev !== undefined) return { modRevision: rev };
@@ -135,7 +135,9 @@ compare-and-swap: exit 5 when it does not hold. Example:
       }
       val = p.args[1] ?? await readContent(ctx, str(p, "file"), `put ${key(p)}`);
     } else if (p.args[1] !== undefined) {
-      throw new UsageError("Cannot put a directory with a value: drop VALUE or --dir");
+      throw new UsageError(
+        "Cannot put a directory with a value as --dir holds none: drop VALUE or --dir",
+      );
     }
     const condition = conditionOf(p);
     const r = await ctx.db().set(key(p), val, {

@@ -93,9 +93,9 @@ function contentTypeOf(p: Parsed, file: string | undefined): ContentType {
   const byExt = file ? EXTENSIONS[extname(file).toLowerCase()] : undefined;
   if (byExt) return byExt;
   throw new UsageError(
-    `Cannot tell the content type${file ? ` of ${file}` : ""}: pass --type (${
-      CONTENT_TYPES.join(", ")
-    })`,
+    `Cannot tell the content type${
+      file ? ` of ${file} as its extension names none` : " as no --file names it"
+    }: pass --type (${CONTENT_TYPES.join(", ")})`,
   );
 }
 

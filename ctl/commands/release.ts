@@ -73,7 +73,7 @@ function ruleOf(p: Parsed): Record<string, unknown> | undefined {
   const given = Object.keys(RULE_FLAGS).filter((f) => str(p, f) !== undefined);
   if (given.length > 1) {
     throw new UsageError(
-      `Cannot combine ${given.map((f) => `--${f}`).join(" and ")}: a gray release has one rule`,
+      `Cannot combine ${given.map((f) => `--${f}`).join(" and ")} as a gray release has one rule`,
     );
   }
   const clients = str(p, "gray-clients");
