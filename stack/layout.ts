@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { basePort } from "../db/launcher.ts";
+import { basePort } from "../db/mod.ts";
 
 /** One cassemdb node of the stack. */
 export interface DbNodeLayout {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { localNodeArgs } from "../db/launcher.ts";
+import { localNodeArgs } from "../db/mod.ts";
 import { stackLayout } from "./layout.ts";
 
 Deno.test("stackLayout puts the default stack on the ports the README names", () => {

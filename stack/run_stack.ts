@@ -25,14 +25,14 @@
 
 import { resolve } from "node:path";
 import {
+  BindError,
+  checkListenAddresses,
   checkLocalDataDirs,
   checkLocalPorts,
   LauncherError,
   localNodeArgs,
   selfCommand,
-} from "../db/launcher.ts";
-import { BindError } from "../db/server/errors.ts";
-import { checkListenAddresses } from "../db/server/listen_check.ts";
+} from "../db/mod.ts";
 import type { OutputStream } from "../shared/supervisor.ts";
 import { ensureSecretKey, lockStack, settle, type StackRecord, writeRecord } from "./data_dir.ts";
 import { StackError } from "./errors.ts";
