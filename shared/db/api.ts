@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { WireChangeReason, WireEntity, WireEntityType } from "../store/wire.ts";
+import type { WireChangeReason, WireEntity, WireEntityType } from "../store/mod.ts";
 
 // ---- entities and changes ------------------------------------------------------
 

@@ -29,7 +29,7 @@ import type {
   WireTxn,
   WireTxnResp,
   WireUnsetKV,
-} from "../store/wire.ts";
+} from "../store/mod.ts";
 import {
   type CallOptions,
   type ExpireResult,

@@ -19,7 +19,7 @@
  */
 
 import client from "prom-client";
-import { REQUEST_ID_METADATA } from "../db/errors.ts";
+import { REQUEST_ID_METADATA } from "../db/mod.ts";
 import { grpc } from "../grpc.ts";
 import type { Logger } from "../log.ts";
 import { withRequestId } from "../request_context.ts";

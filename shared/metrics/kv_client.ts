@@ -41,10 +41,8 @@ import type {
   Watch,
   WatchHandlers,
   WatchRequest,
-} from "../db/api.ts";
-import { DbError } from "../db/errors.ts";
-import { list, listAndWatch } from "../db/list_watch.ts";
-import { Txn } from "../db/txn.ts";
+} from "../db/mod.ts";
+import { DbError, list, listAndWatch, Txn } from "../db/mod.ts";
 import { LATENCY_BUCKETS, type Registry } from "./registry.ts";
 
 /** Metrics of the calls a service makes to cassemdb, registered on its registry. */
