@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Keyring } from "../shared/config/mod.ts";
+import { type Keyring, OPLOG_TTL_SECONDS } from "../shared/config/mod.ts";
 import type { KvClient } from "../shared/db/mod.ts";
 import type { Logger } from "../shared/log.ts";
 import type { AdmMetrics } from "./http/metrics.ts";
@@ -44,7 +44,7 @@ export const DEFAULT_CONFIG: Readonly<AdmConfig> = {
   passwordIterations: 600_000,
   maxBodyBytes: 8 * 1024 * 1024,
   txnAttempts: 100,
-  oplogTtlSeconds: 180 * 24 * 3600,
+  oplogTtlSeconds: OPLOG_TTL_SECONDS,
   oplogScanLimit: 2_000,
   unknownOutcomeWaitMs: 3_000,
 };

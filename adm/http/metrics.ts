@@ -17,9 +17,6 @@ import {
   type Registry,
 } from "../../shared/metrics/mod.ts";
 
-/** How a transaction of `runTxn` ended. */
-export type TxnOutcome = "committed" | "conflict" | "unknown";
-
 /** Why a login failed, as `cassemadm_login_failures_total` labels it. */
 export type LoginFailure = "unauthorized" | "rate_limited" | "invalid";
 

@@ -25,7 +25,7 @@ import type { DbConfig } from "../config.ts";
 import { GrpcTransport } from "../peer/grpc_transport.ts";
 import { type Command, encodeCommand } from "../../shared/store/mod.ts";
 import type { ApplyResult, Store } from "../../shared/store/mod.ts";
-import type { Entity, Member } from "../../shared/store/mod.ts";
+import type { Entity } from "../../shared/store/mod.ts";
 import type { WatchHub } from "../../shared/store/mod.ts";
 import { checkAddress } from "../../shared/store/mod.ts";
 import { clusterService, protoMembers, roleName } from "./cluster_service.ts";
@@ -595,9 +595,4 @@ export class DbNode {
     const r = await this.propose({ kind: "members", members: [m] });
     if (!r.ok) throw new StatusError(grpc.status.INTERNAL, r.message);
   }
-}
-
-/** Members as returned to callers of DbNode (for tests). */
-export function membersOf(node: DbNode): Member[] {
-  return protoMembers(node.store.members());
 }
