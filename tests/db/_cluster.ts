@@ -28,7 +28,7 @@
  */
 
 import { DbClient, type NodeStatus as StatusResp } from "../../shared/db/mod.ts";
-import { type ChildProc, freePort, sleep, spawnChild, waitFor } from "../support/procs.ts";
+import { type ChildProc, freePort, spawnChild, waitFor } from "../support/procs.ts";
 import { recordScenarioPid, SAFETY_MARK, scenarioRoot } from "./_scenario.ts";
 
 /** Raft and store flags every node of a cluster gets. */
@@ -452,14 +452,10 @@ export class TestCluster {
   }
 
   async #waitServing(p: DbProc, timeoutMs = 20_000): Promise<StatusResp> {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      if (!p.running) throw new Error(`Cannot start ${p.name} as the process exited (see its log)`);
-      const st = await this.status(p);
-      if (st) return st;
-      await sleep(50);
-    }
-    throw new Error(`Cannot see ${p.name} serving Status within ${timeoutMs} ms`);
+    return await waitFor(`${p.name} serving Status`, () => this.status(p), {
+      timeoutMs,
+      failIf: () => (p.running ? undefined : "the process exited (see its log)"),
+    });
   }
 
   /**
