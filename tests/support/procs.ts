@@ -1,15 +1,18 @@
 /**
  * Child processes for tests and benchmarks, in one place: spawn a child and
  * read its output line by line, wait for a line or a condition, pick free
- * loopback ports, and stop a child by its PID (SIGTERM, then SIGKILL after a
- * grace period). The cassemdb harness (tests/db/_cluster.ts) and the
- * benchmarks (bench/_procs.ts) build on it. The one thing it knows of cassem:
- * a service's JSON log lines are read in the text format (shared/log.ts),
- * unless `rawLogLines` is set.
+ * loopback ports, stop a child by its PID (SIGTERM, then SIGKILL after a
+ * grace period), or run one to its exit ({@linkcode runToEnd}). The process
+ * harnesses of cassemdb (tests/db/_cluster.ts), cassemadm
+ * (tests/adm/_adm_proc.ts), cassemagent (tests/agent/_agents.ts) and the
+ * stack (tests/stack/_stack.ts), and the benchmarks (bench/_procs.ts) build
+ * on it. The one thing it knows of cassem: a service's JSON log lines are
+ * read in the text format (shared/log.ts), unless `rawLogLines` is set.
  *
- * Every child spawned here is tracked by PID until it exits, and SIGKILLed
- * when the spawning process unloads ({@linkcode killLiveChildren}), so a test
- * that fails half-way leaves no process behind.
+ * Every child {@linkcode spawnChild} starts is tracked by PID until it exits,
+ * and SIGKILLed when the spawning process unloads
+ * ({@linkcode killLiveChildren}), so a test that fails half-way leaves no
+ * process behind; {@linkcode runToEnd} waits for its child, bounded.
  *
  * ```ts ignore
  * const p = spawnChild("echo", Deno.execPath(), ["run", "-A", "server.ts", "--port", `${freePort()}`]);
