@@ -34,8 +34,6 @@ export class AgentProc {
   http = "";
   grpc = "";
   id = "";
-  /** Its process id (of the last start). */
-  pid = 0;
   /** Output lines of every start, `[name] line` (bounded), for failure messages. */
   readonly lines: string[] = [];
   #proc: ChildProc | undefined;
@@ -49,6 +47,11 @@ export class AgentProc {
   /** The base URL of its HTTP API. */
   get url(): string {
     return `http://${this.http}`;
+  }
+
+  /** Its process id (of the last start; 0 before the first). */
+  get pid(): number {
+    return this.#proc?.pid ?? 0;
   }
 
   /** Whether it is running. */
@@ -66,7 +69,6 @@ export class AgentProc {
       { env: opts.env, dieWithParent: true, onLine: (_, l) => this.#note(l) },
     );
     this.#proc = proc;
-    this.pid = proc.pid;
     void proc.exited.then((s) =>
       this.#note(`exited: code ${s.code}${s.signal ? ` signal ${s.signal}` : ""}`)
     );
