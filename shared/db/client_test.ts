@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { grpc, loadProto, serviceOf } from "../grpc.ts";
 import { DbClient } from "./client.ts";
+import { freePort } from "../../tests/support/procs.ts";
 import {
   FIELD,
   isCancelled,
@@ -101,12 +102,9 @@ function blackhole(): { address: string; close(): void } {
   };
 }
 
-/** A port nothing listens on. */
+/** A port nothing listens on (a free one, handed out once). */
 function closedPort(): string {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return `127.0.0.1:${port}`;
+  return `127.0.0.1:${freePort()}`;
 }
 
 const ENTITY = {
