@@ -24,6 +24,7 @@
  */
 
 import { logLineAsText } from "../../shared/log.ts";
+import { readLines } from "../../shared/supervisor.ts";
 
 /** Sleeps `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -326,7 +327,9 @@ export class ChildProc {
       unloadHooked = true;
       globalThis.addEventListener("unload", () => killLiveChildren());
     }
-    const pumps = Promise.all([this.#pump("stdout"), this.#pump("stderr")]);
+    const pumps = Promise.all(
+      (["stdout", "stderr"] as const).map((s) => readLines(this.child[s], (l) => this.#line(s, l))),
+    );
     this.exited = this.child.status.then(async (s) => {
       this.#status = s;
       live.delete(this.pid);
@@ -441,18 +444,6 @@ export class ChildProc {
     try {
       await this.child.stdin.close();
     } catch { /* not piped, or closed */ }
-  }
-
-  async #pump(stream: StreamName): Promise<void> {
-    let carry = "";
-    try {
-      for await (const chunk of this.child[stream].pipeThrough(new TextDecoderStream())) {
-        const parts = (carry + chunk).split("\n");
-        carry = parts.pop() ?? "";
-        for (const l of parts) this.#line(stream, l);
-      }
-    } catch { /* the pipe broke: the process is gone */ }
-    if (carry) this.#line(stream, carry);
   }
 
   #line(stream: StreamName, line: string): void {
