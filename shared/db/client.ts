@@ -14,7 +14,10 @@
  *   at once with `mayHaveApplied` (`errors.ts`), and the node it went to is
  *   avoided for a while.
  * - **Watches** resume on any node from the revision after the last one
- *   delivered (`_resuming_watch.ts`).
+ *   delivered (`_resuming_watch.ts`). A watch is a stream without a
+ *   deadline, so a connection to a node cut off by the network would stay
+ *   open and silent: keepalive pings every attempt timeout, each to be
+ *   answered within one, drop such a connection and the watch moves on.
  * - Every RPC has a typed wrapper; the method table is checked against
  *   `proto/cassemdb.proto` when it loads.
  *
@@ -86,7 +89,9 @@ export interface DbClientOptions {
    * Deadline of one attempt on one node, in ms (default 1,000: about twice
    * cassemdb's default election timeout of 500 ms). Admin calls that wait
    * for raft on purpose (AddNode, RemoveNode, TransferLeader) use the whole
-   * deadline instead.
+   * deadline instead. Also the keepalive interval and ping timeout of a
+   * connection with calls open, so that a watch on a node that went silent
+   * moves on within two of these.
    */
   attemptTimeoutMs?: number;
   /** First retry delay in ms, doubled each time up to `maxBackoffMs` (default 25). */
@@ -253,6 +258,7 @@ export class DbClient implements KvClient {
   readonly #attemptMs: number;
   readonly #backoffMs: number;
   readonly #maxBackoffMs: number;
+  readonly #channelOptions: grpc.ChannelOptions;
   readonly #channels = new Map<string, grpc.Client>();
   /** Endpoints to avoid until the time given (ms since the epoch): they timed out. */
   readonly #suspect = new Map<string, number>();
@@ -277,6 +283,13 @@ export class DbClient implements KvClient {
     this.#attemptMs = positive("attemptTimeoutMs", options.attemptTimeoutMs, 1_000);
     this.#backoffMs = positive("backoffMs", options.backoffMs, 25);
     this.#maxBackoffMs = positive("maxBackoffMs", options.maxBackoffMs, 1_000);
+    this.#channelOptions = {
+      ...CHANNEL_OPTIONS,
+      // Sent only while a call is open (a watch, mostly): a node that does not
+      // answer one within an attempt's time is treated like a timed-out attempt.
+      "grpc.keepalive_time_ms": Math.ceil(this.#attemptMs),
+      "grpc.keepalive_timeout_ms": Math.ceil(this.#attemptMs),
+    };
     rpcs();
   }
 
@@ -605,7 +618,7 @@ export class DbClient implements KvClient {
   #channel(endpoint: string): grpc.Client {
     let c = this.#channels.get(endpoint);
     if (!c) {
-      c = new grpc.Client(endpoint, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      c = new grpc.Client(endpoint, grpc.credentials.createInsecure(), this.#channelOptions);
       this.#channels.set(endpoint, c);
     }
     return c;

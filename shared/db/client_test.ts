@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { grpc, loadProto, serviceOf } from "../grpc.ts";
 import { DbClient } from "./client.ts";
-import { freePort } from "../../tests/support/procs.ts";
+import { freePort, waitFor } from "../../tests/support/procs.ts";
 import {
   FIELD,
   isCancelled,
@@ -20,12 +20,20 @@ const HANG = Symbol("hang");
 type Answer = unknown | { status: grpc.status; details: string; md?: Record<string, string> };
 type Handler = (req: Record<string, unknown>) => Answer;
 
+/** A Watch stream of a fake node: the request, and the stream to write its messages to. */
+type WatchHandler = (
+  req: { startRevision: number },
+  call: grpc.ServerWritableStream<unknown, unknown>,
+) => void;
+
 /** A gRPC server that speaks cassemdb's KV and Cluster services with programmed answers. */
 class FakeNode {
   readonly calls: string[] = [];
   /** The `x-request-id` of each call, in order (undefined: none sent). */
   readonly requestIds: (string | undefined)[] = [];
   readonly handlers = new Map<string, Handler>();
+  /** Serves Watch streams (UNIMPLEMENTED when unset). */
+  watch: WatchHandler | undefined;
   readonly #server = new grpc.Server();
   address = "";
 
@@ -35,6 +43,17 @@ class FakeNode {
       const def = serviceOf(pkg, svc).service;
       const impl: grpc.UntypedServiceImplementation = {};
       for (const name of Object.keys(def)) {
+        if (def[name]!.responseStream) {
+          impl[name] = (call: grpc.ServerWritableStream<{ startRevision: number }, unknown>) => {
+            this.calls.push(name);
+            if (this.watch) this.watch(call.request, call);
+            else {call.emit("error", {
+                code: grpc.status.UNIMPLEMENTED,
+                details: `no ${name} here`,
+              });}
+          };
+          continue;
+        }
         impl[name] = (
           call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>,
           cb: grpc.sendUnaryData<unknown>,
@@ -91,6 +110,50 @@ function blackhole(): { address: string; close(): void } {
   })();
   return {
     address: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    close() {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* gone */ }
+      }
+    },
+  };
+}
+
+/**
+ * A TCP relay to `target` that can be cut: once cut, every byte either way is
+ * dropped, but every connection stays open (a node cut off by the network,
+ * not stopped: nothing tells the client).
+ */
+function relay(target: string): { address: string; cut(): void; close(): void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [hostname, port] = target.split(":") as [string, string];
+  const conns: Deno.Conn[] = [];
+  let cut = false;
+  const pump = async (from: Deno.Conn, to: Deno.Conn) => {
+    const buf = new Uint8Array(16 * 1024);
+    try {
+      for (let n = await from.read(buf); n !== null; n = await from.read(buf)) {
+        if (!cut) await to.write(buf.subarray(0, n));
+      }
+    } catch { /* closed */ }
+  };
+  (async () => {
+    try {
+      for await (const c of listener) {
+        const up = await Deno.connect({ hostname, port: Number(port) });
+        conns.push(c, up);
+        void pump(c, up);
+        void pump(up, c);
+      }
+    } catch { /* closed */ }
+  })();
+  return {
+    address: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    cut() {
+      cut = true;
+    },
     close() {
       listener.close();
       for (const c of conns) {
@@ -397,6 +460,61 @@ Deno.test(
       db.close();
       leader.stop();
       follower.stop();
+    }
+  },
+);
+
+Deno.test(
+  "DbClient: a watch on a node cut off by the network (connection open, silent) moves on within two attempt timeouts",
+  opts,
+  async () => {
+    const set = (revision: number) => ({
+      op: "SET",
+      key: "k",
+      current: { ...ENTITY, modRevision: revision },
+      revision,
+      reason: "",
+    });
+    const cutOff = await new FakeNode().start();
+    const other = await new FakeNode().start();
+    // Both answer a watch from revision 5: its first message, then the changes they have.
+    cutOff.watch = (req, call) => {
+      call.write({ changes: [], revision: req.startRevision - 1 });
+      call.write({ changes: [set(5)], revision: 5 }); // and then nothing, ever
+    };
+    other.watch = (req, call) => {
+      call.write({ changes: [], revision: req.startRevision - 1 });
+      for (let r = req.startRevision; r <= 6; r++) call.write({ changes: [set(r)], revision: r });
+    };
+    const link = relay(cutOff.address);
+    const db = new DbClient({ endpoints: [link.address, other.address], attemptTimeoutMs: 400 });
+    const got: number[] = [];
+    let arrived = 0;
+    const w = db.watch({ keys: ["k"], startRevision: 5 }, {
+      onChanges(ev) {
+        got.push(ev.revision);
+        arrived = Date.now();
+      },
+    });
+    try {
+      await waitFor("revision 5 from the first node", () => (got.length > 0 ? true : undefined));
+      link.cut();
+      const cutAt = Date.now();
+      await waitFor("revision 6 from the other node", () => (got.length > 1 ? true : undefined), {
+        timeoutMs: 20_000,
+      });
+      const took = arrived - cutAt;
+      assert.deepEqual(got, [5, 6], "every revision once, resumed after the last delivered");
+      assert.equal(other.count("Watch"), 1);
+      // Keepalive pings every 400 ms, each answered within 400 ms: about 0.8 s,
+      // with room for a loaded machine (grpc-js's default would take 10 to 15 s).
+      assert.ok(took < 4_000, `the watch stayed on the silent node for ${took} ms`);
+    } finally {
+      w.close();
+      db.close();
+      link.close();
+      cutOff.stop();
+      other.stop();
     }
   },
 );
