@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { grpc, loadProto, serviceOf } from "../grpc.ts";
 import { DbClient } from "./client.ts";
 import { freePort, waitFor } from "../../tests/support/procs.ts";
+import { startRelay } from "../../tests/support/tcp_relay.ts";
 import {
   FIELD,
   isCancelled,
@@ -110,50 +111,6 @@ function blackhole(): { address: string; close(): void } {
   })();
   return {
     address: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
-    close() {
-      listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* gone */ }
-      }
-    },
-  };
-}
-
-/**
- * A TCP relay to `target` that can be cut: once cut, every byte either way is
- * dropped, but every connection stays open (a node cut off by the network,
- * not stopped: nothing tells the client).
- */
-function relay(target: string): { address: string; cut(): void; close(): void } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [hostname, port] = target.split(":") as [string, string];
-  const conns: Deno.Conn[] = [];
-  let cut = false;
-  const pump = async (from: Deno.Conn, to: Deno.Conn) => {
-    const buf = new Uint8Array(16 * 1024);
-    try {
-      for (let n = await from.read(buf); n !== null; n = await from.read(buf)) {
-        if (!cut) await to.write(buf.subarray(0, n));
-      }
-    } catch { /* closed */ }
-  };
-  (async () => {
-    try {
-      for await (const c of listener) {
-        const up = await Deno.connect({ hostname, port: Number(port) });
-        conns.push(c, up);
-        void pump(c, up);
-        void pump(up, c);
-      }
-    } catch { /* closed */ }
-  })();
-  return {
-    address: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
-    cut() {
-      cut = true;
-    },
     close() {
       listener.close();
       for (const c of conns) {
@@ -486,7 +443,7 @@ Deno.test(
       call.write({ changes: [], revision: req.startRevision - 1 });
       for (let r = req.startRevision; r <= 6; r++) call.write({ changes: [set(r)], revision: r });
     };
-    const link = relay(cutOff.address);
+    const link = startRelay(cutOff.address);
     const db = new DbClient({ endpoints: [link.address, other.address], attemptTimeoutMs: 400 });
     const got: number[] = [];
     let arrived = 0;
