@@ -132,18 +132,14 @@ async function runHere(fn: () => Promise<void>): Promise<void> {
   Deno.exit(code);
 }
 
-/** A lab for `name`, or an error that says what the machine lacks and how to skip knowingly. */
+/** A lab for `name`, or an error that names the test and what the machine lacks. */
 async function labFor(name: string, nodes: number): Promise<NetLab> {
   try {
     return await createNetLab({ nodes });
   } catch (e) {
-    throw new Error(
-      `Cannot run "${name}" as it needs network namespaces of its own (root on Linux, iproute2's ` +
-        `ip and tc, a kernel with veth, bridge, ifb, cls_u32 and act_mirred): ${
-          (e as Error).message
-        }. Set ${NO_NETNS_ENV}=1 to skip it knowingly`,
-      { cause: e },
-    );
+    throw new Error(`Cannot run "${name}" as it needs a network lab: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 

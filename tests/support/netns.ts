@@ -121,7 +121,6 @@ export async function createNetLab(opts: { nodes: number }): Promise<NetLab> {
       `Cannot create a network lab as nodes must be 1 to 6: current value is ${opts.nodes}`,
     );
   }
-  await sweepStale();
   const name = `${PREFIX}${Deno.pid}-${++labs}`;
   const host = (suffix: string, addr: string, port: string): NetHost => ({
     ns: `${name}-${suffix}`,
@@ -138,6 +137,7 @@ export async function createNetLab(opts: { nodes: number }): Promise<NetLab> {
     ),
   };
   try {
+    await sweepStale();
     await run("ip", ["netns", "add", lab.hub]);
     await run("ip", ["-n", lab.hub, "link", "set", "lo", "up"]);
     await run("ip", ["-n", lab.hub, "link", "add", "br0", "type", "bridge"]);
@@ -153,7 +153,12 @@ export async function createNetLab(opts: { nodes: number }): Promise<NetLab> {
     return lab;
   } catch (e) {
     await destroyNetLab(lab);
-    throw e;
+    throw new Error(
+      `Cannot create a network lab as a step failed (it needs root on Linux, iproute2's ip and ` +
+        `tc, and a kernel with network namespaces, veth, bridge, ifb, cls_u32 and act_mirred; ` +
+        `${NO_NETNS_ENV}=1 skips the tests that need one, knowingly): ${(e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
