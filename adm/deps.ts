@@ -6,9 +6,10 @@
  * @module
  */
 
-import type { Keyring } from "../shared/config/mod.ts";
+import { type Keyring, OPLOG_TTL_SECONDS } from "../shared/config/mod.ts";
 import type { KvClient } from "../shared/db/mod.ts";
 import type { Logger } from "../shared/log.ts";
+import type { AdmMetrics } from "./http/metrics.ts";
 
 /** Tunables of adm; {@linkcode DEFAULT_CONFIG} holds the defaults. */
 export interface AdmConfig {
@@ -43,7 +44,7 @@ export const DEFAULT_CONFIG: Readonly<AdmConfig> = {
   passwordIterations: 600_000,
   maxBodyBytes: 8 * 1024 * 1024,
   txnAttempts: 100,
-  oplogTtlSeconds: 180 * 24 * 3600,
+  oplogTtlSeconds: OPLOG_TTL_SECONDS,
   oplogScanLimit: 2_000,
   unknownOutcomeWaitMs: 3_000,
 };
@@ -60,4 +61,6 @@ export interface AdmDeps {
   keyring: Keyring | undefined;
   /** Tunables. */
   config: AdmConfig;
+  /** Where adm counts what it does (`createApp` sets a new one when absent). */
+  metrics?: AdmMetrics;
 }

@@ -1,13 +1,13 @@
 /**
  * cassemadm's command line: `--listen`, `--db`, `--secret-key-file`,
- * `--log-level`, `--help`, parsed with node:util `parseArgs`. Every problem
+ * `--log-level`, `--log-format`, `--metrics-listen`, `--help`, parsed with node:util `parseArgs`. Every problem
  * is one line naming the flag.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import type { Level } from "../shared/log.ts";
+import { type Level, LEVELS, LOG_FORMAT_FLAGS, type LogFormatFlag } from "../shared/log.ts";
 
 /** What the flags say. */
 export interface AdmFlags {
@@ -19,6 +19,10 @@ export interface AdmFlags {
   secretKeyFile: string | undefined;
   /** The lowest log level printed. */
   logLevel: Level;
+  /** `--log-format`: text, json, or auto (text on a terminal, JSON otherwise). */
+  logFormat: LogFormatFlag;
+  /** Where to serve `/metrics` instead of `--listen`, if given. */
+  metricsListen: { hostname: string; port: number; text: string } | undefined;
   /** `--help` was given. */
   help: boolean;
 }
@@ -35,6 +39,10 @@ Usage: deno task adm [flags]
                            (default: the CASSEM_SECRET_KEY variable; none: secret
                            elements are refused)
   --log-level LEVEL        debug, info, warn or error (default info)
+  --log-format FORMAT      text, json or auto (default auto: text when stderr is a
+                           terminal, else one JSON object per line)
+  --metrics-listen HOST:PORT  serve GET /metrics (and /healthz, /readyz) here instead
+                           of on --listen, e.g. on an address only Prometheus reaches
   --help                   this text
 
 Environment:
@@ -44,7 +52,8 @@ Environment:
   CASSEM_SECRET_KEY        the keyring, when --secret-key-file is not given
 
 The API is under /api; its OpenAPI document is /api/openapi.json and an
-interactive reference is /api/docs.`;
+interactive reference is /api/docs. GET /healthz, /readyz and /metrics (Prometheus)
+answer without credentials.`;
 
 /** A problem with the command line (one line, naming the flag). */
 export class FlagError extends Error {
@@ -54,8 +63,6 @@ export class FlagError extends Error {
     this.name = "FlagError";
   }
 }
-
-const LEVELS: readonly Level[] = ["debug", "info", "warn", "error"];
 
 /** `host:port` parsed, or a {@linkcode FlagError} naming `flag`. */
 export function parseAddress(flag: string, text: string): { hostname: string; port: number } {
@@ -87,6 +94,8 @@ export function parseAdmFlags(args: string[]): AdmFlags {
         db: { type: "string", default: "127.0.0.1:7021" },
         "secret-key-file": { type: "string" },
         "log-level": { type: "string", default: "info" },
+        "log-format": { type: "string", default: "auto" },
+        "metrics-listen": { type: "string" },
         help: { type: "boolean", default: false },
       },
     });
@@ -119,11 +128,24 @@ export function parseAdmFlags(args: string[]): AdmFlags {
       }`,
     );
   }
+  const format = v["log-format"]!;
+  if (!(LOG_FORMAT_FLAGS as readonly string[]).includes(format)) {
+    throw new FlagError(
+      `Cannot use --log-format as it must be one of ${
+        LOG_FORMAT_FLAGS.join(", ")
+      }: current value is ${JSON.stringify(format)}`,
+    );
+  }
+  const ml = v["metrics-listen"];
   return {
     listen,
     db,
     secretKeyFile: v["secret-key-file"],
     logLevel: level as Level,
+    logFormat: format as LogFormatFlag,
+    metricsListen: ml === undefined
+      ? undefined
+      : { ...parseAddress("--metrics-listen", ml), text: ml },
     help: v.help!,
   };
 }

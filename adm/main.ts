@@ -14,11 +14,15 @@
 import { parseKeyring } from "../shared/config/mod.ts";
 import type { Keyring } from "../shared/config/mod.ts";
 import { DbClient, isUnavailable } from "../shared/db/mod.ts";
-import { createLogger, type Logger } from "../shared/log.ts";
+import { createLogger, type Logger, resolveLogFormat } from "../shared/log.ts";
+import { instrumentKvClient } from "../shared/metrics/mod.ts";
+import { currentRequestId } from "../shared/request_context.ts";
 import { createApp } from "./app.ts";
 import { bootstrapAdmin } from "./auth/bootstrap.ts";
 import { type AdmDeps, DEFAULT_CONFIG } from "./deps.ts";
 import { FlagError, parseAdmFlags, USAGE } from "./flags.ts";
+import { AdmMetrics } from "./http/metrics.ts";
+import { probeApp } from "./routes/health.ts";
 
 function fail(message: string): never {
   console.error(`cassemadm: ${message}`);
@@ -88,34 +92,47 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const logger = createLogger("adm", flags.logLevel);
+  const logger = createLogger("adm", flags.logLevel, {
+    format: resolveLogFormat(flags.logFormat),
+  });
   let keyring: Keyring | undefined;
   try {
     keyring = await loadKeyring(flags.secretKeyFile, logger);
   } catch (e) {
     fail((e as Error).message);
   }
-  const db = new DbClient({ endpoints: flags.db });
-  const deps: AdmDeps = { db, clock: Date.now, logger, keyring, config: { ...DEFAULT_CONFIG } };
-  const app = createApp(deps);
+  const metrics = new AdmMetrics({ processMetrics: true });
+  // Every cassemdb call counted, and sent with the id of the request it is made for.
+  const db = instrumentKvClient(new DbClient({ endpoints: flags.db }), {
+    metrics: metrics.db,
+    requestId: currentRequestId,
+  });
+  const deps: AdmDeps = {
+    db,
+    clock: Date.now,
+    logger,
+    keyring,
+    config: { ...DEFAULT_CONFIG },
+    metrics,
+  };
+  const app = createApp(deps, { serveMetrics: flags.metricsListen === undefined });
   const stop = new AbortController();
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
-      hostname: flags.listen.hostname,
-      port: flags.listen.port,
-      signal: stop.signal,
-      onListen: (addr) =>
-        console.log(`cassemadm listening on http://${addr.hostname}:${addr.port}`),
-    }, app.fetch);
-  } catch (e) {
-    if (e instanceof Deno.errors.AddrInUse) {
-      fail(`Cannot listen on --listen ${flags.listen.text} as the address is in use`);
-    }
-    if (e instanceof Deno.errors.AddrNotAvailable || e instanceof Deno.errors.PermissionDenied) {
-      fail(`Cannot listen on --listen ${flags.listen.text}: ${(e as Error).message}`);
-    }
-    throw e;
+  const server = listen(
+    "--listen",
+    flags.listen,
+    stop.signal,
+    app.fetch,
+    (addr) => console.log(`cassemadm listening on http://${addr.hostname}:${addr.port}`),
+  );
+  if (flags.metricsListen) {
+    const probes = probeApp(deps, metrics);
+    listen(
+      "--metrics-listen",
+      flags.metricsListen,
+      stop.signal,
+      probes.fetch,
+      (addr) => console.log(`cassemadm metrics on http://${addr.hostname}:${addr.port}/metrics`),
+    );
   }
   // Stop taking requests, let the ones in flight finish, then exit without
   // closing the gRPC channels: a graceful HTTP/2 close (GOAWAY) can crash the
@@ -129,6 +146,27 @@ async function main(): Promise<void> {
   });
   await server.finished;
   Deno.exit(0);
+}
+
+/** Serves `handler` on `addr` (the value of `flag`), or exits naming the flag. */
+function listen(
+  flag: string,
+  addr: { hostname: string; port: number; text: string },
+  signal: AbortSignal,
+  handler: Deno.ServeHandler<Deno.NetAddr>,
+  onListen: (addr: Deno.NetAddr) => void,
+): Deno.HttpServer<Deno.NetAddr> {
+  try {
+    return Deno.serve({ hostname: addr.hostname, port: addr.port, signal, onListen }, handler);
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      fail(`Cannot listen on ${flag} ${addr.text} as the address is in use`);
+    }
+    if (e instanceof Deno.errors.AddrNotAvailable || e instanceof Deno.errors.PermissionDenied) {
+      fail(`Cannot listen on ${flag} ${addr.text}: ${(e as Error).message}`);
+    }
+    throw e;
+  }
 }
 
 if (import.meta.main) await main();

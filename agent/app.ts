@@ -10,6 +10,13 @@
 import { Hono } from "hono";
 import type { Logger } from "../shared/log.ts";
 import { createLogger } from "../shared/log.ts";
+import {
+  CachedCheck,
+  httpMetrics,
+  probeRoutes,
+  reportOf,
+  type Series,
+} from "../shared/metrics/mod.ts";
 import { AgentCore, type CoreOptions } from "./core.ts";
 import { type AgentBindings, type AgentEnv, installErrors, json } from "./http_common.ts";
 import { fastRead } from "./http_fast.ts";
@@ -17,6 +24,7 @@ import { instanceRoutes } from "./http_instances.ts";
 import { readRoutes } from "./http_reads.ts";
 import { watchRoutes } from "./http_watch.ts";
 import { InstanceRegistry } from "./instances.ts";
+import { AgentMetrics } from "./metrics.ts";
 
 /** What {@linkcode createAgent} needs. */
 export interface AgentDeps extends Omit<CoreOptions, "log"> {
@@ -30,6 +38,8 @@ export interface AgentDeps extends Omit<CoreOptions, "log"> {
   maxQueuedBytes?: number;
   /** Longest long poll, in ms (default 60,000). */
   maxPollMs?: number;
+  /** Where the agent counts what it does (default: a new registry without process metrics). */
+  metrics?: AgentMetrics;
 }
 
 /** A running agent without sockets. */
@@ -47,6 +57,8 @@ export interface Agent {
   readonly core: AgentCore;
   /** Instance records. */
   readonly instances: InstanceRegistry;
+  /** What `/metrics` serves. */
+  readonly metrics: AgentMetrics;
   /** Resolves with the first snapshot's revision once loaded. */
   readonly ready: Promise<number>;
   /**
@@ -67,16 +79,36 @@ export function createAgent(deps: AgentDeps): Agent {
     log,
     clock: deps.wallClock,
   });
+  const metrics = deps.metrics ?? new AgentMetrics();
+  metrics.observeCore(core);
   core.hooks = {
     attached: (s) => instances.attached(s),
     detached: (s) => instances.detached(s),
+    pushed: (n, ms) => metrics.pushed(n, ms),
   };
   const app = new Hono<AgentEnv>();
+  app.use("*", httpMetrics(metrics.http));
   installErrors(app, log);
-  app.get("/healthz", () => {
-    const ok = core.state.loaded;
-    return json({ ok, stale: core.health.stale, revision: core.state.revision }, ok ? 200 : 503);
-  });
+  // Ready once loaded: an agent that lost cassemdb keeps serving its (stale) copy.
+  const readiness = new CachedCheck(() =>
+    Promise.resolve(reportOf(
+      {
+        loaded: core.state.loaded
+          ? "ok"
+          : `the first listing of cassemdb is not loaded yet${
+            core.health.lastError ? `: ${core.health.lastError}` : ""
+          }`,
+      },
+      {
+        revision: String(core.state.revision),
+        cassemdb: core.health.stale
+          ? `stale: answers may be out of date (${
+            core.health.lastError || "the watch is resuming"
+          })`
+          : "current",
+      },
+    )), { maxAgeMs: 0 });
+  app.route("/", probeRoutes({ registry: metrics.registry, readiness }));
   app.get("/v1/status", () => {
     const mem = Deno.memoryUsage();
     return json({
@@ -99,18 +131,48 @@ export function createAgent(deps: AgentDeps): Agent {
   );
   app.route("/", instanceRoutes(core, instances));
   core.start();
-  const fetch = (req: Request, env: AgentBindings = {}) =>
-    fastRead(core, req) ?? app.fetch(req, env);
+  const fastSeries = fastReadSeries(metrics);
+  const fetch = (req: Request, env: AgentBindings = {}) => {
+    const t0 = performance.now();
+    const fast = fastRead(core, req);
+    if (!fast) return app.fetch(req, env);
+    fastSeries(req.url, fast.status).observe((performance.now() - t0) / 1000);
+    return fast;
+  };
   return {
     app,
     fetch,
     request: (path, init) => Promise.resolve(fetch(new Request(`http://localhost${path}`, init))),
     core,
     instances,
+    metrics,
     ready: core.ready,
     async close(options = {}) {
       core.close();
       await instances.close(options);
     },
+  };
+}
+
+/** The two routes the fast path answers, as the router names them. */
+const ELEMENTS_ROUTE = "/v1/apps/:app/envs/:env/elements";
+const RAW_ROUTE = "/v1/apps/:app/envs/:env/elements/:key/raw";
+
+/**
+ * The HTTP series of a request the fast path answered, by its URL and
+ * status, kept at hand: the read itself takes a few µs.
+ */
+function fastReadSeries(metrics: AgentMetrics): (url: string, status: number) => Series {
+  const elements = new Map<number, Series>();
+  const raw = new Map<number, Series>();
+  return (url, status) => {
+    const isRaw = url.endsWith("/raw");
+    const byStatus = isRaw ? raw : elements;
+    let s = byStatus.get(status);
+    if (!s) {
+      s = metrics.http.series("GET", isRaw ? RAW_ROUTE : ELEMENTS_ROUTE, status);
+      byStatus.set(status, s);
+    }
+    return s;
   };
 }

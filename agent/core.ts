@@ -174,6 +174,8 @@ interface Step {
   readonly bodies: Map<string, LooseBody | ErrorBody>;
   /** Resolves once every sealed body of the step is opened (absent: nothing to open). */
   readonly opening?: Promise<void>;
+  /** When it arrived from cassemdb (`performance.now()`), for the push latency. */
+  readonly arrivedAt: number;
 }
 
 /** Someone waiting for the agent to reach a revision. */
@@ -182,12 +184,17 @@ interface Waiter {
   resolve(): void;
 }
 
-/** Hooks for the instance registry. */
+/** Hooks for the instance registry and the metrics. */
 export interface SubscriberHooks {
   /** A subscriber was added (after its initial state was sent). */
   attached?(s: Subscriber): void;
   /** A subscriber went. */
   detached?(s: Subscriber): void;
+  /**
+   * A revision was pushed to `subscribers` subscribers, `ms` after it arrived
+   * from cassemdb (bodies to open included).
+   */
+  pushed?(subscribers: number, ms: number): void;
 }
 
 /** The agent's state, cache and push fan-out (see the module doc). */
@@ -206,7 +213,7 @@ export class AgentCore {
   readonly health: Health;
   /** Every subscriber. */
   readonly subscribers = new SubscriberIndex();
-  /** Instance registry hooks. */
+  /** Instance registry and metrics hooks. */
   hooks: SubscriberHooks = {};
   readonly #db: KvClient;
   readonly #log: Logger;
@@ -394,7 +401,7 @@ export class AgentCore {
       }
     }
     const opening = openings.length > 0 ? Promise.all(openings).then(() => {}) : undefined;
-    return { revision, reset, changes, bodies, opening };
+    return { revision, reset, changes, bodies, opening, arrivedAt: performance.now() };
   }
 
   /** Applies `step` now when nothing is queued and nothing is being opened; else queues it. */
@@ -458,7 +465,7 @@ export class AgentCore {
       }
     }
     this.health.delivered();
-    this.#publish(delta);
+    this.#publish(delta, step.arrivedAt);
     if (step.reset && this.#ready) this.#ready.resolve(step.revision);
     this.#wake();
   }
@@ -509,8 +516,8 @@ export class AgentCore {
     }
   }
 
-  /** Pushes what `delta` changed to every subscriber it concerns. */
-  #publish(delta: Delta): void {
+  /** Pushes what `delta` (which arrived at `arrivedAt`) changed to every subscriber it concerns. */
+  #publish(delta: Delta, arrivedAt: number): void {
     if (this.subscribers.size === 0) return;
     const memo: ItemMemo = new Map();
     // One element changed (a publish): each subscriber gets at most one item, sent at once
@@ -518,6 +525,7 @@ export class AgentCore {
     if (delta.elements.length === 1) {
       const d = delta.elements[0]!;
       const alone = new Map<PushItem, readonly PushItem[]>();
+      let pushed = 0;
       for (const s of this.subscribers.of(d.id)) {
         const v = chooseVersion(d.after, s.client);
         if (!differs(s.sent.get(d.key), v)) continue;
@@ -527,7 +535,9 @@ export class AgentCore {
         let items = alone.get(item);
         if (!items) alone.set(item, items = [item]);
         s.sink.push(delta.revision, items);
+        pushed++;
       }
+      if (pushed > 0) this.hooks.pushed?.(pushed, performance.now() - arrivedAt);
     } else {
       const batches = new Map<Subscriber, PushItem[]>();
       for (const d of delta.elements) {
@@ -545,6 +555,7 @@ export class AgentCore {
         }
       }
       for (const [s, items] of batches) s.sink.push(delta.revision, items);
+      if (batches.size > 0) this.hooks.pushed?.(batches.size, performance.now() - arrivedAt);
     }
     for (const id of delta.envs) this.#recheckSecrets(id);
   }

@@ -7,7 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { isName } from "../shared/config/mod.ts";
-import type { Level } from "../shared/log.ts";
+import { type Level, LOG_FORMAT_FLAGS, type LogFormatFlag } from "../shared/log.ts";
 
 /** The usage text (`--help`). */
 export const USAGE = `cassemagent: serves cassem config to client applications from memory.
@@ -27,7 +27,12 @@ Usage: deno task agent [flags]
   --heartbeat-ms MS        keep-alive period of push streams (default 15000)
   --stream-buffer N        bytes a slow push client may leave unread; k, m suffixes (default 4m)
   --log-level LEVEL        debug, info, warn or error (default info)
+  --log-format FORMAT      text, json or auto (default auto: text when stderr is a
+                           terminal, else one JSON object per line)
   --help                   this text
+
+GET /healthz, /readyz (the served data is loaded) and /metrics (Prometheus) answer on
+the HTTP address without credentials.
 
 Once it listens it prints one line on stdout:
   cassemagent ready id=ID http=HOST:PORT grpc=HOST:PORT
@@ -52,6 +57,8 @@ export interface AgentConfig {
   heartbeatMs: number;
   streamBufferBytes: number;
   logLevel: Level;
+  /** `--log-format`: text, json, or auto (text on a terminal, JSON otherwise). */
+  logFormat: LogFormatFlag;
 }
 
 /** A flag with a bad value, or an unknown flag. */
@@ -88,6 +95,7 @@ export function parseFlags(args: string[]): AgentConfig | "help" {
         "heartbeat-ms": { type: "string", default: "15000" },
         "stream-buffer": { type: "string", default: "4m" },
         "log-level": { type: "string", default: "info" },
+        "log-format": { type: "string", default: "auto" },
         help: { type: "boolean", default: false },
       },
     }));
@@ -111,6 +119,14 @@ export function parseFlags(args: string[]): AgentConfig | "help" {
       `Cannot start cassemagent as --log-level must be debug, info, warn or error: current value is ${
         JSON.stringify(level)
       }`,
+    );
+  }
+  const format = values["log-format"]!;
+  if (!(LOG_FORMAT_FLAGS as readonly string[]).includes(format)) {
+    throw new FlagError(
+      `Cannot start cassemagent as --log-format must be ${
+        LOG_FORMAT_FLAGS.join(", ")
+      }: current value is ${JSON.stringify(format)}`,
     );
   }
   const id = values.id;
@@ -143,6 +159,7 @@ export function parseFlags(args: string[]): AgentConfig | "help" {
     heartbeatMs: integer("--heartbeat-ms", values["heartbeat-ms"]!, 100, 3_600_000),
     streamBufferBytes: size("--stream-buffer", values["stream-buffer"]!),
     logLevel: level as Level,
+    logFormat: format as LogFormatFlag,
   };
 }
 

@@ -30,6 +30,8 @@ export interface GrpcOptions {
    * ({@linkcode startGrpcServer} does both).
    */
   encodeWatchResp?: (msg: unknown) => Buffer;
+  /** Server interceptors (the metrics' `grpcServerObserver`), outermost first. */
+  interceptors?: grpc.ServerInterceptor[];
 }
 
 /** A push's serialized CHANGE message, made by the first stream that sends it. */
@@ -294,7 +296,7 @@ export async function startGrpcServer(
   addr: string,
   options: GrpcOptions = {},
 ): Promise<GrpcServer> {
-  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const server = new grpc.Server({ ...CHANNEL_OPTIONS, interceptors: options.interceptors ?? [] });
   const pkg = loadProto("agent.proto", "cassemagent");
   const def = serviceOf(pkg, "Agent").service;
   const watch = def.Watch!;

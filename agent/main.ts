@@ -14,7 +14,9 @@ import { parseKeyring } from "../shared/config/mod.ts";
 import type { Keyring } from "../shared/config/mod.ts";
 import { coalesceSocketWrites } from "../shared/coalesce_writes.ts";
 import { DbClient } from "../shared/db/mod.ts";
-import { createLogger } from "../shared/log.ts";
+import { createLogger, resolveLogFormat } from "../shared/log.ts";
+import { grpcServerObserver, instrumentKvClient } from "../shared/metrics/mod.ts";
+import { AgentMetrics } from "./metrics.ts";
 import { createAgent } from "./app.ts";
 import { defaultAgentId, FlagError, parseFlags, USAGE } from "./flags.ts";
 import { startGrpcServer } from "./grpc_service.ts";
@@ -84,16 +86,21 @@ try {
 }
 const httpAddr = `${cfg.listen.hostname}:${listener.addr.port}`;
 const agentId = cfg.id ?? defaultAgentId(Deno.hostname(), listener.addr.port);
-const log = createLogger(`cassemagent[${agentId}]`, cfg.logLevel);
+const log = createLogger(`cassemagent[${agentId}]`, cfg.logLevel, {
+  format: resolveLogFormat(cfg.logFormat),
+});
 if (!keyring) {
   log.warn(
     "no secret key: secret elements are answered with an error (set CASSEM_SECRET_KEY or --secret-key-file)",
   );
 }
 
-const db = new DbClient({ endpoints: cfg.db });
+const metrics = new AgentMetrics({ processMetrics: true });
+// Every cassemdb call counted.
+const db = instrumentKvClient(new DbClient({ endpoints: cfg.db }), { metrics: metrics.db });
 const agent = createAgent({
   db,
+  metrics,
   agentId,
   log,
   keyring,
@@ -119,6 +126,7 @@ if (cfg.grpcListen) {
   try {
     grpc = await startGrpcServer(agent.core, agent.instances, want, {
       maxQueuedBytes: cfg.streamBufferBytes,
+      interceptors: [grpcServerObserver({ metrics: metrics.grpc, logger: log })],
     });
   } catch (e) {
     const inUse = /EADDRINUSE|address already in use|No address added/i.test(String(e));

@@ -42,11 +42,7 @@ function makeCluster(
 ): Cluster {
   let paused = false;
   const signal = (sig: Deno.Signal) => {
-    for (const m of members) {
-      try {
-        Deno.kill(m.proc.pid, sig);
-      } catch { /* gone */ }
-    }
+    for (const m of members) m.proc.signal(sig);
   };
   const c: Cluster = {
     kind,

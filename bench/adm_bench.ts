@@ -40,7 +40,14 @@ import {
 } from "../shared/config/mod.ts";
 import { DbClient } from "../shared/db/mod.ts";
 import { type Cluster, startCassem } from "./_clusters.ts";
-import { foreignCpuMs, foreignDeltaMs, type Proc, procCpuMs, spawnProc } from "./_procs.ts";
+import {
+  foreignCpuMs,
+  foreignDeltaMs,
+  freePort,
+  type Proc,
+  procCpuMs,
+  spawnProc,
+} from "./_procs.ts";
 import { closedLoop, fmt, percentile, printTable } from "./_stats.ts";
 
 const PASSWORD = "bench-admin-password";
@@ -60,13 +67,6 @@ interface Row {
   dbCpuUs: number;
   /** CPU other users' processes took meanwhile, % of one core. */
   othersPct: number;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** Starts one adm copy on `endpoints`; resolves with it and its URL once it listens. */

@@ -82,7 +82,7 @@ async function startAgent(db: string, extra: string[] = []): Promise<AgentHandle
   const a = { proc, http: m[1]!, grpc: m[2]! };
   const t0 = performance.now();
   for (;;) {
-    const r = await fetch(`http://${a.http}/healthz`).catch(() => undefined);
+    const r = await fetch(`http://${a.http}/readyz`).catch(() => undefined);
     const ok = r?.status === 200;
     await r?.body?.cancel();
     if (ok) return a;

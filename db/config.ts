@@ -5,6 +5,7 @@
  */
 
 import { parseFlags } from "../shared/flags.ts";
+import { LOG_FORMAT_FLAGS, type LogFormatFlag } from "../shared/log.ts";
 import { checkAddress, InvalidArgumentError } from "../shared/store/mod.ts";
 
 /** Everything a cassemdb node needs to start. */
@@ -34,12 +35,14 @@ export interface DbConfig {
   clusterTokenGiven: boolean;
   /** Client address of a member to join through; empty when founding. */
   join: string;
-  /** Debug HTTP address (/status, /healthz); empty = off. */
+  /** Debug HTTP address (/status, /metrics, /healthz, /readyz); empty = off. */
   http: string;
   tickMs: number;
   electionTicks: number;
   snapshotEvery: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** `--log-format`: text, json, or auto (text on a terminal, JSON otherwise). */
+  logFormat: LogFormatFlag;
   /** Stop when stdin reaches its end (the launcher's nodes: they stop when it dies). */
   stopWithStdin: boolean;
   /** Launcher mode: start this many local nodes as child processes (0 = off). */
@@ -67,11 +70,14 @@ flags:
   --cluster-token TEXT   mixed into the id of a new cluster (default none); give each
                          cluster founded with the same --peers its own token
   --join HOST:PORT       client address of a member: join that cluster as a new node
-  --http HOST:PORT       debug HTTP: GET /status (JSON), GET /healthz
+  --http HOST:PORT       debug HTTP, no auth: GET /status (JSON), /metrics (Prometheus),
+                         /healthz (alive), /readyz (leader known: can serve)
   --tick-ms N            raft tick (default 50)
   --election-ticks N     ticks before an election (default 10)
   --snapshot-every N     applied entries between snapshots (default 10000)
   --log-level LEVEL      debug | info | warn | error (default info)
+  --log-format FORMAT    text | json | auto (default auto: text when stderr is a
+                         terminal, else one JSON object per line)
   --stop-with-stdin      stop when stdin closes (the --cluster launcher's nodes use it,
                          so that they stop when it dies, even by kill -9)
   --cluster N            start N local nodes as child processes (restarted if they crash);
@@ -110,6 +116,7 @@ export function parseConfig(args: string[]): DbConfig | "help" {
       "election-ticks": { type: "string", default: "10" },
       "snapshot-every": { type: "string", default: "10000" },
       "log-level": { type: "string", default: "info" },
+      "log-format": { type: "string", default: "auto" },
       "stop-with-stdin": { type: "boolean", default: false },
       cluster: { type: "string", default: "0" },
       "cluster-port": { type: "string", default: "7021" },
@@ -159,6 +166,13 @@ export function parseConfig(args: string[]): DbConfig | "help" {
       `it must be debug, info, warn or error: current value is ${level}`,
     );
   }
+  const format = values["log-format"];
+  if (!(LOG_FORMAT_FLAGS as readonly string[]).includes(format)) {
+    throw new InvalidArgumentError(
+      "--log-format",
+      `it must be ${LOG_FORMAT_FLAGS.join(", ")}: current value is ${format}`,
+    );
+  }
   return {
     id,
     idGiven: values.id !== undefined,
@@ -177,6 +191,7 @@ export function parseConfig(args: string[]): DbConfig | "help" {
     electionTicks: int("--election-ticks", values["election-ticks"], 2, 1000),
     snapshotEvery: int("--snapshot-every", values["snapshot-every"], 1, 10_000_000),
     logLevel: level,
+    logFormat: format as LogFormatFlag,
     stopWithStdin: values["stop-with-stdin"],
     cluster,
     clusterPort: int("--cluster-port", values["cluster-port"], 1, 65_535 - 100),

@@ -19,6 +19,7 @@
  */
 
 import { resolve } from "node:path";
+import { type OutputStream, SupervisedChild } from "../shared/supervisor.ts";
 import { formatPeers } from "./config.ts";
 import { probeDataDirLock } from "./server/data_dir.ts";
 import { BindError, DataDirError } from "./server/errors.ts";
@@ -42,8 +43,30 @@ export interface LauncherOptions {
   dataRoot?: string;
 }
 
+/**
+ * How the checks below name the flags in their messages: the launcher's own
+ * (`--data-root`, `--cluster-port P`), or those of a program that runs a
+ * local cluster with other flags (`deno task start`: `--data`, `--port-base`).
+ */
+export interface LocalFlagNames {
+  /** The flag that picks the data root (default `--data-root`). */
+  dataRoot: string;
+  /** The flag and value that picked the ports (default `--cluster-port <client port>`). */
+  ports: string;
+  /** The flag to change the ports (default `--cluster-port`). */
+  portsFlag: string;
+}
+
+function flagNames(clientPort: number, names: Partial<LocalFlagNames>): LocalFlagNames {
+  return {
+    dataRoot: names.dataRoot ?? "--data-root",
+    ports: names.ports ?? `--cluster-port ${clientPort}`,
+    portsFlag: names.portsFlag ?? "--cluster-port",
+  };
+}
+
 /** The client port of local node `i` (1-based) when node 1's is `clientPort`. */
-function basePort(clientPort: number, i: number): number {
+export function basePort(clientPort: number, i: number): number {
   return clientPort + 10 * (i - 1);
 }
 
@@ -105,7 +128,9 @@ export async function checkLocalDataDirs(
   n: number,
   dataRoot: string,
   clientPort = 7021,
+  names: Partial<LocalFlagNames> = {},
 ): Promise<string> {
+  const flag = flagNames(clientPort, names).dataRoot;
   const founders = formatPeers(localFounders(n, clientPort));
   const tokens = new Set<string>();
   const clusters = new Set<string>();
@@ -116,7 +141,7 @@ export async function checkLocalDataDirs(
       throw new LauncherError(
         `Cannot start a local cluster as ${dir} is in use by ${
           lock.pid ? `process ${lock.pid}` : "another process"
-        } (another cassemdb node runs on it): stop it first, or use another --data-root`,
+        } (another cassemdb node runs on it): stop it first, or use another ${flag}`,
       );
     }
     let rec;
@@ -124,13 +149,13 @@ export async function checkLocalDataDirs(
       rec = await readNodeRecord(dir);
     } catch (e) {
       if (!(e instanceof DataDirError)) throw e;
-      throw new LauncherError(`${e.message}: remove ${dir}, or use another --data-root`);
+      throw new LauncherError(`${e.message}: remove ${dir}, or use another ${flag}`);
     }
     if (!rec || rec.clusterId === "") continue; // empty, or written before cluster ids
     const theirs = rec.founders ? `founded with --peers ${formatPeers(rec.founders)}` : "joined";
     if (rec.id !== i || !rec.founders || formatPeers(rec.founders) !== founders) {
       throw new LauncherError(
-        `Cannot start a local cluster of ${n} nodes as ${dir} holds node ${rec.id} of another cluster (${rec.clusterId}, ${theirs}), not node ${i} of one founded with --peers ${founders}: use another --data-root, or remove ${dataRoot} to start afresh (its data is lost)`,
+        `Cannot start a local cluster of ${n} nodes as ${dir} holds node ${rec.id} of another cluster (${rec.clusterId}, ${theirs}), not node ${i} of one founded with --peers ${founders}: use another ${flag}, or remove ${dataRoot} to start afresh (its data is lost)`,
       );
     }
     tokens.add(rec.token ?? "");
@@ -140,7 +165,7 @@ export async function checkLocalDataDirs(
     throw new LauncherError(
       `Cannot start a local cluster as the data dirs under ${dataRoot} belong to ${clusters.size} different clusters (${
         [...clusters].join(", ")
-      }): use another --data-root, or remove ${dataRoot} to start afresh (its data is lost)`,
+      }): use another ${flag}, or remove ${dataRoot} to start afresh (its data is lost)`,
     );
   }
   return tokens.size === 1 ? [...tokens][0]! : crypto.randomUUID().slice(0, 8);
@@ -150,7 +175,12 @@ export async function checkLocalDataDirs(
  * Checks that every port of an `n`-node local cluster is free.
  * @throws {LauncherError} naming the first port in use, its node and role, and what to do.
  */
-export function checkLocalPorts(n: number, clientPort = 7021): void {
+export function checkLocalPorts(
+  n: number,
+  clientPort = 7021,
+  names: Partial<LocalFlagNames> = {},
+): void {
+  const flags = flagNames(clientPort, names);
   for (let i = 1; i <= n; i++) {
     const base = basePort(clientPort, i);
     const roles = [["client", base], ["peer", base + 1], ["debug HTTP", base + 2]] as const;
@@ -160,25 +190,19 @@ export function checkLocalPorts(n: number, clientPort = 7021): void {
       } catch (e) {
         if (!(e instanceof BindError)) throw e;
         throw new LauncherError(
-          `Cannot start a local cluster as the ${role} port of node ${i}, 127.0.0.1:${port} (--cluster-port ${clientPort}), cannot be bound: ${e.reason}; stop what listens there, or pick another --cluster-port`,
+          `Cannot start a local cluster as the ${role} port of node ${i}, 127.0.0.1:${port} (${flags.ports}), cannot be bound: ${e.reason}; stop what listens there, or pick another ${flags.portsFlag}`,
         );
       }
     }
   }
 }
 
-/** Restarts of one node allowed within {@linkcode RESTART_WINDOW_MS} before it stays down. */
-const MAX_RESTARTS = 5;
-const RESTART_WINDOW_MS = 60_000;
-/** Exit code of a node whose flags are wrong or contradict its data: restarting cannot help. */
-const EXIT_USAGE = 2;
-
 /**
  * Runs the cluster until a signal or until every node exits. A node that
  * dies on its own (a crash, an abort of the runtime) is started again on its
- * data, as a service manager would, at most {@linkcode MAX_RESTARTS} times a
- * minute: raft makes a restart safe, and Deno 2.9.6's HTTP/2 can abort on an
- * assertion when a connection closes (denoland/deno#36788). A node that
+ * data, as a service manager would (`shared/supervisor.ts`: at most 5 times
+ * a minute): raft makes a restart safe, and Deno 2.9.6's HTTP/2 can abort on
+ * an assertion when a connection closes (denoland/deno#36788). A node that
  * refuses its flags (exit code 2) stays down.
  * @throws {LauncherError} before starting anything, when a data dir or a port is unusable.
  */
@@ -192,73 +216,37 @@ export async function runLocalCluster(
   const dataRoot = resolve(opts.dataRoot ?? "./data");
   const token = await checkLocalDataDirs(n, dataRoot, clientPort);
   checkLocalPorts(n, clientPort);
-  const running = new Map<number, Deno.ChildProcess>();
-  let stopping = false;
-  const spawn = (i: number) => {
-    const { cmd, args } = selfCommand(localNodeArgs(i, n, dataRoot, extra, clientPort, token));
-    // stdin: the pipe the node watches (--stop-with-stdin); nothing is written to it.
-    const child = new Deno.Command(cmd, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    running.set(i, child);
-    pipe(child.stdout, `[node ${i}] `, Deno.stdout);
-    pipe(child.stderr, `[node ${i}] `, Deno.stderr);
-    console.error(
-      `[cluster] node ${i} pid ${child.pid}: client 127.0.0.1:${basePort(clientPort, i)}`,
-    );
-    return child;
+  const nodes = Array.from({ length: n }, (_, k) => {
+    const i = k + 1;
+    const prefix = `[node ${i}] `;
+    return new SupervisedChild({
+      name: `node ${i}`,
+      command: () => selfCommand(localNodeArgs(i, n, dataRoot, extra, clientPort, token)),
+    }, {
+      report: (line) => console.error(`[cluster] ${line}`),
+      onLine: (stream: OutputStream, line) =>
+        (stream === "stdout" ? console.log : console.error)(tagged(prefix, line)),
+      onStart: (pid) =>
+        console.error(
+          `[cluster] node ${i} pid ${pid}: client 127.0.0.1:${basePort(clientPort, i)}`,
+        ),
+    });
+  });
+  const stop = () => {
+    for (const node of nodes) void node.stop({ signal: "SIGTERM" });
   };
-  const supervise = async (i: number): Promise<boolean> => {
-    const restarts: number[] = [];
-    for (let child = spawn(i);; child = spawn(i)) {
-      const status = await child.status;
-      if (stopping) return status.success;
-      const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
-      if (status.code === EXIT_USAGE && !status.signal) {
-        console.error(`[cluster] node ${i} refused to start (${how}, see above); it stays down`);
-        return false;
-      }
-      const now = Date.now();
-      while (restarts.length > 0 && now - restarts[0]! > RESTART_WINDOW_MS) restarts.shift();
-      if (restarts.length >= MAX_RESTARTS) {
-        console.error(`[cluster] node ${i} exited (${how}) again; it stays down`);
-        return false;
-      }
-      restarts.push(now);
-      console.error(`[cluster] node ${i} exited (${how}); restarting it in 1 s`);
-      await new Promise((r) => setTimeout(r, 1_000));
-      if (stopping) return false;
-    }
-  };
-  const stop = (sig: Deno.Signal) => {
-    stopping = true;
-    for (const c of running.values()) {
-      try {
-        c.kill(sig);
-      } catch { /* already gone */ }
-    }
-  };
-  Deno.addSignalListener("SIGINT", () => stop("SIGTERM"));
-  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
   console.error(`[cluster] ${n} nodes, data under ${dataRoot}`);
-  const ok = await Promise.all(Array.from({ length: n }, (_, k) => supervise(k + 1)));
+  const ok = await Promise.all(nodes.map((node) => node.run()));
   Deno.exit(ok.every(Boolean) ? 0 : 1);
 }
 
-async function pipe(
-  src: ReadableStream<Uint8Array>,
-  prefix: string,
-  dst: { write(p: Uint8Array): Promise<number> },
-) {
-  const enc = new TextEncoder();
-  let carry = "";
-  for await (const chunk of src.pipeThrough(new TextDecoderStream())) {
-    const lines = (carry + chunk).split("\n");
-    carry = lines.pop() ?? "";
-    for (const l of lines) await dst.write(enc.encode(prefix + l + "\n"));
-  }
-  if (carry) await dst.write(enc.encode(prefix + carry + "\n"));
+/**
+ * A node's output line as the launcher prints it: JSON log lines as they
+ * are (each names its node in `component`, and a prefix would break the
+ * JSON), any other line after `prefix`.
+ */
+function tagged(prefix: string, line: string): string {
+  return line.startsWith("{") ? line : prefix + line;
 }

@@ -14,7 +14,7 @@
 import { coalesceSocketWrites } from "../shared/coalesce_writes.ts";
 import { FlagError } from "../shared/flags.ts";
 import { grpc } from "../shared/grpc.ts";
-import { createLogger, type Logger } from "../shared/log.ts";
+import { createLogger, type Logger, resolveLogFormat } from "../shared/log.ts";
 import { InvalidArgumentError } from "../shared/store/mod.ts";
 import { type DbConfig, parseConfig, USAGE } from "./config.ts";
 import { LauncherError, runLocalCluster } from "./launcher.ts";
@@ -43,10 +43,12 @@ if (cfg === "help") {
 
 if (cfg.cluster > 0) {
   // Every other flag (the per-node ones are refused by parseConfig) goes to each node.
-  const launcherFlags = ["--cluster", "--cluster-port", "--data-root"];
+  const launcherFlags = ["--cluster", "--cluster-port", "--data-root", "--log-format"];
   const extra = Deno.args.filter((a, i, all) =>
     !launcherFlags.some((f) => a === f || all[i - 1] === f || a.startsWith(`${f}=`))
   );
+  // The nodes write to pipes: they log in the format the launcher's own stderr calls for.
+  extra.push("--log-format", resolveLogFormat(cfg.logFormat));
   try {
     await runLocalCluster(cfg.cluster, extra, {
       clientPort: cfg.clusterPort,
@@ -66,6 +68,7 @@ async function runNode(cfg: DbConfig): Promise<void> {
   const log = createLogger(
     `cassemdb[${labelId(cfg.dir, cfg.id, cfg.join !== "" && !cfg.idGiven)}]`,
     cfg.logLevel,
+    { format: resolveLogFormat(cfg.logFormat) },
   );
   // grpc-js prints its own lines for failures we report ourselves, naming the
   // flag (a bind failure, a refused call): keep them for debugging only.

@@ -7,6 +7,7 @@
  */
 
 import type { Agent } from "../agent/mod.ts";
+import { freePort, waitFor } from "../tests/support/procs.ts";
 
 /** An HTTP server on 127.0.0.1; `close` ends its open streams first. */
 export interface TestServer {
@@ -96,12 +97,9 @@ export function stubAgent(
   }, streams);
 }
 
-/** A loopback URL where nothing listens (a port that was free a moment ago). */
+/** A loopback URL where nothing listens (a free port, handed out once). */
 export function deadUrl(): string {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${freePort()}`;
 }
 
 /** Polls `probe` every 20 ms until it is truthy; throws naming `what` after `timeoutMs`. */
@@ -110,9 +108,5 @@ export async function until(
   probe: () => boolean,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error(`Cannot see ${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(what, () => probe() || undefined, { timeoutMs, everyMs: 20 });
 }

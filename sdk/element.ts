@@ -9,7 +9,7 @@
  */
 
 import { parseContent } from "../shared/config/parse_content.ts";
-import type { ContentType } from "../shared/config/content_types.ts";
+import type { ContentType } from "../shared/config/content_rules.ts";
 import { ContentError, ProtocolError } from "./errors.ts";
 
 export type { ContentType };

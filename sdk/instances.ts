@@ -125,9 +125,10 @@ export class Instances {
         }
       }
       this.#deps.onError(
-        failure instanceof CassemError
-          ? failure
-          : new CassemError("UNAVAILABLE", `Cannot renew the instance: ${String(failure)}`),
+        failure instanceof CassemError ? failure : new CassemError(
+          "UNAVAILABLE",
+          `Cannot renew the instance as an unexpected error occurred: ${String(failure)}`,
+        ),
       );
       this.#schedule(5);
     }

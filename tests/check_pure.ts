@@ -38,6 +38,7 @@ const CORE = [
 const CONFIG = [
   "shared/config/names.ts",
   "shared/config/keys.ts",
+  "shared/config/content_rules.ts",
   "shared/config/content_types.ts",
   "shared/config/json_locate.ts",
   "shared/config/properties.ts",

@@ -328,6 +328,7 @@ export async function runTxn<T>(
     } catch (e) {
       if (!mayHaveApplied(e)) throw e;
       const revision = await appliedRevision(deps, tx.logKey);
+      deps.metrics?.txns.inc({ outcome: revision !== undefined ? "committed" : "unknown" });
       if (revision !== undefined) return { value, revision };
       throw new UnavailableError(
         `Cannot ${what} for sure as cassemdb did not answer: the change may still apply; read it back before retrying`,
@@ -335,10 +336,15 @@ export async function runTxn<T>(
         { cause: e },
       );
     }
-    if (result.succeeded) return { value, revision: result.revision };
+    if (result.succeeded) {
+      deps.metrics?.txns.inc({ outcome: "committed" });
+      return { value, revision: result.revision };
+    }
+    deps.metrics?.txnConflicts.inc();
     deps.logger.debug("txn conflict", { what, attempt, key: result.failed.key });
     await sleep(Math.random() * Math.min(100, 2 ** attempt));
   }
+  deps.metrics?.txns.inc({ outcome: "conflict" });
   throw new ConflictError(
     `Cannot ${what} as concurrent changes kept winning the race: ${attempts} attempts`,
   );

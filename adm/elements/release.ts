@@ -117,15 +117,22 @@ function bodyOf(
   return v.sealed !== undefined ? { sealed: v.sealed } : { raw: v.raw! };
 }
 
-/** Stages `v` as the live version everyone gets. */
-export function stageLive(tx: AdmTxn, ref: ElementRef, v: VersionRecord): void {
-  tx.put(ServeLiveRecord, serveLiveKey(ref.app, ref.env, ref.key), {
+/** What a serve record says of the version it serves (its body aside). */
+function servedVersion(ref: ElementRef, v: VersionRecord) {
+  return {
     app: ref.app,
     env: ref.env,
     key: ref.key,
     version: v.version,
     contentType: v.contentType,
     fingerprint: v.fingerprint,
+  };
+}
+
+/** Stages `v` as the live version everyone gets. */
+export function stageLive(tx: AdmTxn, ref: ElementRef, v: VersionRecord): void {
+  tx.put(ServeLiveRecord, serveLiveKey(ref.app, ref.env, ref.key), {
+    ...servedVersion(ref, v),
     publishedAt: tx.time,
     ...bodyOf(v),
   });
@@ -140,12 +147,7 @@ export function stageGray(
   startedAt: string,
 ): void {
   tx.put(ServeGrayRecord, serveGrayKey(ref.app, ref.env, ref.key), {
-    app: ref.app,
-    env: ref.env,
-    key: ref.key,
-    version: v.version,
-    contentType: v.contentType,
-    fingerprint: v.fingerprint,
+    ...servedVersion(ref, v),
     rule,
     startedAt,
     ...bodyOf(v),

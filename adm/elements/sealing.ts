@@ -78,7 +78,9 @@ export async function openBody(
 ): Promise<string> {
   if (body.raw !== undefined) return body.raw;
   if (body.sealed === undefined) {
-    throw new InternalError(`Cannot read version ${place.version} of ${place.key}: it has no body`);
+    throw new InternalError(
+      `Cannot read version ${place.version} of ${place.key} as it has no body`,
+    );
   }
   const ring = requireKeyring(
     keyring,

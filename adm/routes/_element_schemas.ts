@@ -10,6 +10,7 @@ import { z } from "@hono/zod-openapi";
 import {
   type ApprovalRecord,
   CONTENT_TYPES,
+  elementKey,
   type ElementRecord,
   GrayRuleSchema,
   parseLabels,
@@ -17,14 +18,9 @@ import {
   type VersionRecord,
 } from "../../shared/config/mod.ts";
 import type { Stored } from "../data/read.ts";
+import type { ElementRef } from "../elements/mod.ts";
 import { etagOf } from "../http/etag.ts";
-import { nameParam } from "./_schemas.ts";
-
-/** `{app}/{env}` path parameters. */
-export const EnvParams = z.object({
-  app: nameParam("app", "app"),
-  env: nameParam("env", "env"),
-});
+import { EnvParams, nameParam } from "./_schemas.ts";
 
 /** `{app}/{env}/{key}` path parameters. */
 export const ElementParams = EnvParams.extend({ key: nameParam("element", "key") });
@@ -94,6 +90,15 @@ export const ElementSchema = z.object({
   updatedAt: z.string(),
   etag: z.string().openapi({ description: "Pass as If-Match to change only this state" }),
 }).openapi("Element");
+
+/** `record`, written at `revision`, as stored under the element key of `ref`. */
+export function storedElement(
+  ref: ElementRef,
+  record: ElementRecord,
+  revision: number,
+): Stored<ElementRecord> {
+  return { record, modRevision: revision, key: elementKey(ref.app, ref.env, ref.key) };
+}
 
 /** `s` as the API shows it. */
 export function showElement(s: Stored<ElementRecord>): z.infer<typeof ElementSchema> {

@@ -100,3 +100,6 @@ export function nameParam(kind: NameKind, name: string) {
 
 /** `{app}` as a path parameter. */
 export const AppParams = z.object({ app: nameParam("app", "app") });
+
+/** `{app}/{env}` path parameters. */
+export const EnvParams = AppParams.extend({ env: nameParam("env", "env") });

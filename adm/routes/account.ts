@@ -138,7 +138,9 @@ export function accountRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
 
   r.openapi(logout, async (c) => {
     const p = principalOf(c);
-    if (p.kind !== "user") throw new ForbiddenError("Cannot log out an API token: revoke it");
+    if (p.kind !== "user") {
+      throw new ForbiddenError("Cannot log out as the caller is an API token: revoke it instead");
+    }
     await runTxn(deps, actorOf(c), `log out ${p.account}`, async (tx) => {
       await tx.remove(sessionKey(p.account, p.sessionId));
       tx.log({ operation: "user.logout", target: `users/${p.account}` });

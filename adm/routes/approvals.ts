@@ -15,13 +15,7 @@
  */
 
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import {
-  ApprovalRecord,
-  approvalsPrefix,
-  elementKey,
-  envKey,
-  EnvRecord,
-} from "../../shared/config/mod.ts";
+import { ApprovalRecord, approvalsPrefix, envKey, EnvRecord } from "../../shared/config/mod.ts";
 import { defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
 import { readAll, readRecord } from "../data/read.ts";
@@ -36,12 +30,12 @@ import {
   ApprovalSchema,
   ElementParams,
   ElementSchema,
-  EnvParams,
   Remark,
   showApproval,
   showElement,
+  storedElement,
 } from "./_element_schemas.ts";
-import { errorResponses, jsonBody, jsonResponse } from "./_schemas.ts";
+import { EnvParams, errorResponses, jsonBody, jsonResponse } from "./_schemas.ts";
 
 const TAGS = ["approvals"];
 
@@ -123,11 +117,7 @@ export function approvalsRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
       (tx) => approve(tx, ref, body.id, body.remark),
     );
     c.header("ETag", etagOf(revision));
-    const meta = {
-      record: value.meta,
-      modRevision: revision,
-      key: elementKey(ref.app, ref.env, ref.key),
-    };
+    const meta = storedElement(ref, value.meta, revision);
     return c.json({ request: showApproval(value.request), element: showElement(meta) }, 200);
   });
 

@@ -18,12 +18,7 @@
 
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import {
-  elementKey,
-  type ElementRecord,
-  serveGrayKey,
-  ServeGrayRecord,
-} from "../../shared/config/mod.ts";
+import { type ElementRecord, serveGrayKey, ServeGrayRecord } from "../../shared/config/mod.ts";
 import { defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
 import { readRecord } from "../data/read.ts";
@@ -52,6 +47,7 @@ import {
   showApproval,
   showElement,
   showGray,
+  storedElement,
   VersionNumber,
 } from "./_element_schemas.ts";
 import { errorResponses, IfMatchHeader, jsonBody, jsonResponse } from "./_schemas.ts";
@@ -162,11 +158,7 @@ export function elementReleaseRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
       return c.json({ applied: false, element: null, request: showApproval(value.request) }, 202);
     }
     c.header("ETag", etagOf(revision));
-    const meta = {
-      record: value.meta,
-      modRevision: revision,
-      key: elementKey(ref.app, ref.env, ref.key),
-    };
+    const meta = storedElement(ref, value.meta, revision);
     return c.json({ applied: true, element: showElement(meta), request: null }, 200);
   }
 
@@ -208,10 +200,7 @@ export function elementReleaseRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
 
   function answer(c: Context<AdmEnv>, ref: ElementRef, record: ElementRecord, revision: number) {
     c.header("ETag", etagOf(revision));
-    return c.json(
-      showElement({ record, modRevision: revision, key: elementKey(ref.app, ref.env, ref.key) }),
-      200,
-    );
+    return c.json(showElement(storedElement(ref, record, revision)), 200);
   }
 
   r.openapi(grayUpdateRoute, async (c) => {

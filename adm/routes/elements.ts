@@ -57,14 +57,15 @@ import {
   ContentTypeParam,
   ElementParams,
   ElementSchema,
-  EnvParams,
   Remark,
   SchemaBody,
   showElement,
   showVersionInfo,
+  storedElement,
   VersionSchema,
 } from "./_element_schemas.ts";
 import {
+  EnvParams,
   errorResponses,
   IfMatchHeader,
   jsonBody,
@@ -342,11 +343,7 @@ export function elementsRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
       `create element ${ref.key}`,
       (tx) => createElement(tx, deps.keyring, ref, body),
     );
-    const meta = {
-      record: value.meta,
-      modRevision: revision,
-      key: elementKey(ref.app, ref.env, ref.key),
-    };
+    const meta = storedElement(ref, value.meta, revision);
     c.header("ETag", etagOf(revision));
     return c.json(await showVersion(c, deps, ref, meta, value.version), 201);
   });
@@ -362,11 +359,7 @@ export function elementsRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
       `add a version to element ${ref.key}`,
       (tx) => updateElement(tx, deps.keyring, ref, body, { ifMatch }),
     );
-    const meta = {
-      record: value.meta,
-      modRevision: revision,
-      key: elementKey(ref.app, ref.env, ref.key),
-    };
+    const meta = storedElement(ref, value.meta, revision);
     c.header("ETag", etagOf(revision));
     return c.json(await showVersion(c, deps, ref, meta, value.version), 200);
   });
@@ -394,11 +387,7 @@ export function elementsRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
       (tx) => setSchema(tx, ref, body.schema, body.remark, { ifMatch }),
     );
     c.header("ETag", etagOf(revision));
-    const shown = showElement({
-      record: value,
-      modRevision: revision,
-      key: elementKey(ref.app, ref.env, ref.key),
-    });
+    const shown = showElement(storedElement(ref, value, revision));
     return c.json({ ...shown, schema: value.schema }, 200);
   });
 

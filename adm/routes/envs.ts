@@ -33,11 +33,12 @@ import type { AdmEnv } from "../http/context.ts";
 import { etagOf, parseIfMatch } from "../http/etag.ts";
 import { validationHook } from "../http/validation.ts";
 import {
+  AppParams,
+  EnvParams,
   errorResponses,
   IfMatchHeader,
   jsonBody,
   jsonResponse,
-  nameParam,
   OkSchema,
 } from "./_schemas.ts";
 
@@ -65,9 +66,6 @@ const EnvWithSecret = EnvSchema.extend({
     description: "The new client secret: shown once, never again",
   }),
 }).openapi("EnvWithSecret");
-
-const AppParams = z.object({ app: nameParam("app", "app") });
-const EnvParams = AppParams.extend({ env: nameParam("env", "env") });
 
 function show(s: Stored<EnvRecord>): z.infer<typeof EnvSchema> {
   const r = s.record;

@@ -1,12 +1,21 @@
 /**
- * `GET /api/health`: whether this copy can reach cassemdb (200) or not
- * (503), without credentials, for load balancers and start scripts.
+ * Health routes, without credentials:
+ *
+ * - `GET /api/health`: whether this copy can reach cassemdb (200) or not
+ *   (503), in the API and its OpenAPI document;
+ * - `GET /healthz` (the process answers) and `GET /readyz` (cassemdb answers
+ *   a linearizable read within a second: it is reachable and has a leader;
+ *   checked at most once a second) at the root, for load balancers and
+ *   orchestrators, beside `GET /metrics` ({@linkcode probeApp}).
  *
  * @module
  */
 
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Hono } from "hono";
 import { bootstrapKey } from "../../shared/config/mod.ts";
+import { CachedCheck, probeRoutes, reportOf } from "../../shared/metrics/mod.ts";
+import type { AdmMetrics } from "../http/metrics.ts";
 import { defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
 import type { AdmEnv } from "../http/context.ts";
@@ -35,4 +44,35 @@ export function healthRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
     return c.json({ status: "ok" as const, revision }, 200);
   });
   return r;
+}
+
+/** How long `/readyz` waits for cassemdb, in ms. */
+const READY_TIMEOUT_MS = 1_000;
+
+/**
+ * Whether cassemdb answers a linearizable read (of the bootstrap record)
+ * within {@linkcode READY_TIMEOUT_MS}: it is reachable and has a leader.
+ * Runs at most once a second, however many probes arrive.
+ */
+export function admReadiness(deps: AdmDeps): CachedCheck {
+  return new CachedCheck(async () => {
+    try {
+      await deps.db.get(bootstrapKey(), { timeoutMs: READY_TIMEOUT_MS });
+      return reportOf({ cassemdb: "ok" });
+    } catch (e) {
+      return reportOf({
+        cassemdb: `cassemdb did not answer a linearizable read within ${READY_TIMEOUT_MS} ms: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
+      });
+    }
+  });
+}
+
+/**
+ * `GET /healthz`, `GET /readyz` and, unless `metrics` is undefined,
+ * `GET /metrics`, to mount at the root of an app.
+ */
+export function probeApp(deps: AdmDeps, metrics: AdmMetrics | undefined): Hono {
+  return probeRoutes({ registry: metrics?.registry, readiness: admReadiness(deps) });
 }

@@ -23,6 +23,7 @@ import { etagOf, parseIfMatch } from "../http/etag.ts";
 import { validationHook } from "../http/validation.ts";
 import { appKey, AppRecord, userKey, UserRecord } from "../../shared/config/mod.ts";
 import {
+  AppParams,
   errorResponses,
   IfMatchHeader,
   jsonBody,
@@ -42,7 +43,6 @@ export const MemberSchema = z.object({
   etag: z.string(),
 }).openapi("Member");
 
-const AppParams = z.object({ app: nameParam("app", "app") });
 const MemberParams = AppParams.extend({ account: nameParam("account", "account") });
 
 const listMembers = defineRoute({

@@ -28,7 +28,7 @@ import { NotFoundError } from "../errors.ts";
 import { actorOf } from "../http/actor.ts";
 import type { AdmEnv } from "../http/context.ts";
 import { validationHook } from "../http/validation.ts";
-import { errorResponses, jsonBody, jsonResponse, nameParam, OkSchema } from "./_schemas.ts";
+import { AppParams, errorResponses, jsonBody, jsonResponse, OkSchema } from "./_schemas.ts";
 
 /** A token as listed: never its secret or hash. */
 export const TokenSchema = z.object({
@@ -45,7 +45,6 @@ const NewTokenSchema = TokenSchema.extend({
   token: z.string().openapi({ description: "Send as Authorization: Bearer <token>; shown once" }),
 }).openapi("NewApiToken");
 
-const AppParams = z.object({ app: nameParam("app", "app") });
 const TokenParams = AppParams.extend({
   id: z.string().regex(/^[0-9a-f]{32}$/, { error: "must be 32 lowercase hex digits" }).openapi({
     param: { name: "id", in: "path" },

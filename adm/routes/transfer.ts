@@ -33,8 +33,7 @@ import type { AdmEnv } from "../http/context.ts";
 import { validationHook } from "../http/validation.ts";
 import { operatorOf } from "../auth/principal.ts";
 import { demand } from "./_element_access.ts";
-import { EnvParams } from "./_element_schemas.ts";
-import { errorResponses, jsonBody, jsonResponse } from "./_schemas.ts";
+import { EnvParams, errorResponses, jsonBody, jsonResponse } from "./_schemas.ts";
 
 const TAGS = ["import/export"];
 

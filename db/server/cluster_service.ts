@@ -119,7 +119,7 @@ export function clusterService(node: DbNode): Record<string, unknown> {
       if (node.raft.leader !== id) {
         throw new StatusError(
           grpc.status.DEADLINE_EXCEEDED,
-          `Cannot confirm the transfer to ${id}: leader is ${node.raft.leader}`,
+          `Cannot confirm the transfer to ${id} as it did not become leader in time: current leader is ${node.raft.leader}`,
         );
       }
       return { leader: id };

@@ -12,6 +12,7 @@
 
 import { CHANNEL_OPTIONS, grpc, loadProto, serviceOf } from "../../shared/grpc.ts";
 import type { Logger } from "../../shared/log.ts";
+import { grpcServerObserver } from "../../shared/metrics/mod.ts";
 import { KvStorage } from "../../shared/raft/mod.ts";
 import { RaftNode } from "../../shared/raft/mod.ts";
 import {
@@ -24,7 +25,7 @@ import type { DbConfig } from "../config.ts";
 import { GrpcTransport } from "../peer/grpc_transport.ts";
 import { type Command, encodeCommand } from "../../shared/store/mod.ts";
 import type { ApplyResult, Store } from "../../shared/store/mod.ts";
-import type { Entity, Member } from "../../shared/store/mod.ts";
+import type { Entity } from "../../shared/store/mod.ts";
 import type { WatchHub } from "../../shared/store/mod.ts";
 import { checkAddress } from "../../shared/store/mod.ts";
 import { clusterService, protoMembers, roleName } from "./cluster_service.ts";
@@ -46,6 +47,7 @@ import {
 } from "./identity.ts";
 import { type ServingState, ServingWatch } from "./leaderless.ts";
 import { checkListenAddresses } from "./listen_check.ts";
+import { DbMetrics, meteredStorage } from "./metrics.ts";
 
 /** How often the leader looks for expired keys, in ms. */
 const EXPIRY_SCAN_MS = 100;
@@ -61,6 +63,8 @@ export class DbNode {
   readonly raft: RaftNode;
   readonly sm: DbStateMachine;
   readonly transport: GrpcTransport;
+  /** What `/metrics` serves (see metrics.ts). */
+  readonly metrics: DbMetrics;
   /** Highest member id seen, so AddNode never hands out a recently removed id. */
   maxSeenId = 0;
   readonly electionTimeoutMs: number;
@@ -94,6 +98,7 @@ export class DbNode {
       storage: KvStorage;
       lock: DataDirLock;
       startedAt: number;
+      metrics: DbMetrics;
     },
   ) {
     this.cfg = cfg;
@@ -106,6 +111,7 @@ export class DbNode {
     this.#server = parts.server;
     this.#storage = parts.storage;
     this.#lock = parts.lock;
+    this.metrics = parts.metrics;
     this.electionTimeoutMs = cfg.tickMs * cfg.electionTicks;
     this.clientAddr = cfg.advertiseClient;
     this.#serving = new ServingWatch({
@@ -120,6 +126,11 @@ export class DbNode {
 
   get hub(): WatchHub {
     return this.sm.hub;
+  }
+
+  /** Whether this node is still recovering from a lost disk (it neither votes nor serves reads). */
+  get recovering(): boolean {
+    return this.#storage.recovering();
   }
 
   /**
@@ -145,6 +156,7 @@ export class DbNode {
       storage = await KvStorage.open(raftFile).catch((e) => {
         throw new DataDirError(raftFile, "open the raft storage", e);
       });
+      const metrics = new DbMetrics({ processMetrics: true });
       const plan = planIdentity(cfg, await readNodeRecord(cfg.dir), storage.isEmpty());
       for (const w of plan.warnings) log.warn(w);
       // A joining node learns its id and peers from AddNode, the others from the plan.
@@ -202,7 +214,8 @@ export class DbNode {
       const founders = record.founders ?? new Map<number, string>();
       const raft = await RaftNode.start({
         id,
-        storage,
+        // Every write timed, snapshots counted.
+        storage: meteredStorage(storage, metrics),
         transport,
         stateMachine: sm,
         bootstrap: founding ? [...founders.keys()] : undefined,
@@ -216,7 +229,11 @@ export class DbNode {
         keepEntries: Math.min(5_000, cfg.snapshotEvery),
         logger: (l) => log.debug(l),
       });
-      const server = new grpc.Server(CHANNEL_OPTIONS);
+      const server = new grpc.Server({
+        ...CHANNEL_OPTIONS,
+        // Every client call counted and timed, its handler run under the caller's request id.
+        interceptors: [grpcServerObserver({ metrics: metrics.grpc, logger: log })],
+      });
       const node = new DbNode(cfg, record, log, {
         raft,
         sm,
@@ -225,9 +242,12 @@ export class DbNode {
         storage,
         lock,
         startedAt,
+        metrics,
       });
+      metrics.observeNode(node);
       sm.onLeader = (leader, term) => {
         log.info("leader changed", { leader, term });
+        if (leader !== 0) metrics.leaderChanges.inc();
         transport!.leaderHint = leader;
         node.#serving.noteLeader(leader, Date.now());
         if (leader) void node.#announce(); // a new leader may need our addresses
@@ -320,6 +340,19 @@ export class DbNode {
    */
   async propose(cmd: Command): Promise<ApplyResult> {
     this.checkServing(false);
+    // Timed from here: a refusal before proposing is no proposal.
+    const t0 = performance.now();
+    let result = "failed";
+    try {
+      const r = await this.#propose(cmd);
+      result = "applied";
+      return r;
+    } finally {
+      this.metrics.proposals.observe({ result }, (performance.now() - t0) / 1000);
+    }
+  }
+
+  async #propose(cmd: Command): Promise<ApplyResult> {
     const id = this.sm.nextRequestId();
     const inFlight = !this.#stopped;
     let index: number;
@@ -562,9 +595,4 @@ export class DbNode {
     const r = await this.propose({ kind: "members", members: [m] });
     if (!r.ok) throw new StatusError(grpc.status.INTERNAL, r.message);
   }
-}
-
-/** Members as returned to callers of DbNode (for tests). */
-export function membersOf(node: DbNode): Member[] {
-  return protoMembers(node.store.members());
 }

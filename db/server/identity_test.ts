@@ -93,7 +93,7 @@ Deno.test("planIdentity refuses flags that contradict the data dir, saying what 
       planIdentity(cfg("--id", "2", "--peers", "1=127.0.0.1:7022,2=127.0.0.1:7032"), saved, false),
     conflict("--peers", new RegExp(`founded with --peers ${THREE}; pass that --peers`)),
   );
-  // No --peers on a founder of three: `deno task start` over a `--cluster 3` dir.
+  // No --peers on a founder of three: `deno task db` over a `--cluster 3` dir.
   assert.throws(() => planIdentity(cfg("--id", "2"), saved, false), conflict("--peers", holds));
   assert.throws(
     () => planIdentity(cfg("--id", "2", "--peers", THREE, "--cluster-token", "x"), saved, false),

@@ -215,7 +215,7 @@ async function streamWatch(
   try {
     w = await startWatch(node, call.request);
   } catch (e) {
-    fail(call, node.statusOf(e));
+    await fail(call, node.statusOf(e));
     return;
   }
   if (call.cancelled) {
@@ -241,9 +241,9 @@ async function streamWatch(
     }
     if (clientGone) return;
     // Only the node closes a watcher without a reason: it is stopping.
-    fail(call, node.statusOf(new NodeStoppingError()));
+    await fail(call, node.statusOf(new NodeStoppingError()));
   } catch (e) {
-    if (!clientGone) fail(call, node.statusOf(e));
+    if (!clientGone) await fail(call, node.statusOf(e));
   } finally {
     w.close();
   }
@@ -283,11 +283,25 @@ function drained(call: grpc.ServerWritableStream<Req, unknown>): Promise<void> {
   });
 }
 
+/** How long {@linkcode fail} waits for a status to be handed to HTTP/2, at most. */
+const STATUS_WAIT_MS = 1_000;
+
 /**
  * Ends a server stream with `s` as its status. grpc-js sends the status of a
  * server stream from its 'error' listener (which ends the stream); `destroy`
  * would skip that and leave the client waiting for a status forever.
+ * Resolves once grpc-js has handed the status to HTTP/2 (it then reports the
+ * call 'cancelled', its end), or after {@linkcode STATUS_WAIT_MS}: a stopping
+ * node (`endWatches`) exits only after its watches' statuses are on their way.
  */
-function fail(call: grpc.ServerWritableStream<Req, unknown>, s: StatusError): void {
+function fail(call: grpc.ServerWritableStream<Req, unknown>, s: StatusError): Promise<void> {
+  const sent = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, STATUS_WAIT_MS);
+    call.once("cancelled", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   call.emit("error", s);
+  return sent;
 }

@@ -12,9 +12,11 @@
  * - `records.ts` and `codec.ts`: record schemas ({@linkcode AppRecord},
  *   {@linkcode ServeLiveRecord}, …) and {@linkcode encodeRecord} /
  *   {@linkcode decodeRecord}.
- * - `content_types.ts` and `parse_content.ts`: content types, MIME types,
- *   the raw-text rule ({@linkcode MAX_RAW_BYTES}, {@linkcode rawProblem})
- *   and {@linkcode parseContent} with line and column errors.
+ * - `content_rules.ts`, `content_types.ts` and `parse_content.ts`: content
+ *   types, MIME types, the raw-text rule ({@linkcode MAX_RAW_BYTES},
+ *   {@linkcode rawProblem}), the zod schema of a content type and
+ *   {@linkcode parseContent} with line and column errors (the first and the
+ *   last need no zod: the SDK and the dashboard's browser script import them).
  * - `gray.ts`: gray rules and {@linkcode grayApplies}.
  * - `hashing.ts`: fingerprints, secret hashes, ids, base64.
  * - `secret_crypto.ts`: AES-256-GCM keyring for secret elements.

@@ -32,6 +32,14 @@ export const Operator = z.string().regex(
   { error: "must be an account or token:{app}/{id}" },
 );
 
+/** Who created a record and when, and who changed it last and when (fields of several records). */
+const Stamps = {
+  createdBy: Operator,
+  createdAt: Time,
+  updatedBy: Operator,
+  updatedAt: Time,
+};
+
 /** The per-app roles, from the least to the most allowed. */
 export const ROLES = ["viewer", "developer", "releaser", "owner"] as const;
 /** A per-app role. */
@@ -68,10 +76,7 @@ export const AppRecord = z.looseObject({
   /** The account that owns it (also bound as `owner` in its roles). */
   owner: Account,
   status: AppStatus,
-  createdBy: Operator,
-  createdAt: Time,
-  updatedBy: Operator,
-  updatedAt: Time,
+  ...Stamps,
 });
 /** See {@linkcode AppRecord}. */
 export type AppRecord = z.infer<typeof AppRecord>;
@@ -87,10 +92,7 @@ export const EnvRecord = z.looseObject({
   clientSecretHash: Sha256Hex.nullable(),
   /** When the client secret was last generated, rotated or cleared. */
   clientSecretUpdatedAt: Time.nullable(),
-  createdBy: Operator,
-  createdAt: Time,
-  updatedBy: Operator,
-  updatedAt: Time,
+  ...Stamps,
 });
 /** See {@linkcode EnvRecord}. */
 export type EnvRecord = z.infer<typeof EnvRecord>;
@@ -119,10 +121,7 @@ export const ElementRecord = z.looseObject({
   unpublishedVersion: Version.nullable(),
   /** The version in gray release, or null. */
   grayVersion: Version.nullable(),
-  createdBy: Operator,
-  createdAt: Time,
-  updatedBy: Operator,
-  updatedAt: Time,
+  ...Stamps,
 });
 /** See {@linkcode ElementRecord}. */
 export type ElementRecord = z.infer<typeof ElementRecord>;
@@ -286,10 +285,7 @@ export const UserRecord = z.looseObject({
   status: UserStatus,
   /** A global admin: every permission on everything. */
   admin: z.boolean(),
-  createdBy: Operator,
-  createdAt: Time,
-  updatedBy: Operator,
-  updatedAt: Time,
+  ...Stamps,
   passwordChangedAt: Time,
   /** Rewritten at each login, so that a login and a password change conflict (CAS). */
   lastLoginAt: Time.nullable(),

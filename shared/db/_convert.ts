@@ -14,7 +14,7 @@ import type {
   WireTxn,
   WireTxnResp,
   WireUnsetKV,
-} from "../store/wire.ts";
+} from "../store/mod.ts";
 import type {
   Change,
   Condition,

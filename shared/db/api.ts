@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { WireChangeReason, WireEntity, WireEntityType } from "../store/wire.ts";
+import type { WireChangeReason, WireEntity, WireEntityType } from "../store/mod.ts";
 
 // ---- entities and changes ------------------------------------------------------
 
@@ -79,6 +79,13 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Aborting rejects the call with CANCELLED (and cancels it on the wire). */
   signal?: AbortSignal;
+  /**
+   * The id of the request this call is made for (1 to 128 printable ASCII
+   * characters): `DbClient` sends it as `x-request-id` metadata on every
+   * attempt, and the node logs it with whatever it logs about the call.
+   * `MemoryDb` ignores it.
+   */
+  requestId?: string;
 }
 
 /** Options of reads. */

@@ -14,7 +14,10 @@
  *   at once with `mayHaveApplied` (`errors.ts`), and the node it went to is
  *   avoided for a while.
  * - **Watches** resume on any node from the revision after the last one
- *   delivered (`_resuming_watch.ts`).
+ *   delivered (`_resuming_watch.ts`). A watch is a stream without a
+ *   deadline, so a connection to a node cut off by the network would stay
+ *   open and silent: keepalive pings every attempt timeout, each to be
+ *   answered within one, drop such a connection and the watch moves on.
  * - Every RPC has a typed wrapper; the method table is checked against
  *   `proto/cassemdb.proto` when it loads.
  *
@@ -29,7 +32,7 @@ import type {
   WireTxn,
   WireTxnResp,
   WireUnsetKV,
-} from "../store/wire.ts";
+} from "../store/mod.ts";
 import {
   type CallOptions,
   type ExpireResult,
@@ -67,6 +70,7 @@ import {
   DbError,
   FIELD,
   LEADER_ADDR,
+  REQUEST_ID_METADATA,
   RETRYABLE,
   REVISION,
   statusName,
@@ -85,7 +89,9 @@ export interface DbClientOptions {
    * Deadline of one attempt on one node, in ms (default 1,000: about twice
    * cassemdb's default election timeout of 500 ms). Admin calls that wait
    * for raft on purpose (AddNode, RemoveNode, TransferLeader) use the whole
-   * deadline instead.
+   * deadline instead. Also the keepalive interval and ping timeout of a
+   * connection with calls open, so that a watch on a node that went silent
+   * moves on within two of these.
    */
   attemptTimeoutMs?: number;
   /** First retry delay in ms, doubled each time up to `maxBackoffMs` (default 25). */
@@ -252,6 +258,7 @@ export class DbClient implements KvClient {
   readonly #attemptMs: number;
   readonly #backoffMs: number;
   readonly #maxBackoffMs: number;
+  readonly #channelOptions: grpc.ChannelOptions;
   readonly #channels = new Map<string, grpc.Client>();
   /** Endpoints to avoid until the time given (ms since the epoch): they timed out. */
   readonly #suspect = new Map<string, number>();
@@ -276,6 +283,13 @@ export class DbClient implements KvClient {
     this.#attemptMs = positive("attemptTimeoutMs", options.attemptTimeoutMs, 1_000);
     this.#backoffMs = positive("backoffMs", options.backoffMs, 25);
     this.#maxBackoffMs = positive("maxBackoffMs", options.maxBackoffMs, 1_000);
+    this.#channelOptions = {
+      ...CHANNEL_OPTIONS,
+      // Sent only while a call is open (a watch, mostly): a node that does not
+      // answer one within an attempt's time is treated like a timed-out attempt.
+      "grpc.keepalive_time_ms": Math.ceil(this.#attemptMs),
+      "grpc.keepalive_timeout_ms": Math.ceil(this.#attemptMs),
+    };
     rpcs();
   }
 
@@ -495,6 +509,7 @@ export class DbClient implements KvClient {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     const deadline = Date.now() + timeoutMs;
     const signal = options.signal;
+    const metadata = requestMetadata(options.requestId);
     for (let attempt = 0;; attempt++) {
       if (signal?.aborted) {
         throw new DbError("CANCELLED", `Cannot call ${name} as the call was aborted`);
@@ -505,7 +520,7 @@ export class DbClient implements KvClient {
         : Math.min(deadline, Date.now() + this.#attemptMs);
       let e: DbError;
       try {
-        const resp = await this.#once(endpoint, rpc, req, attemptDeadline, signal);
+        const resp = await this.#once(endpoint, rpc, req, attemptDeadline, signal, metadata);
         // Only the leader applies writes: the node that did is the one to write to next.
         if (rpc.write && !only) this.#leaderAddr = endpoint;
         return resp;
@@ -545,6 +560,7 @@ export class DbClient implements KvClient {
     req: Req,
     deadline: number,
     signal: AbortSignal | undefined,
+    metadata: grpc.Metadata | undefined,
   ): Promise<Resp> {
     const m = rpc.method;
     return new Promise<Resp>((resolve, reject) => {
@@ -554,7 +570,8 @@ export class DbClient implements KvClient {
         m.requestSerialize,
         m.responseDeserialize,
         req,
-        new grpc.Metadata(),
+        // grpc-js may add to the metadata it is given: each attempt gets a copy.
+        metadata?.clone() ?? new grpc.Metadata(),
         { deadline },
         (err, resp) => {
           signal?.removeEventListener("abort", onAbort);
@@ -601,7 +618,7 @@ export class DbClient implements KvClient {
   #channel(endpoint: string): grpc.Client {
     let c = this.#channels.get(endpoint);
     if (!c) {
-      c = new grpc.Client(endpoint, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      c = new grpc.Client(endpoint, grpc.credentials.createInsecure(), this.#channelOptions);
       this.#channels.set(endpoint, c);
     }
     return c;
@@ -651,6 +668,27 @@ export class DbClient implements KvClient {
     this.#suspect.set(endpoint, Date.now() + this.#attemptMs);
     this.#rotate(endpoint);
   }
+}
+
+/** A request id as metadata may carry it: printable ASCII, 1..128 characters. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The metadata that carries `requestId`, or `undefined` without one.
+ * @throws {RangeError} when it is not 1 to 128 printable ASCII characters.
+ */
+function requestMetadata(requestId: string | undefined): grpc.Metadata | undefined {
+  if (requestId === undefined) return undefined;
+  if (!REQUEST_ID.test(requestId)) {
+    throw new RangeError(
+      `Cannot send requestId as it must be 1 to 128 printable ASCII characters: current value is ${
+        JSON.stringify(requestId)
+      }`,
+    );
+  }
+  const md = new grpc.Metadata();
+  md.set(REQUEST_ID_METADATA, requestId);
+  return md;
 }
 
 function readOf(o: ReadOptions): { serializable: boolean } {

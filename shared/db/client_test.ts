@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { grpc, loadProto, serviceOf } from "../grpc.ts";
 import { DbClient } from "./client.ts";
+import { freePort, waitFor } from "../../tests/support/procs.ts";
+import { startRelay } from "../../tests/support/tcp_relay.ts";
 import {
   FIELD,
   isCancelled,
   isInvalidArgument,
   isUnavailable,
   LEADER_ADDR,
+  REQUEST_ID_METADATA,
   RETRYABLE,
   REVISION,
 } from "./errors.ts";
@@ -18,10 +21,20 @@ const HANG = Symbol("hang");
 type Answer = unknown | { status: grpc.status; details: string; md?: Record<string, string> };
 type Handler = (req: Record<string, unknown>) => Answer;
 
+/** A Watch stream of a fake node: the request, and the stream to write its messages to. */
+type WatchHandler = (
+  req: { startRevision: number },
+  call: grpc.ServerWritableStream<unknown, unknown>,
+) => void;
+
 /** A gRPC server that speaks cassemdb's KV and Cluster services with programmed answers. */
 class FakeNode {
   readonly calls: string[] = [];
+  /** The `x-request-id` of each call, in order (undefined: none sent). */
+  readonly requestIds: (string | undefined)[] = [];
   readonly handlers = new Map<string, Handler>();
+  /** Serves Watch streams (UNIMPLEMENTED when unset). */
+  watch: WatchHandler | undefined;
   readonly #server = new grpc.Server();
   address = "";
 
@@ -31,11 +44,23 @@ class FakeNode {
       const def = serviceOf(pkg, svc).service;
       const impl: grpc.UntypedServiceImplementation = {};
       for (const name of Object.keys(def)) {
+        if (def[name]!.responseStream) {
+          impl[name] = (call: grpc.ServerWritableStream<{ startRevision: number }, unknown>) => {
+            this.calls.push(name);
+            if (this.watch) this.watch(call.request, call);
+            else {call.emit("error", {
+                code: grpc.status.UNIMPLEMENTED,
+                details: `no ${name} here`,
+              });}
+          };
+          continue;
+        }
         impl[name] = (
           call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>,
           cb: grpc.sendUnaryData<unknown>,
         ) => {
           this.calls.push(name);
+          this.requestIds.push(call.metadata.get(REQUEST_ID_METADATA)[0]?.toString());
           const h = this.handlers.get(name);
           if (!h) return cb({ code: grpc.status.UNIMPLEMENTED, details: `no ${name} here` });
           const answer = h(call.request);
@@ -97,12 +122,9 @@ function blackhole(): { address: string; close(): void } {
   };
 }
 
-/** A port nothing listens on. */
+/** A port nothing listens on (a free one, handed out once). */
 function closedPort(): string {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return `127.0.0.1:${port}`;
+  return `127.0.0.1:${freePort()}`;
 }
 
 const ENTITY = {
@@ -353,6 +375,103 @@ Deno.test(
     } finally {
       db.close();
       node.stop();
+    }
+  },
+);
+
+Deno.test(
+  "DbClient sends requestId as x-request-id on every attempt of the call, and refuses a malformed one",
+  opts,
+  async () => {
+    const follower = await new FakeNode().start();
+    const leader = await new FakeNode().start();
+    follower.handlers.set("SetKV", () => ({
+      status: grpc.status.UNAVAILABLE,
+      details: "not the leader",
+      md: { [LEADER_ADDR]: leader.address, [RETRYABLE]: "1" },
+    }));
+    leader.handlers.set(
+      "SetKV",
+      () => ({ entity: { ...ENTITY, val: new Uint8Array() }, revision: 9 }),
+    );
+    follower.handlers.set("GetKV", () => ({ entity: ENTITY, revision: 9 }));
+    const db = new DbClient({ endpoints: [follower.address] });
+    try {
+      await db.set("k", "v", { requestId: "adm-req.1:a" });
+      await db.get("k");
+      // The write is redirected: both of its attempts carry the id; the read carries none.
+      assert.deepEqual(follower.requestIds, ["adm-req.1:a", undefined]);
+      assert.deepEqual(leader.requestIds, ["adm-req.1:a"]);
+      for (const bad of ["", "has space", "x".repeat(129), "é"]) {
+        await assert.rejects(
+          db.get("k", { requestId: bad }),
+          (e: Error) =>
+            e instanceof RangeError &&
+            /Cannot send requestId as it must be 1 to 128 printable ASCII characters/.test(
+              e.message,
+            ),
+        );
+      }
+      assert.equal(follower.count("GetKV"), 1, "nothing sent with a malformed id");
+    } finally {
+      db.close();
+      leader.stop();
+      follower.stop();
+    }
+  },
+);
+
+Deno.test(
+  "DbClient: a watch on a node cut off by the network (connection open, silent) moves on within two attempt timeouts",
+  opts,
+  async () => {
+    const set = (revision: number) => ({
+      op: "SET",
+      key: "k",
+      current: { ...ENTITY, modRevision: revision },
+      revision,
+      reason: "",
+    });
+    const cutOff = await new FakeNode().start();
+    const other = await new FakeNode().start();
+    // Both answer a watch from revision 5: its first message, then the changes they have.
+    cutOff.watch = (req, call) => {
+      call.write({ changes: [], revision: req.startRevision - 1 });
+      call.write({ changes: [set(5)], revision: 5 }); // and then nothing, ever
+    };
+    other.watch = (req, call) => {
+      call.write({ changes: [], revision: req.startRevision - 1 });
+      for (let r = req.startRevision; r <= 6; r++) call.write({ changes: [set(r)], revision: r });
+    };
+    const link = startRelay(cutOff.address);
+    const db = new DbClient({ endpoints: [link.address, other.address], attemptTimeoutMs: 400 });
+    const got: number[] = [];
+    let arrived = 0;
+    const w = db.watch({ keys: ["k"], startRevision: 5 }, {
+      onChanges(ev) {
+        got.push(ev.revision);
+        arrived = Date.now();
+      },
+    });
+    try {
+      await waitFor("revision 5 from the first node", () => (got.length > 0 ? true : undefined));
+      link.cut();
+      const cutAt = Date.now();
+      await waitFor("revision 6 from the other node", () => (got.length > 1 ? true : undefined), {
+        timeoutMs: 20_000,
+      });
+      const took = arrived - cutAt;
+      assert.deepEqual(got, [5, 6], "every revision once, resumed after the last delivered");
+      assert.equal(other.count("Watch"), 1);
+      // Keepalive pings every 400 ms, each answered within 400 ms: about 0.8 s,
+      // with room for a loaded machine (grpc-js's default would take 10 to 15 s).
+      assert.ok(took < 4_000, `the watch stayed on the silent node for ${took} ms`);
+    } finally {
+      w.close();
+      db.close();
+      link.close();
+      cutOff.stop();
+      other.stop();
     }
   },
 );

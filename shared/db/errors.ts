@@ -26,6 +26,11 @@ export const COMPACT_REVISION = "x-cassem-compact-revision";
 export const REVISION = "x-cassem-revision";
 /** Metadata key: "1" when the server did not apply the request, so it is safe to retry. */
 export const RETRYABLE = "x-cassem-retryable";
+/**
+ * Request metadata key: the caller's request id (1 to 128 printable ASCII
+ * characters), which the node logs with every line about the call.
+ */
+export const REQUEST_ID_METADATA = "x-request-id";
 
 /** The gRPC status codes by name (grpc/status.h). */
 export const STATUS_CODES = {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { inOutsideProject } from "../../tests/support/outside_project.ts";
 
-/** The repository root: its deno.json names the package and exports `./db`. */
+/** The repository root. */
 const ROOT = new URL("../../", import.meta.url);
 
 const PROGRAM = `
@@ -30,34 +31,12 @@ function readmeExample(): string {
 }
 
 Deno.test("the client is importable from another Deno project through the package's ./db export", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cassem_outside_" });
-  try {
-    await Deno.writeTextFile(
-      `${dir}/deno.json`,
-      JSON.stringify({
-        imports: { "@cassem/cassem": "jsr:@cassem/cassem@^0.1.0" },
-        // A local package instead of the registry: its own deno.json resolves its dependencies.
-        links: [ROOT.pathname],
-      }),
-    );
-    await Deno.writeTextFile(`${dir}/main.ts`, PROGRAM);
-    await Deno.writeTextFile(`${dir}/readme_example.ts`, readmeExample());
-    for (
-      const args of [["check", "main.ts", "readme_example.ts"], ["run", "-A", "main.ts"]]
-    ) {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args,
-        cwd: dir,
-        stdout: "piped",
-        stderr: "piped",
-        env: { NO_COLOR: "1" },
-      }).output();
-      const stdout = new TextDecoder().decode(out.stdout);
-      const stderr = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 0, `deno ${args.join(" ")} failed:\n${stdout}\n${stderr}`);
-      if (args[0] === "run") assert.equal(stdout, "30s at 1\nunavailable\n");
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  const runs = await inOutsideProject(
+    { "main.ts": PROGRAM, "readme_example.ts": readmeExample() },
+    [["check", "main.ts", "readme_example.ts"], ["run", "-A", "main.ts"]],
+  );
+  for (const r of runs) {
+    assert.equal(r.code, 0, `deno ${r.args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
   }
+  assert.equal(runs[1]?.stdout, "30s at 1\nunavailable\n");
 });

@@ -1,95 +1,90 @@
 /**
- * Runs cassemadm as a real process for the multi-process tests.
- *
- * TEMPORARY: a small local helper until the shared process helper module
- * (one place for spawning processes and waiting on ports, used by tests and
- * bench) lands; then this file goes and its callers use that module.
- *
- * Each copy is `deno run -A adm/main.ts --listen 127.0.0.1:<free port>
- * --db <endpoints>` under `setpriv --pdeathsig SIGKILL` when available (it
- * dies with the test process even if that one is killed), tracked by PID
- * and stopped by PID.
+ * Runs cassemadm as a real process for the multi-process tests, on the
+ * shared process helper (`tests/support/procs.ts`): each copy is `deno run
+ * -A adm/main.ts --listen 127.0.0.1:<free port> --db <endpoints>`, killed by
+ * the kernel should the test process die (`setpriv --pdeathsig`), and
+ * stopped by its PID.
  *
  * @module
  */
 
 import { fileURLToPath } from "node:url";
-import { freePort } from "../support/procs.ts";
+import { logLineAsText } from "../../shared/log.ts";
+import { type ChildProc, freePort, spawnChild } from "../support/procs.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const SETPRIV = "/usr/bin/setpriv";
-const HAS_SETPRIV = (() => {
-  try {
-    return Deno.statSync(SETPRIV).isFile;
-  } catch {
-    return false;
-  }
-})();
+
+/** Lines kept per stream: every line a test may look for. */
+const KEEP_LINES = 100_000;
 
 /** One running cassemadm process. */
 export class AdmProc {
   /** Its base URL, `http://127.0.0.1:<port>`. */
   readonly url: string;
-  /** Its process id. */
-  readonly pid: number;
-  /** Every stderr line so far. */
-  readonly stderr: string[] = [];
-  /** Every stdout line so far. */
-  readonly stdout: string[] = [];
-  readonly #child: Deno.ChildProcess;
-  readonly #exited: Promise<Deno.CommandStatus>;
-  #done = false;
+  readonly #proc: ChildProc;
 
-  private constructor(child: Deno.ChildProcess, url: string) {
-    this.#child = child;
-    this.pid = child.pid;
+  private constructor(proc: ChildProc, url: string) {
+    this.#proc = proc;
     this.url = url;
-    this.#exited = child.status.then((s) => {
-      this.#done = true;
-      return s;
-    });
-    void this.#pump(child.stdout, this.stdout);
-    void this.#pump(child.stderr, this.stderr);
   }
 
-  async #pump(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
-    let carry = "";
-    try {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        const parts = (carry + chunk).split("\n");
-        carry = parts.pop() ?? "";
-        into.push(...parts);
-      }
-    } catch { /* gone */ }
-    if (carry) into.push(carry);
+  /** Its process id. */
+  get pid(): number {
+    return this.#proc.pid;
+  }
+
+  /** Every stderr line so far, JSON log lines in the text format (`logLineAsText`). */
+  get stderr(): string[] {
+    return this.rawStderr.map(logLineAsText);
+  }
+
+  /** Every stderr line so far, as written. */
+  get rawStderr(): readonly string[] {
+    return this.#proc.lines("stderr");
+  }
+
+  /** Every stdout line so far. */
+  get stdout(): readonly string[] {
+    return this.#proc.lines("stdout");
   }
 
   /**
-   * Starts a copy on `dbEndpoints` with `env` added to the environment and
-   * resolves once it prints that it listens.
+   * Starts a copy on `dbEndpoints` with `env` added to the environment
+   * (CASSEM_ADMIN_PASSWORD only when `env` sets it) and `extraArgs` after
+   * its flags, and resolves once it prints that it listens.
    */
   static async start(
     dbEndpoints: string,
     env: Record<string, string> = {},
     timeoutMs = 30_000,
+    extraArgs: string[] = [],
   ): Promise<AdmProc> {
     const port = freePort();
-    const args = ["run", "-A", "adm/main.ts", "--listen", `127.0.0.1:${port}`, "--db", dbEndpoints];
-    const cmd = HAS_SETPRIV ? SETPRIV : Deno.execPath();
-    const full = HAS_SETPRIV ? ["--pdeathsig", "SIGKILL", "--", Deno.execPath(), ...args] : args;
-    const childEnv = { ...Deno.env.toObject(), ...env };
+    const childEnv = Deno.env.toObject();
     delete childEnv["CASSEM_ADMIN_PASSWORD"];
-    Object.assign(childEnv, env);
-    const child = new Deno.Command(cmd, {
-      args: full,
-      cwd: REPO,
-      env: childEnv,
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const p = new AdmProc(child, `http://127.0.0.1:${port}`);
+    const proc = spawnChild(
+      "adm",
+      Deno.execPath(),
+      [
+        "run",
+        "-A",
+        "adm/main.ts",
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--db",
+        dbEndpoints,
+        ...extraArgs,
+      ],
+      {
+        cwd: REPO,
+        env: { ...childEnv, ...env },
+        clearEnv: true,
+        rawLogLines: true,
+        keepLines: KEEP_LINES,
+        dieWithParent: true,
+      },
+    );
+    const p = new AdmProc(proc, `http://127.0.0.1:${port}`);
     try {
       await p.waitFor("stdout", (l) => l.includes("cassemadm listening on"), timeoutMs);
     } catch (e) {
@@ -99,30 +94,20 @@ export class AdmProc {
     return p;
   }
 
-  /** Resolves with the first line of `which` that passes `test`, polling until `timeoutMs`. */
+  /**
+   * Resolves with the first line of `which` (stderr lines in the text
+   * format) that passes `test`, waiting at most `timeoutMs`; fails at once
+   * when the process exits without it.
+   */
   async waitFor(
     which: "stdout" | "stderr",
     test: (l: string) => boolean,
     timeoutMs: number,
   ): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = this[which].find(test);
-      if (hit !== undefined) return hit;
-      if (this.#done) {
-        throw new Error(
-          `Cannot find the line as adm pid ${this.pid} exited:\n${this.stderr.join("\n")}`,
-        );
-      }
-      if (Date.now() > deadline) {
-        throw new Error(
-          `Cannot find the line within ${timeoutMs} ms in adm pid ${this.pid}:\n${
-            this.stderr.join("\n")
-          }`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const asRead = which === "stderr" ? logLineAsText : (l: string) => l;
+    return asRead(
+      await this.#proc.waitLine((l) => test(asRead(l)), { stream: which, timeoutMs }),
+    );
   }
 
   /** Sends a JSON request; answers the status, the parsed body and the headers. */
@@ -150,22 +135,6 @@ export class AdmProc {
 
   /** SIGTERM by PID, SIGKILL after `graceMs`; resolves once it exited. */
   async stop(graceMs = 5_000): Promise<void> {
-    if (!this.#done) {
-      try {
-        Deno.kill(this.pid, "SIGTERM");
-      } catch { /* gone */ }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = await Promise.race([
-        this.#exited.then(() => false),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), graceMs))),
-      ]);
-      clearTimeout(timer);
-      if (late && !this.#done) {
-        try {
-          Deno.kill(this.pid, "SIGKILL");
-        } catch { /* gone */ }
-      }
-    }
-    await this.#exited;
+    await this.#proc.stop({ graceMs });
   }
 }

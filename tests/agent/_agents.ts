@@ -1,57 +1,44 @@
 /**
  * A harness for tests that run real cassemagent processes on loopback next
  * to real cassemdb nodes (`tests/db/_cluster.ts`): each agent is a child
- * `deno run -A agent/main.ts` on ports it picks itself (`--listen
- * 127.0.0.1:0`), whose addresses come from its `cassemagent ready` line.
- * Agents are stopped by PID (SIGKILL or SIGTERM); under `setpriv
- * --pdeathsig` they also die with the test process, whatever happens.
+ * `deno run -A agent/main.ts` spawned through the shared process helper
+ * (`tests/support/procs.ts`), on ports it picks itself (`--listen
+ * 127.0.0.1:0`, addresses from its `cassemagent ready` line) or on a fixed
+ * one ({@linkcode fixedPortAgent}: started again at the same URL). Agents
+ * are stopped by PID (SIGKILL or SIGTERM); under `setpriv --pdeathsig` they
+ * also die with the test process, whatever happens.
  *
  * @module
  */
 
 import { DbClient } from "../../shared/db/mod.ts";
 import { ServePublisher } from "../../agent/_publisher.ts";
-import { sleep, waitFor } from "../support/procs.ts";
+import { type ChildProc, freePort, sleep, spawnChild, waitFor } from "../support/procs.ts";
 import { type TestCluster } from "../db/_cluster.ts";
 
 export { sleep, waitFor };
 
 const MAIN = new URL("../../agent/main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
-const SETPRIV = "/usr/bin/setpriv";
-const HAS_SETPRIV = (() => {
-  try {
-    return Deno.statSync(SETPRIV).isFile;
-  } catch {
-    return false;
-  }
-})();
 
-/** PIDs of the agents running now (killed at exit should a test leave any). */
-const live = new Set<number>();
-globalThis.addEventListener("unload", () => {
-  for (const pid of live) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch { /* gone */ }
-  }
-});
+/** How long an agent may take to print its ready line, and then to load. */
+const START_TIMEOUT_MS = 60_000;
 
-/** One cassemagent child process. */
+/** One cassemagent child process, which can be started again after it stopped. */
 export class AgentProc {
+  /** Label in its output lines and messages. */
   readonly name: string;
+  /** Its flags. */
   readonly args: string[];
-  /** `host:port` of its HTTP and gRPC servers (set once ready). */
+  /** `host:port` of its HTTP and gRPC servers and its id (set once ready). */
   http = "";
   grpc = "";
   id = "";
-  pid = 0;
-  /** Its output lines (bounded), for failure messages. */
+  /** Output lines of every start, `[name] line` (bounded), for failure messages. */
   readonly lines: string[] = [];
-  #child: Deno.ChildProcess | undefined;
-  #exited: Promise<Deno.CommandStatus> | undefined;
-  #running = false;
+  #proc: ChildProc | undefined;
 
+  /** An agent with these flags (not started). */
   constructor(name: string, args: string[]) {
     this.name = name;
     this.args = args;
@@ -62,81 +49,72 @@ export class AgentProc {
     return `http://${this.http}`;
   }
 
-  get running(): boolean {
-    return this.#running;
+  /** Its process id (of the last start; 0 before the first). */
+  get pid(): number {
+    return this.#proc?.pid ?? 0;
   }
 
-  /** Starts it and waits for its ready line (and, by default, for its data to load). */
+  /** Whether it is running. */
+  get running(): boolean {
+    return this.#proc !== undefined && !this.#proc.hasExited;
+  }
+
+  /** Starts it and waits for its ready line (and, by default, for /readyz to answer 200: loaded). */
   async start(opts: { waitLoaded?: boolean; env?: Record<string, string> } = {}): Promise<this> {
-    const cmd = HAS_SETPRIV ? SETPRIV : Deno.execPath();
-    const args = [
-      ...(HAS_SETPRIV ? ["--pdeathsig", "SIGKILL", "--", Deno.execPath()] : []),
-      "run",
-      "-A",
-      "--config",
-      CONFIG,
-      MAIN,
-      ...this.args,
-    ];
-    const child = new Deno.Command(cmd, {
-      args,
-      env: opts.env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#child = child;
-    this.pid = child.pid;
-    this.#running = true;
-    live.add(child.pid);
-    const ready = Promise.withResolvers<void>();
-    this.#exited = child.status.then((s) => {
-      this.#running = false;
-      live.delete(child.pid);
-      this.#note(`exited: code ${s.code}${s.signal ? ` signal ${s.signal}` : ""}`);
-      ready.reject(new Error(`Cannot start ${this.name}: it exited (${this.tail()})`));
-      return s;
+    if (this.running) throw new Error(`Cannot start ${this.name} as it is running`);
+    const proc = spawnChild(
+      this.name,
+      Deno.execPath(),
+      ["run", "-A", "--config", CONFIG, MAIN, ...this.args],
+      { env: opts.env, dieWithParent: true, onLine: (_, l) => this.#note(l) },
+    );
+    this.#proc = proc;
+    void proc.exited.then((s) =>
+      this.#note(`exited: code ${s.code}${s.signal ? ` signal ${s.signal}` : ""}`)
+    );
+    const ready = await proc.waitLine((l) => l.startsWith("cassemagent ready "), {
+      stream: "stdout",
+      timeoutMs: START_TIMEOUT_MS,
     });
-    void this.#pump(child.stderr);
-    void this.#pump(child.stdout, (l) => {
-      const m = /^cassemagent ready id=(\S+) http=(\S+) grpc=(\S+)$/.exec(l);
-      if (m) {
-        [this.id, this.http, this.grpc] = [m[1]!, m[2]!, m[3]!];
-        ready.resolve();
-      }
-    });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      ready.promise,
-      new Promise((_, reject) =>
-        timer = setTimeout(
-          () => reject(new Error(`Cannot start ${this.name} within 30 s: ${this.tail()}`)),
-          30_000,
-        )
-      ),
-    ]).finally(() => clearTimeout(timer));
+    const m = /^cassemagent ready id=(\S+) http=(\S+) grpc=(\S+)$/.exec(ready);
+    if (!m) throw new Error(`Cannot read the addresses of ${this.name} as it printed: ${ready}`);
+    [this.id, this.http, this.grpc] = [m[1]!, m[2]!, m[3]!];
     if (opts.waitLoaded ?? true) {
       await waitFor(`${this.name} loaded`, async () => {
-        const r = await fetch(`${this.url}/healthz`);
+        const r = await fetch(`${this.url}/readyz`);
         await r.body?.cancel();
         return r.status === 200 ? true : undefined;
-      }, { timeoutMs: 30_000 });
+      }, { timeoutMs: START_TIMEOUT_MS });
     }
     return this;
   }
 
-  /** Sends `sig` by PID and waits for the exit. */
+  /** Sends `sig` by PID and waits for the exit (undefined: it was never started). */
   async signal(sig: "SIGKILL" | "SIGTERM"): Promise<Deno.CommandStatus | undefined> {
-    if (!this.#running || !this.#child) return await this.#exited;
-    this.#note(`sending ${sig}`);
-    try {
-      Deno.kill(this.#child.pid, sig);
-    } catch { /* gone */ }
-    return await this.#exited;
+    if (!this.#proc) return undefined;
+    if (this.running) this.#note(`sending ${sig}`);
+    this.#proc.signal(sig);
+    return await this.#proc.exited;
+  }
+
+  /** SIGKILLs it by PID (kill -9), thawing it first should it be paused, and waits for the exit. */
+  async kill(): Promise<void> {
+    this.resume(); // a frozen process dies of SIGKILL too, but its pipes close sooner when thawed
+    await this.signal("SIGKILL");
+  }
+
+  /** Freezes it (SIGSTOP by PID): connections to it hang until {@linkcode resume}. */
+  pause(): void {
+    this.#proc?.signal("SIGSTOP");
+  }
+
+  /** Thaws it (SIGCONT by PID). */
+  resume(): void {
+    this.#proc?.signal("SIGCONT");
   }
 
   /** Its last output lines. */
-  tail(n = 30): string {
+  tail(n = 40): string {
     return this.lines.slice(-n).join("\n");
   }
 
@@ -144,20 +122,25 @@ export class AgentProc {
     this.lines.push(`[${this.name}] ${l}`);
     if (this.lines.length > 2_000) this.lines.shift();
   }
+}
 
-  async #pump(src: ReadableStream<Uint8Array>, onLine?: (l: string) => void): Promise<void> {
-    let carry = "";
-    try {
-      for await (const chunk of src.pipeThrough(new TextDecoderStream())) {
-        const parts = (carry + chunk).split("\n");
-        carry = parts.pop() ?? "";
-        for (const l of parts) {
-          this.#note(l);
-          onLine?.(l);
-        }
-      }
-    } catch { /* gone */ }
-  }
+/**
+ * An agent of cassemdb `db` on a fixed free port, so that one killed can be
+ * started again at the same URL (clients keep their agent list); no gRPC,
+ * warnings and errors logged only; `extra` flags after those (not started).
+ */
+export function fixedPortAgent(name: string, db: string, extra: string[] = []): AgentProc {
+  return new AgentProc(name, [
+    "--listen",
+    `127.0.0.1:${freePort()}`,
+    "--db",
+    db,
+    "--grpc-listen",
+    "off",
+    "--log-level",
+    "warn",
+    ...extra,
+  ]);
 }
 
 /** A cassemdb cluster, agents on it, a publisher, and clean-up of everything. */

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { grayBucket } from "../../shared/config/mod.ts";
 import { scenario } from "../db/_scenario.ts";
+import { runToEnd } from "../support/procs.ts";
 import { AgentProc, withAgents } from "./_agents.ts";
 
 const E = "/v1/apps/shop/envs/prod";
@@ -17,15 +18,10 @@ const MAIN = new URL("../../agent/main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
 async function runAgent(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, MAIN, ...args],
-    stdin: "null",
-  }).output();
-  return {
-    code: r.code,
-    out: new TextDecoder().decode(r.stdout),
-    err: new TextDecoder().decode(r.stderr),
-  };
+  const r = await runToEnd(Deno.execPath(), ["run", "-A", "--config", CONFIG, MAIN, ...args], {
+    timeoutMs: 60_000,
+  });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 Deno.test("the command line: --help, an unknown flag, a bad value and a port in use each get one line", async () => {

@@ -28,7 +28,8 @@
  */
 
 import { DbClient, type NodeStatus as StatusResp } from "../../shared/db/mod.ts";
-import { type ChildProc, freePort, sleep, spawnChild, waitFor } from "../support/procs.ts";
+import { type ChildProc, freePort, spawnChild, waitFor } from "../support/procs.ts";
+import { commandIn, type NetHost, type NetLab } from "../support/netns.ts";
 import { recordScenarioPid, SAFETY_MARK, scenarioRoot } from "./_scenario.ts";
 
 /** Raft and store flags every node of a cluster gets. */
@@ -47,6 +48,21 @@ export interface NodeFlags {
 export interface ClusterOptions extends NodeFlags {
   /** Label used in the log timeline (default "cluster"). */
   name?: string;
+  /**
+   * Runs each node in a host of this private network (tests/support/netns.ts),
+   * in order, on its address with fixed ports (client 7021, peer 7022, HTTP
+   * 7023), instead of on 127.0.0.1 with free ports. The test must run inside
+   * the lab too (`scenario(..., { netLab })`).
+   */
+  lab?: NetLab;
+}
+
+/** Where a node listens, and the lab host it runs in, if any. */
+interface Placement {
+  client: string;
+  peer: string;
+  http: string;
+  host?: NetHost;
 }
 
 /**
@@ -83,6 +99,8 @@ export class DbProc {
   readonly httpAddr: string;
   readonly dir: string;
   readonly args: string[];
+  /** The lab host it runs in (undefined: this process's own network). */
+  readonly host: NetHost | undefined;
   /** Process ids, one per start. */
   readonly pids: number[] = [];
   #proc: ChildProc | undefined;
@@ -107,6 +125,7 @@ export class DbProc {
       dir: string;
       args: string[];
       mayExit?: boolean;
+      host?: NetHost;
     },
     sink: (line: string) => void,
   ) {
@@ -118,6 +137,7 @@ export class DbProc {
     this.httpAddr = init.httpAddr;
     this.dir = init.dir;
     this.args = init.args;
+    this.host = init.host;
     this.#sink = sink;
   }
 
@@ -139,7 +159,12 @@ export class DbProc {
   start(): void {
     if (this.#running) throw new Error(`Cannot start ${this.name} as it is already running`);
     let tag = `[${this.name}]`;
-    const proc = spawnChild(this.name, Deno.execPath(), ["run", "-A", MAIN, ...this.args], {
+    const run = ["run", "-A", MAIN, ...this.args];
+    // `ip netns exec` execs deno: the PID is the node's.
+    const [cmd, args] = this.host
+      ? commandIn(this.host, Deno.execPath(), run)
+      : [Deno.execPath(), run];
+    const proc = spawnChild(this.name, cmd, args, {
       onLine: (_, l) => this.#sink(`${tag} ${l}`),
       keepLines: 0,
     });
@@ -189,6 +214,9 @@ export class TestCluster {
   readonly flags: Required<Omit<NodeFlags, "snapshotEvery">> & { snapshotEvery?: number };
   readonly nodes: DbProc[] = [];
   readonly #name: string;
+  readonly #lab: NetLab | undefined;
+  /** Lab hosts handed out so far. */
+  #hosts = 0;
   readonly #log: string[] = [];
   #dropped = 0;
   readonly #clients = new Set<DbClient>();
@@ -201,6 +229,7 @@ export class TestCluster {
   private constructor(root: string, opts: ClusterOptions) {
     this.root = root;
     this.#name = opts.name ?? "cluster";
+    this.#lab = opts.lab;
     this.flags = {
       tickMs: opts.tickMs ?? 20,
       electionTicks: opts.electionTicks ?? 10,
@@ -270,6 +299,17 @@ export class TestCluster {
     return this.#log.filter((l) => l.includes(tag));
   }
 
+  /**
+   * The output lines of `p` that match `re`, each with the time it arrived
+   * (ms since the epoch, to the ms the timeline keeps), oldest first.
+   */
+  linesAt(p: DbProc, re: RegExp): { at: number; line: string }[] {
+    return this.linesOf(p).filter((l) => re.test(l)).map((l) => ({
+      at: this.#t0 + Number(l.slice(0, l.indexOf(" ", l.search(/\d/)))),
+      line: l,
+    }));
+  }
+
   #nodeFlags(extra: NodeFlags = {}): string[] {
     const f = { ...this.flags, ...extra };
     const out = [
@@ -284,17 +324,36 @@ export class TestCluster {
     return out;
   }
 
+  /**
+   * Where the next node listens: the next lab host with fixed ports, or
+   * 127.0.0.1 with free ports.
+   * @throws {Error} when every host of the lab is taken.
+   */
+  #place(): Placement {
+    const lab = this.#lab;
+    if (!lab) {
+      const at = (port: number) => `127.0.0.1:${port}`;
+      return { client: at(freePort()), peer: at(freePort()), http: at(freePort()) };
+    }
+    const host = lab.nodes[this.#hosts++];
+    if (!host) {
+      throw new Error(
+        `Cannot place another node as lab ${lab.name} has ${lab.nodes.length} node hosts, all taken`,
+      );
+    }
+    const at = (port: number) => `${host.addr}:${port}`;
+    return { client: at(7021), peer: at(7022), http: at(7023), host };
+  }
+
   #newProc(
     id: number,
     build: (p: { client: string; peer: string; http: string; dir: string }) => string[],
-    peerPort = freePort(),
+    place: Placement = this.#place(),
     opts: { dir?: string; mayExit?: boolean } = {},
   ): DbProc {
     this.#checkNotDestroyed();
     const name = `n${++this.#seq}`;
-    const client = `127.0.0.1:${freePort()}`;
-    const peer = `127.0.0.1:${peerPort}`;
-    const http = `127.0.0.1:${freePort()}`;
+    const { client, peer, http } = place;
     const dir = opts.dir ?? `${this.root}/${name}`;
     const args = [
       "--listen",
@@ -318,6 +377,7 @@ export class TestCluster {
           dir,
           args,
           mayExit: opts.mayExit,
+          host: place.host,
         },
         this.#sink,
       ),
@@ -332,13 +392,13 @@ export class TestCluster {
   async startFounders(n: number, extra: NodeFlags = {}): Promise<DbProc[]> {
     for (let attempt = 1;; attempt++) {
       const procs: DbProc[] = [];
-      const ports = Array.from({ length: n }, () => freePort());
-      const peers = ports.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(",");
+      const places = Array.from({ length: n }, () => this.#place());
+      const peers = places.map((p, i) => `${i + 1}=${p.peer}`).join(",");
       for (let i = 0; i < n; i++) {
         procs.push(this.#newProc(
           i + 1,
           () => ["--id", String(i + 1), "--peers", peers, ...this.#nodeFlags(extra)],
-          ports[i],
+          places[i],
         ));
       }
       this.nodes.push(...procs);
@@ -348,7 +408,9 @@ export class TestCluster {
         await this.waitLeader({ among: procs });
         return procs;
       } catch (e) {
-        const lost = attempt < 3 && this.#log.some((l) => /in use|EADDRINUSE/i.test(l));
+        // A lab host's ports are its own: no race to lose there.
+        const lost = attempt < 3 && !this.#lab &&
+          this.#log.some((l) => /in use|EADDRINUSE/i.test(l));
         if (!lost) throw e;
         this.note(`port race lost (attempt ${attempt}): starting over with new ports`);
         for (const p of procs) await p.signal("SIGKILL");
@@ -389,7 +451,7 @@ export class TestCluster {
     const p = this.#newProc(
       opts.id ?? 0,
       (x) => [...opts.args(x), ...this.#nodeFlags()],
-      freePort(),
+      this.#place(),
       { dir: opts.dir, mayExit: opts.mayExit },
     );
     this.nodes.push(p);
@@ -452,14 +514,10 @@ export class TestCluster {
   }
 
   async #waitServing(p: DbProc, timeoutMs = 20_000): Promise<StatusResp> {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      if (!p.running) throw new Error(`Cannot start ${p.name} as the process exited (see its log)`);
-      const st = await this.status(p);
-      if (st) return st;
-      await sleep(50);
-    }
-    throw new Error(`Cannot see ${p.name} serving Status within ${timeoutMs} ms`);
+    return await waitFor(`${p.name} serving Status`, () => this.status(p), {
+      timeoutMs,
+      failIf: () => (p.running ? undefined : "the process exited (see its log)"),
+    });
   }
 
   /**

@@ -9,6 +9,14 @@
  */
 
 import { killLiveChildren } from "../support/procs.ts";
+import {
+  commandIn,
+  createNetLab,
+  destroyNetLab,
+  type NetLab,
+  NETLAB_ENV,
+  NO_NETNS_ENV,
+} from "../support/netns.ts";
 
 /** Set in a scenario's own process: the scenario to run (see {@linkcode scenario}). */
 const SCENARIO_ENV = "CASSEMDB_TEST_SCENARIO";
@@ -41,6 +49,14 @@ export interface ScenarioOptions {
   attempts?: number;
   /** Wall-clock limit of one run, after which its process is killed (default 150 s). */
   timeoutMs?: number;
+  /**
+   * Runs the scenario's process inside a private network of its own
+   * (tests/support/netns.ts) with this many node hosts: built before each
+   * run, deleted after it whatever happened; the process finds it with
+   * `currentNetLab()`. Needs root: without it the test fails saying so,
+   * unless `CASSEM_TEST_NO_NETNS=1` skips it (reported as ignored).
+   */
+  netLab?: { nodes: number };
 }
 
 /**
@@ -69,10 +85,11 @@ export function scenario(
     if (wanted === name) void runHere(fn);
     return;
   }
-  Deno.test(name, async () => {
+  const skipNetns = opts.netLab !== undefined && Deno.env.get(NO_NETNS_ENV) === "1";
+  Deno.test({ name, ignore: skipNetns }, async () => {
     const attempts = opts.attempts ?? 3;
     for (let attempt = 1;; attempt++) {
-      const r = await runInChild(module, name, opts.timeoutMs ?? 150_000);
+      const r = await runInChild(module, name, opts.timeoutMs ?? 150_000, opts.netLab);
       if (r.out) console.log(r.out.trimEnd());
       if (r.err) console.error(r.err.trimEnd());
       if (r.status.success) return;
@@ -115,18 +132,41 @@ async function runHere(fn: () => Promise<void>): Promise<void> {
   Deno.exit(code);
 }
 
+/** A lab for `name`, or an error that names the test and what the machine lacks. */
+async function labFor(name: string, nodes: number): Promise<NetLab> {
+  try {
+    return await createNetLab({ nodes });
+  } catch (e) {
+    throw new Error(`Cannot run "${name}" as it needs a network lab: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
+
 async function runInChild(
   module: string,
   name: string,
   timeoutMs: number,
+  netLab: { nodes: number } | undefined,
 ): Promise<{ status: Deno.CommandStatus; out: string; err: string; timedOut: boolean }> {
+  const lab = netLab ? await labFor(name, netLab.nodes) : undefined;
   const root = await Deno.makeTempDir({ prefix: "cassemdb_scenario_" });
   const pidFile = `${root}/pids`;
   await Deno.writeTextFile(pidFile, "");
   const config = new URL("../../deno.json", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", config, new URL(module).pathname],
-    env: { [SCENARIO_ENV]: name, [ROOT_ENV]: root, [PIDS_ENV]: pidFile },
+  const args = ["run", "-A", "--config", config, new URL(module).pathname];
+  const [cmd, cmdArgs] = lab
+    ? commandIn(lab.client, Deno.execPath(), args)
+    : [Deno.execPath(), args];
+  const env: Record<string, string> = {
+    [SCENARIO_ENV]: name,
+    [ROOT_ENV]: root,
+    [PIDS_ENV]: pidFile,
+  };
+  if (lab) env[NETLAB_ENV] = JSON.stringify(lab);
+  const child = new Deno.Command(cmd, {
+    args: cmdArgs,
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -149,6 +189,8 @@ async function runInChild(
     clearTimeout(timer);
     await killLeftovers(pidFile, root);
     await Deno.remove(root, { recursive: true }).catch(() => {});
+    // After the processes: a namespace lives on, unnamed, while a process runs in it.
+    if (lab) await destroyNetLab(lab);
   }
 }
 

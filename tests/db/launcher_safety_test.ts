@@ -2,10 +2,10 @@
  * The reproductions of issue 7 §1 around the `--cluster` launcher, as a user
  * runs them from a directory of their own:
  *
- * - `deno task start`, stopped, then `deno task db --cluster 3` on the same
- *   ./data: the launcher refuses before starting any node, saying what to do;
- *   in the other order, the single node refuses. No acknowledged write of
- *   either is lost.
+ * - `deno task db` (one node), stopped, then `deno task db --cluster 3` on
+ *   the same ./data: the launcher refuses before starting any node, saying
+ *   what to do; in the other order, the single node refuses. No acknowledged
+ *   write of either is lost.
  * - kill -9 of the launcher leaves no node running.
  * - A port in use: the launcher, and a node, refuse with one line naming the
  *   flag and the address, and start nothing.
@@ -97,16 +97,16 @@ async function tempCwd(): Promise<string> {
 
 scenario(
   import.meta.url,
-  "deno task start then --cluster 3 on the same data refuses, and so does the other order",
+  "deno task db then --cluster 3 on the same data refuses, and so does the other order",
   async () => {
     const port = freePortBlock(CLUSTER_OFFSETS);
     const single = ["--listen", `127.0.0.1:${port}`, "--peer-listen", `127.0.0.1:${port + 1}`];
     const launch = ["--cluster", "3", "--cluster-port", String(port), "--tick-ms", "20"];
     const endpoints = [0, 10, 20].map((o) => `127.0.0.1:${port + o}`);
 
-    // `deno task start`, some writes, Ctrl-C; then `deno task db --cluster 3` in the same place.
+    // `deno task db`, some writes, Ctrl-C; then `deno task db --cluster 3` in the same place.
     const cwd = await tempCwd();
-    let node = db("start", cwd, single);
+    let node = db("single", cwd, single);
     const acked = await writeKeys([endpoints[0]!], "start", 10);
     assert.equal((await node.stop()).code, 0);
     const refused = db("launcher", cwd, launch);
@@ -123,16 +123,16 @@ scenario(
       ),
     );
     for (const o of CLUSTER_OFFSETS) assert.ok(portIsFree(port + o), `port ${port + o} is free`);
-    node = db("start again", cwd, single);
+    node = db("single again", cwd, single);
     await assertHolds([endpoints[0]!], acked);
     assert.equal((await node.stop()).code, 0);
 
-    // `deno task db --cluster 3`, some writes, stopped; then `deno task start` in the same place.
+    // `deno task db --cluster 3`, some writes, stopped; then `deno task db` in the same place.
     const cwd2 = await tempCwd();
     let launcher = db("launcher", cwd2, launch);
     const acked3 = await writeKeys(endpoints, "three", 10);
     assert.equal((await launcher.stop({ graceMs: 15_000 })).code, 0);
-    const alone = db("start", cwd2, single);
+    const alone = db("single", cwd2, single);
     const a = await exitOf(alone);
     assert.equal(a.code, 2, a.err);
     assert.match(

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { DbClient } from "../../shared/db/mod.ts";
-import { freePortBlock, isAlive, sleep, waitFor } from "../support/procs.ts";
+import { freePortBlock, isAlive, sleep, spawnChild, waitFor } from "../support/procs.ts";
 import { scenario } from "./_scenario.ts";
 
 const MAIN = new URL("../../db/main.ts", import.meta.url).pathname;
@@ -16,46 +16,31 @@ function clusterPort(): number {
   return freePortBlock([0, 1, 2, 10, 11, 12, 20, 21, 22]);
 }
 
-const alive = isAlive;
-
 scenario(
   import.meta.url,
   "deno task db --cluster 3 restarts a crashed node and stops on SIGTERM",
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "cassem-launcher-" });
     const port = clusterPort();
-    const launcher = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        MAIN,
-        "--cluster",
-        "3",
-        "--cluster-port",
-        String(port),
-        "--log-level",
-        "warn",
-      ],
-      cwd: dir,
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
     const pids = new Map<number, number[]>();
-    let log = "";
-    const reading = (async () => {
-      let carry = "";
-      for await (const chunk of launcher.stderr.pipeThrough(new TextDecoderStream())) {
-        log += chunk;
-        // Whole lines only: a line split across chunks must not give half a PID.
-        const lines = (carry + chunk).split("\n");
-        carry = lines.pop() ?? "";
-        for (const m of lines.join("\n").matchAll(/\[cluster\] node (\d+) pid (\d+):/g)) {
+    const launcher = spawnChild(
+      "launcher",
+      Deno.execPath(),
+      ["run", "-A", MAIN, "--cluster", "3", "--cluster-port", String(port), "--log-level", "warn"],
+      {
+        cwd: dir,
+        rawLogLines: true,
+        keepLines: 100_000,
+        onLine: (stream, line) => {
+          const m = /\[cluster\] node (\d+) pid (\d+):/.exec(line);
+          if (stream !== "stderr" || !m) return;
           const list = pids.get(Number(m[1])) ?? [];
           list.push(Number(m[2]));
           pids.set(Number(m[1]), list);
-        }
-      }
-    })();
+        },
+      },
+    );
+    const log = () => launcher.lines("stderr").join("\n");
     const endpoints = [0, 10, 20].map((o) => `127.0.0.1:${port + o}`);
     const db = new DbClient({ endpoints, timeoutMs: 5_000 });
     try {
@@ -74,7 +59,7 @@ scenario(
       await waitFor("node 2 started again", () => (pids.get(2)!.length === 2 ? true : undefined), {
         timeoutMs: 15_000,
       });
-      assert.match(log, /node 2 exited \(signal SIGKILL\); restarting it/);
+      assert.match(log(), /node 2 exited \(signal SIGKILL\); restarting it/);
       // A write's answer describes the entity without echoing its value.
       const set = await db.set("app/b", new Uint8Array([2, 3]));
       assert.equal(set.entity?.size, 2);
@@ -91,15 +76,15 @@ scenario(
       }
 
       // SIGTERM stops every node, and the launcher exits cleanly.
-      Deno.kill(launcher.pid, "SIGTERM");
+      launcher.signal("SIGTERM");
       const status = await Promise.race([
-        launcher.status,
+        launcher.exited,
         sleep(15_000).then(() => undefined),
       ]);
       assert.ok(status, "the launcher did not exit within 15 s of SIGTERM");
-      assert.equal(status.code, 0, log);
+      assert.equal(status.code, 0, log());
       const current = [...pids.values()].map((l) => l[l.length - 1]!);
-      await waitFor("every node gone", () => (current.some(alive) ? undefined : true), {
+      await waitFor("every node gone", () => (current.some(isAlive) ? undefined : true), {
         timeoutMs: 5_000,
       });
     } finally {
@@ -107,11 +92,10 @@ scenario(
       // Only each node's current process: an earlier PID may belong to someone else by now.
       for (const list of pids.values()) {
         const pid = list[list.length - 1]!;
-        if (alive(pid)) Deno.kill(pid, "SIGKILL");
+        if (isAlive(pid)) Deno.kill(pid, "SIGKILL");
       }
-      if (alive(launcher.pid)) Deno.kill(launcher.pid, "SIGKILL");
-      await launcher.status;
-      await reading.catch(() => {});
+      launcher.signal("SIGKILL");
+      await launcher.exited;
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },

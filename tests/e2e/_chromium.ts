@@ -9,6 +9,7 @@
  */
 
 import { type Browser, chromium } from "playwright-core";
+import { runToEnd } from "../support/procs.ts";
 
 /** Where Debian's package puts the browser. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -34,16 +35,9 @@ function exists(path: string): boolean {
 }
 
 async function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    env: { DEBIAN_FRONTEND: "noninteractive" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(timeoutMs),
-  }).output();
-  const text = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-5).join(" | ");
-  if (!out.success) {
+  const out = await runToEnd(cmd, args, { env: { DEBIAN_FRONTEND: "noninteractive" }, timeoutMs });
+  const text = out.stderr.trim().split("\n").slice(-5).join(" | ");
+  if (out.code !== 0) {
     throw new Error(
       `Cannot install chromium as ${cmd} ${args.join(" ")} exited ${out.code}: ${text}`,
     );

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { rawFingerprint } from "../../shared/config/mod.ts";
 import { TestEnv } from "../../agent/_test_env.ts";
 import { deadUrl, serveAgent, type TestServer, until } from "../../sdk/_testing.ts";
+import { runToEnd, spawnChild } from "../support/procs.ts";
 
 const PY = fileURLToPath(new URL("../../examples/python/cassem_client.py", import.meta.url));
 const E = "/v1/apps/shop/envs/prod";
@@ -20,37 +21,21 @@ interface Ran {
   err: string;
 }
 
-/** Starts `cmd args` (bounded by `timeoutMs`); `lines` sees stdout lines as they come. */
+/** Starts `cmd args` (SIGKILLed after `timeoutMs`); `lines` are its stdout lines so far. */
 function start(cmd: string, args: string[], timeoutMs = 30_000) {
-  const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" })
-    .spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, timeoutMs);
-  const lines: string[] = [];
-  let out = "";
-  const pumped = (async () => {
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      out += chunk;
-      const parts = out.split("\n");
-      out = parts.pop()!;
-      lines.push(...parts);
-    }
-  })();
-  const errText = new Response(child.stderr).text();
-  const done = (async (): Promise<Ran> => {
-    const s = await child.status;
+  const p = spawnChild(cmd, cmd, args, { rawLogLines: true });
+  const timer = setTimeout(() => p.signal("SIGKILL"), timeoutMs);
+  const done = p.exited.then((s): Ran => {
     clearTimeout(timer);
-    await pumped;
-    return { code: s.code, out: [...lines, out].join("\n"), err: await errText };
-  })();
-  return { lines, done };
+    return { code: s.code, out: p.lines("stdout").join("\n"), err: p.lines("stderr").join("\n") };
+  });
+  return { lines: p.lines("stdout"), done };
 }
 
-function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<Ran> {
-  return start(cmd, args, timeoutMs).done;
+/** Runs `cmd args` to its exit (bounded by `timeoutMs`). */
+async function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<Ran> {
+  const r = await runToEnd(cmd, args, { timeoutMs });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 async function world() {

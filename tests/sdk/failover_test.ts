@@ -14,7 +14,7 @@ import { createClient, type WatchUpdate } from "../../sdk/mod.ts";
 import { sleep, waitFor } from "../support/procs.ts";
 import { withCluster } from "../db/_cluster.ts";
 import { scenario } from "../db/_scenario.ts";
-import { AgentProc } from "./_agents.ts";
+import { type AgentProc, fixedPortAgent } from "../agent/_agents.ts";
 
 const KEYS = ["a", "b", "c"];
 const ROUNDS = 45;
@@ -29,8 +29,8 @@ scenario(
       const pub = new ServePublisher(cluster.client({ timeoutMs: 10_000 }));
       const cacheDir = await Deno.makeTempDir({ prefix: "cassem_sdk_cache_" });
       const agents = [
-        new AgentProc("agent1", node!.clientAddr, ["--heartbeat-ms", "500"]),
-        new AgentProc("agent2", node!.clientAddr, ["--heartbeat-ms", "500"]),
+        fixedPortAgent("agent1", node!.clientAddr, ["--heartbeat-ms", "500"]),
+        fixedPortAgent("agent2", node!.clientAddr, ["--heartbeat-ms", "500"]),
       ];
       try {
         await pub.appEnv("shop", "prod");

@@ -12,33 +12,19 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { TestEnv } from "../../agent/_test_env.ts";
 import { deadUrl, serve, serveAgent, type TestServer } from "../../sdk/_testing.ts";
+import { runToEnd } from "../support/procs.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const NODE_TEST = fileURLToPath(new URL("./node/sdk_node_suite.mjs", import.meta.url));
 
-/** Runs `cmd args` to completion (bounded), answering its exit code and output. */
+/** Runs `cmd args` in the repository root to its exit (bounded): its exit code and output. */
 async function run(
   cmd: string,
   args: string[],
   opts: { env?: Record<string, string>; timeoutMs: number },
 ): Promise<{ code: number; out: string }> {
-  const child = new Deno.Command(cmd, {
-    args,
-    cwd: ROOT,
-    env: opts.env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, opts.timeoutMs);
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = new TextDecoder();
-  return { code: out.code, out: dec.decode(out.stdout) + dec.decode(out.stderr) };
+  const r = await runToEnd(cmd, args, { cwd: ROOT, ...opts });
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 /** Whether `node` ≥ 20 is on PATH. */

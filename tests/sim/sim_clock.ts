@@ -9,6 +9,7 @@
  */
 
 import type { Clock, TimerHandle } from "../../shared/raft/clock.ts";
+import { heapPop, heapPush } from "./_time_heap.ts";
 
 interface Timer {
   at: number;
@@ -42,7 +43,7 @@ export class SimScheduler {
       every,
       cancelled: false,
     };
-    push(this.#heap, t);
+    heapPush(this.#heap, t);
     return t;
   }
 
@@ -60,7 +61,7 @@ export class SimScheduler {
     const due: Timer[] = [];
     this.#dropDead();
     while (this.#heap.length > 0 && this.#heap[0]!.at <= this.now) {
-      due.push(pop(this.#heap));
+      due.push(heapPop(this.#heap));
       this.#dropDead();
     }
     let n = 0;
@@ -68,7 +69,7 @@ export class SimScheduler {
       if (t.cancelled || t.owner.dead) continue;
       if (t.every > 0) {
         t.at += t.every;
-        push(this.#heap, t);
+        heapPush(this.#heap, t);
       }
       n++;
       t.fn();
@@ -83,7 +84,7 @@ export class SimScheduler {
 
   #dropDead(): void {
     while (this.#heap.length > 0 && (this.#heap[0]!.cancelled || this.#heap[0]!.owner.dead)) {
-      pop(this.#heap);
+      heapPop(this.#heap);
     }
   }
 }
@@ -156,39 +157,4 @@ export class Drainer {
     this.#ch.port1.close();
     this.#ch.port2.close();
   }
-}
-
-function less(a: Timer, b: Timer): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
-
-function push(h: Timer[], t: Timer): void {
-  h.push(t);
-  let i = h.length - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (!less(h[i]!, h[parent]!)) break;
-    [h[i], h[parent]] = [h[parent]!, h[i]!];
-    i = parent;
-  }
-}
-
-function pop(h: Timer[]): Timer {
-  const top = h[0]!;
-  const last = h.pop()!;
-  if (h.length > 0) {
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && less(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
-  }
-  return top;
 }

@@ -9,6 +9,7 @@
 import type { SeededPrng } from "../../shared/prng.ts";
 import { copyMessage } from "../../shared/raft/transport.ts";
 import { type Message, MessageType } from "../../shared/raft/types.ts";
+import { heapPop, heapPush } from "./_time_heap.ts";
 
 /** Fault rates of a {@linkcode SimNetwork}. */
 export interface NetworkOptions {
@@ -82,7 +83,7 @@ export class SimNetwork {
     }
     const spread = this.opts.maxDelay - this.opts.minDelay;
     const at = now + this.opts.minDelay + (spread > 0 ? this.#prng.intn(spread + 1) : 0);
-    push(this.#heap, { at, seq: this.#seq++, msg: copyMessage(m) });
+    heapPush(this.#heap, { at, seq: this.#seq++, msg: copyMessage(m) });
   }
 
   /**
@@ -92,7 +93,7 @@ export class SimNetwork {
   due(now: number): Message[] {
     const out: Message[] = [];
     while (this.#heap.length > 0 && this.#heap[0]!.at <= now) {
-      const p = pop(this.#heap);
+      const p = heapPop(this.#heap);
       if (this.isBlocked(p.msg.from, p.msg.to)) {
         this.stats.dropped++;
         continue;
@@ -167,39 +168,4 @@ export class SimNetwork {
   describeBlocked(): string {
     return [...this.#blocked].sort().join(" ");
   }
-}
-
-function less(a: Packet, b: Packet): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
-
-function push(h: Packet[], p: Packet): void {
-  h.push(p);
-  let i = h.length - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (!less(h[i]!, h[parent]!)) break;
-    [h[i], h[parent]] = [h[parent]!, h[i]!];
-    i = parent;
-  }
-}
-
-function pop(h: Packet[]): Packet {
-  const top = h[0]!;
-  const last = h.pop()!;
-  if (h.length > 0) {
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && less(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
-  }
-  return top;
 }

@@ -1,13 +1,18 @@
 /**
  * Child processes for tests and benchmarks, in one place: spawn a child and
  * read its output line by line, wait for a line or a condition, pick free
- * loopback ports, and stop a child by its PID (SIGTERM, then SIGKILL after a
- * grace period). Nothing here knows about cassem: the cassemdb harness
- * (tests/db/_cluster.ts) and the benchmarks (bench/_procs.ts) build on it.
+ * loopback ports, stop a child by its PID (SIGTERM, then SIGKILL after a
+ * grace period), or run one to its exit ({@linkcode runToEnd}). The process
+ * harnesses of cassemdb (tests/db/_cluster.ts), cassemadm
+ * (tests/adm/_adm_proc.ts), cassemagent (tests/agent/_agents.ts) and the
+ * stack (tests/stack/_stack.ts), and the benchmarks (bench/_procs.ts) build
+ * on it. The one thing it knows of cassem: a service's JSON log lines are
+ * read in the text format (shared/log.ts), unless `rawLogLines` is set.
  *
- * Every child spawned here is tracked by PID until it exits, and SIGKILLed
- * when the spawning process unloads ({@linkcode killLiveChildren}), so a test
- * that fails half-way leaves no process behind.
+ * Every child {@linkcode spawnChild} starts is tracked by PID until it exits,
+ * and SIGKILLed when the spawning process unloads
+ * ({@linkcode killLiveChildren}), so a test that fails half-way leaves no
+ * process behind; {@linkcode runToEnd} waits for its child, bounded.
  *
  * ```ts ignore
  * const p = spawnChild("echo", Deno.execPath(), ["run", "-A", "server.ts", "--port", `${freePort()}`]);
@@ -17,6 +22,9 @@
  *
  * @module
  */
+
+import { logLineAsText } from "../../shared/log.ts";
+import { readLines } from "../../shared/supervisor.ts";
 
 /** Sleeps `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -209,14 +217,23 @@ export type StreamName = "stdout" | "stderr";
 export interface SpawnOptions {
   /** Working directory of the child (default: this process's). */
   cwd?: string;
-  /** Added to the parent's environment. */
+  /** Added to the parent's environment (with `clearEnv`: the whole environment). */
   env?: Record<string, string>;
+  /** The child gets `env` only, nothing of the parent's environment (default false). */
+  clearEnv?: boolean;
   /** "piped" lets {@linkcode ChildProc.writeLine} and {@linkcode ChildProc.closeStdin} work (default "null"). */
   stdin?: "null" | "piped";
   /** Called with every line, as it arrives. */
   onLine?: (stream: StreamName, line: string) => void;
   /** Lines kept per stream for {@linkcode ChildProc.lines} (default 1,000; oldest dropped). */
   keepLines?: number;
+  /**
+   * Keep a service's JSON log lines as they are. By default each one is
+   * read in the text format (`time LEVEL component msg k=v`, `logLineAsText`
+   * of shared/log.ts), so that tests match log lines whatever `--log-format`
+   * the service picked (JSON, as its stderr is a pipe).
+   */
+  rawLogLines?: boolean;
   /**
    * Linux: run the child under `setpriv --pdeathsig SIGKILL` (when present),
    * so the kernel kills it should this process die without stopping it.
@@ -282,6 +299,7 @@ export class ChildProc {
   readonly #lines: Record<StreamName, string[]> = { stdout: [], stderr: [] };
   readonly #keep: number;
   readonly #onLine: SpawnOptions["onLine"];
+  readonly #raw: boolean;
   #waiters: { test: (s: StreamName, l: string) => boolean; done: (l: string) => void }[] = [];
 
   /** Spawns `cmd args` at once; see {@linkcode SpawnOptions}. */
@@ -289,6 +307,7 @@ export class ChildProc {
     this.name = name;
     this.#keep = opts.keepLines ?? 1_000;
     this.#onLine = opts.onLine;
+    this.#raw = opts.rawLogLines ?? false;
     if (opts.dieWithParent && HAS_SETPRIV) {
       args = ["--pdeathsig", "SIGKILL", "--", cmd, ...args];
       cmd = SETPRIV;
@@ -297,6 +316,7 @@ export class ChildProc {
       args,
       cwd: opts.cwd,
       env: opts.env,
+      clearEnv: opts.clearEnv ?? false,
       stdin: opts.stdin ?? "null",
       stdout: "piped",
       stderr: "piped",
@@ -307,7 +327,9 @@ export class ChildProc {
       unloadHooked = true;
       globalThis.addEventListener("unload", () => killLiveChildren());
     }
-    const pumps = Promise.all([this.#pump("stdout"), this.#pump("stderr")]);
+    const pumps = Promise.all(
+      (["stdout", "stderr"] as const).map((s) => readLines(this.child[s], (l) => this.#line(s, l))),
+    );
     this.exited = this.child.status.then(async (s) => {
       this.#status = s;
       live.delete(this.pid);
@@ -424,19 +446,8 @@ export class ChildProc {
     } catch { /* not piped, or closed */ }
   }
 
-  async #pump(stream: StreamName): Promise<void> {
-    let carry = "";
-    try {
-      for await (const chunk of this.child[stream].pipeThrough(new TextDecoderStream())) {
-        const parts = (carry + chunk).split("\n");
-        carry = parts.pop() ?? "";
-        for (const l of parts) this.#line(stream, l);
-      }
-    } catch { /* the pipe broke: the process is gone */ }
-    if (carry) this.#line(stream, carry);
-  }
-
-  #line(stream: StreamName, l: string): void {
+  #line(stream: StreamName, line: string): void {
+    const l = this.#raw ? line : logLineAsText(line);
     const kept = this.#lines[stream];
     kept.push(l);
     if (kept.length > this.#keep) kept.shift();
@@ -465,4 +476,62 @@ export async function stopAll(
   opts: { graceMs?: number } = {},
 ): Promise<void> {
   await Promise.all([...procs].map((p) => p?.stop(opts)));
+}
+
+/** Options of {@linkcode runToEnd}. */
+export interface RunOptions {
+  /** Working directory of the child (default: this process's). */
+  cwd?: string;
+  /** Added to the parent's environment (with `clearEnv`: the whole environment). */
+  env?: Record<string, string>;
+  /** The child gets `env` only, nothing of the parent's environment (default false). */
+  clearEnv?: boolean;
+  /** Written to its stdin, which is then closed (default: no stdin at all). */
+  stdin?: string;
+  /** SIGKILL it by PID after this many ms. */
+  timeoutMs: number;
+}
+
+/** What {@linkcode runToEnd} gave: the exit code and the whole output. */
+export interface RunResult {
+  /** The exit code (a signal's number + 128 when one ended it). */
+  code: number;
+  /** Everything it wrote to stdout. */
+  stdout: string;
+  /** Everything it wrote to stderr. */
+  stderr: string;
+}
+
+/**
+ * Runs `cmd args` to its exit and answers its exit code and output; a child
+ * still running after `timeoutMs` is killed (SIGKILL, by PID).
+ */
+export async function runToEnd(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: opts.cwd,
+    env: opts.env,
+    clearEnv: opts.clearEnv ?? false,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      Deno.kill(child.pid, "SIGKILL");
+    } catch { /* gone */ }
+  }, opts.timeoutMs);
+  try {
+    const output = child.output();
+    if (opts.stdin !== undefined) {
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(opts.stdin)).catch(() => {}); // it may not read it
+      await w.close().catch(() => {});
+    }
+    const out = await output;
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
 }

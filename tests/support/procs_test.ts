@@ -5,6 +5,7 @@ import {
   isAlive,
   liveChildren,
   portIsFree,
+  runToEnd,
   spawnChild,
   waitFor,
 } from "./procs.ts";
@@ -90,4 +91,33 @@ Deno.test("waitFor returns the first defined value, and names what it waited for
     waitFor("x", () => undefined, { failIf: () => "the server died" }),
     /Cannot see x as the server died/,
   );
+});
+
+Deno.test("runToEnd answers the exit code and the whole output; stdin is written and closed; env adds to the environment or, with clearEnv, is all of it", async () => {
+  const r = await runToEnd(Deno.execPath(), [
+    "eval",
+    `const text = await new Response(Deno.stdin.readable).text();
+     console.log(text.toUpperCase()); console.error("err"); Deno.exit(4);`,
+  ], { stdin: "hello", timeoutMs: 60_000 });
+  assert.deepEqual(r, { code: 4, stdout: "HELLO\n", stderr: "err\n" });
+  Deno.env.set("CASSEM_PROCS_TEST_PARENT", "p");
+  try {
+    const script = `console.log(Deno.env.get("A"), Deno.env.get("CASSEM_PROCS_TEST_PARENT"))`;
+    const opts = { env: { A: "a" }, timeoutMs: 60_000 };
+    const added = await runToEnd(Deno.execPath(), ["eval", script], opts);
+    assert.equal(added.stdout, "a p\n");
+    const only = await runToEnd(Deno.execPath(), ["eval", script], { ...opts, clearEnv: true });
+    assert.equal(only.stdout, "a undefined\n");
+  } finally {
+    Deno.env.delete("CASSEM_PROCS_TEST_PARENT");
+  }
+});
+
+Deno.test("runToEnd kills a child still running after timeoutMs", async () => {
+  const t0 = Date.now();
+  const r = await runToEnd(Deno.execPath(), ["eval", "setInterval(() => {}, 1_000)"], {
+    timeoutMs: 2_000,
+  });
+  assert.equal(r.code, 137); // 128 + SIGKILL
+  assert.ok(Date.now() - t0 < 60_000);
 });

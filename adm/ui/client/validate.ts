@@ -13,7 +13,7 @@ import {
   CONTENT_TYPES,
   type ContentType,
   rawProblem,
-} from "../../../shared/config/content_types.ts";
+} from "../../../shared/config/content_rules.ts";
 import { parseContent } from "../../../shared/config/parse_content.ts";
 
 /** The outcome of {@linkcode validateRaw}. */
