@@ -5,6 +5,12 @@
  * each element it runs). cassemagent writes these records with a TTL
  * (`shared/config/layout.md`); adm only reads them.
  *
+ * An instance names its client's address, labels and what it reads, so a
+ * caller sees an instance only when it may read (`app.read`) one of the apps
+ * it watches, and of it only those apps' entries; an admin sees everything.
+ * The agents (addresses and annotations, no app data) are shown to anyone
+ * logged in.
+ *
  * @module
  */
 
@@ -16,11 +22,16 @@ import {
   instanceKey,
   InstanceRecord,
   instancesPrefix,
+  RoleBindingRecord,
+  roleKey,
 } from "../../shared/config/mod.ts";
-import { defineRoute } from "../auth/route.ts";
+import { rolesGrant } from "../auth/permissions.ts";
+import type { Principal } from "../auth/principal.ts";
+import { can, defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
 import { readAll, readRecord } from "../data/read.ts";
 import { BadRequestError, NotFoundError } from "../errors.ts";
+import { principalOf } from "../http/actor.ts";
 import type { AdmEnv } from "../http/context.ts";
 import { validationHook } from "../http/validation.ts";
 import { errorResponses, jsonResponse, nameParam } from "./_schemas.ts";
@@ -110,6 +121,42 @@ export function watches(
   );
 }
 
+/**
+ * Which apps a caller may read (`app.read`), looked up once per app per
+ * request: a session's principal carries only the roles of the app its
+ * route named, and an instance may name several.
+ */
+class ReadableApps {
+  readonly #known = new Map<string, Promise<boolean>>();
+  constructor(readonly principal: Principal, readonly db: AdmDeps["db"]) {}
+
+  /** Whether the caller may read `app`. */
+  mayRead(app: string): Promise<boolean> {
+    let ok = this.#known.get(app);
+    if (ok === undefined) this.#known.set(app, ok = this.#lookUp(app));
+    return ok;
+  }
+
+  async #lookUp(app: string): Promise<boolean> {
+    const p = this.principal;
+    if (p.kind === "token" || p.admin) return can(p, "app.read", app);
+    const key = roleKey(app, p.account);
+    const { entity } = await this.db.get(key);
+    const roles = entity ? decodeRecord(RoleBindingRecord, key, entity.val).roles : [];
+    return rolesGrant(roles, "app.read");
+  }
+
+  /** What of `inst` the caller may see: its readable apps' entries, or undefined if none. */
+  async visiblePart(inst: InstanceRecord): Promise<InstanceRecord | undefined> {
+    const readable = new Set<string>();
+    for (const w of inst.watching) if (await this.mayRead(w.app)) readable.add(w.app);
+    if (readable.size === 0) return undefined;
+    const watching = inst.watching.filter((w) => readable.has(w.app));
+    if (watching.length === inst.watching.length) return inst;
+    return { ...inst, watching, running: inst.running.filter((r) => readable.has(r.app)) };
+  }
+}
+
 /** Most instance records one request reads while filtering. */
 const SCAN_LIMIT = 5_000;
 
@@ -124,6 +171,7 @@ export function clusterRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
 
   r.openapi(listInstances, async (c) => {
     const q = c.req.valid("query");
+    const access = new ReadableApps(principalOf(c), deps.db);
     if (q.seek !== undefined) {
       try {
         instanceKey(q.seek);
@@ -144,7 +192,8 @@ export function clusterRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
         if (e.type !== "ELEMENT") continue;
         scanned++;
         const inst = decodeRecord(InstanceRecord, e.key, e.val);
-        if (watches(inst, q)) items.push(inst);
+        const visible = await access.visiblePart(inst);
+        if (visible && watches(visible, q)) items.push(visible);
         if (items.length >= q.limit || scanned >= SCAN_LIMIT) {
           next = inst.clientId;
           break scan;
@@ -159,8 +208,10 @@ export function clusterRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
   r.openapi(getInstance, async (c) => {
     const { id } = c.req.valid("param");
     const s = await readRecord(deps.db, InstanceRecord, instanceKey(id));
-    if (!s) throw new NotFoundError(`Cannot get instance ${id} as it is not registered`);
-    return c.json(s.record, 200);
+    const visible = s && await new ReadableApps(principalOf(c), deps.db).visiblePart(s.record);
+    // Not one of the caller's: answered as absent, so ids of other apps' clients are not confirmed.
+    if (!visible) throw new NotFoundError(`Cannot get instance ${id} as it is not registered`);
+    return c.json(visible, 200);
   });
 
   return r;

@@ -165,21 +165,26 @@ Deno.test("cluster views: agents, instances filtered by app/env/key, one instanc
   await inst("c1", [{ app: "shop", env: "prod", keys: ["timeout", "db"] }]);
   await inst("c2", [{ app: "shop", env: "dev", keys: ["timeout"] }]);
   await inst("c3", [{ app: "blog", env: "prod", keys: [] }]);
-  const tok = await t.userWithRoles("anyone");
-  const get = (q: string) => t.request("GET", `/api/cluster/instances${q}`, { token: tok });
+  await inst("c4", [{ app: "blog", env: "prod", keys: ["x"] }, {
+    app: "shop",
+    env: "prod",
+    keys: ["timeout"],
+  }]);
+  const tok = t.adminToken;
+  const get = (q: string, token = tok) => t.request("GET", `/api/cluster/instances${q}`, { token });
   const agents = await t.request("GET", "/api/cluster/agents", { token: tok });
   assert.deepEqual(agents.body.items.map((a: { agentId: string }) => a.agentId), ["agent-1"]);
-  const ids = async (q: string) =>
-    (await get(q)).body.items.map((i: { clientId: string }) => i.clientId);
-  assert.deepEqual(await ids(""), ["c1", "c2", "c3"]);
-  assert.deepEqual(await ids("?app=shop"), ["c1", "c2"]);
-  assert.deepEqual(await ids("?app=shop&env=prod"), ["c1"]);
-  assert.deepEqual(await ids("?app=shop&key=timeout"), ["c1", "c2"]);
+  const ids = async (q: string, token = tok) =>
+    (await get(q, token)).body.items.map((i: { clientId: string }) => i.clientId);
+  assert.deepEqual(await ids(""), ["c1", "c2", "c3", "c4"]);
+  assert.deepEqual(await ids("?app=shop"), ["c1", "c2", "c4"]);
+  assert.deepEqual(await ids("?app=shop&env=prod"), ["c1", "c4"]);
+  assert.deepEqual(await ids("?app=shop&key=timeout"), ["c1", "c2", "c4"]);
   assert.deepEqual(await ids("?app=shop&key=db"), ["c1"]);
   assert.deepEqual(await ids("?app=blog&key=anything"), ["c3"]); // no keys: the whole env
   const page = await get("?limit=2");
   assert.deepEqual([page.body.items.length, page.body.next], [2, "c2"]);
-  assert.deepEqual(await ids(`?limit=2&seek=${page.body.next}`), ["c3"]);
+  assert.deepEqual(await ids(`?limit=2&seek=${page.body.next}`), ["c3", "c4"]);
   const one = await t.request("GET", "/api/cluster/instances/c1", { token: tok });
   assert.deepEqual(
     one.body.running.map((r: { key: string; version: number }) => [r.key, r.version]),
@@ -189,6 +194,28 @@ Deno.test("cluster views: agents, instances filtered by app/env/key, one instanc
     ],
   );
   assert.equal((await t.request("GET", "/api/cluster/instances/c9", { token: tok })).status, 404);
+
+  // Others see the instances of apps they may read, and of those only their apps' entries.
+  const nobody = await t.userWithRoles("nobody");
+  assert.deepEqual(await ids("", nobody), []);
+  assert.equal(
+    (await t.request("GET", "/api/cluster/instances/c1", { token: nobody })).status,
+    404,
+  );
+  const shopViewer = await t.userWithRoles("shop-viewer", { shop: ["viewer"] });
+  assert.deepEqual(await ids("", shopViewer), ["c1", "c2", "c4"]);
+  assert.deepEqual(await ids("?app=blog", shopViewer), []);
+  const mixed = await t.request("GET", "/api/cluster/instances/c4", { token: shopViewer });
+  assert.deepEqual(mixed.body.watching.map((w: { app: string }) => w.app), ["shop"]);
+  assert.deepEqual(mixed.body.running.map((r: { app: string }) => r.app), ["shop"]);
+  assert.equal(
+    (await t.request("GET", "/api/cluster/instances/c3", { token: shopViewer })).status,
+    404,
+  );
+  const blogToken = await t.apiToken("blog", "viewer");
+  assert.deepEqual(await ids("", blogToken), ["c3", "c4"]);
+  const asBlog = await t.request("GET", "/api/cluster/instances/c4", { token: blogToken });
+  assert.deepEqual(asBlog.body.running.map((r: { key: string }) => r.key), ["x"]);
   // The records expire with their TTL.
   t.advance(31_000);
   assert.deepEqual(await ids(""), []);
