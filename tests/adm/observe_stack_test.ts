@@ -120,10 +120,24 @@ scenario(
         const body = await (await fetch(`${adm.url}/readyz`)).json();
         assert.match(body.checks.cassemdb, /^cassemdb did not answer a linearizable read/);
         assert.equal((await fetch(`${adm.url}/healthz`)).status, 200);
+        // The API answers 503 with Retry-After and a JSON error, in bounded time, not a hang.
+        const asked = performance.now();
+        const down = await adm.request("GET", "/api/apps/obsapp", { token: login.body.token });
+        const tookMs = performance.now() - asked;
+        assert.equal(down.status, 503, JSON.stringify(down.body));
+        assert.ok(Number(down.headers.get("Retry-After")) >= 1, "Retry-After in seconds");
+        assert.equal(down.body.error.code, "unavailable");
+        assert.match(down.body.error.message, /cassemdb/);
+        assert.ok(tookMs < 15_000, `answered after ${Math.round(tookMs)} ms`);
+        console.log(`API with cassemdb gone: 503 after ${Math.round(tookMs)} ms`);
         await c.restart(node!);
         await waitFor("adm ready again", async () => (await ready()) === 200 || undefined, {
           timeoutMs: 30_000,
         });
+        await waitFor("the API serves again", async () => {
+          const r = await adm.request("GET", "/api/apps/obsapp", { token: login.body.token });
+          return r.status === 200 || undefined;
+        }, { timeoutMs: 30_000 });
 
         // A copy with --metrics-listen serves /metrics there only.
         const port = freePort();
