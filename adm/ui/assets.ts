@@ -5,8 +5,9 @@
  * `Cache-Control: no-cache`, so a browser revalidates (304) instead of
  * keeping a stale copy across an upgrade.
  *
- * If the bundle cannot be built (no `deno` able to bundle, e.g. a compiled
- * binary without sources), `/ui/client.js` is a small script that says so
+ * A compiled binary serves the script `deno task compile` bundled into it
+ * (`bundle.ts`). If the bundle cannot be built (no `deno` able to bundle and
+ * nothing prebuilt), `/ui/client.js` is a small script that says so
  * in each editor's status line: the pages work without it and the server
  * still checks every save. The failure is logged and retried after a
  * minute.

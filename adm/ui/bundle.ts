@@ -7,6 +7,11 @@
  * and `deno.lock` (`--frozen-lockfile`: never changes the lock). It needs
  * the project's source files on disk, as `deno run` has them.
  *
+ * A compiled `cassemadm` has neither `deno` nor the sources: `deno task
+ * compile` bundles the script first (`deno task bundle-ui`, the same flags)
+ * into `client.bundle.js` beside this file and includes it in the binary;
+ * when that file exists it is served as it is.
+ *
  * @module
  */
 
@@ -14,6 +19,8 @@ import { fileURLToPath } from "node:url";
 
 const ENTRY = fileURLToPath(new URL("./client/main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+/** The script bundled ahead of time by `deno task bundle-ui` (absent in a checkout). */
+export const PREBUILT_CLIENT_SCRIPT = new URL("./client.bundle.js", import.meta.url);
 
 /** Why the client script could not be built. */
 export class BundleError extends Error {
@@ -21,11 +28,28 @@ export class BundleError extends Error {
 }
 
 /**
- * Bundles the client script and answers its JavaScript text.
+ * The client script's JavaScript text: the file at `prebuilt` when there is
+ * one (a compiled binary), else bundled now.
  * @throws {BundleError} when `deno bundle` fails or takes longer than
  * `timeoutMs` (default 120 s), with the first lines of its output.
  */
-export async function bundleClientScript(timeoutMs = 120_000): Promise<string> {
+export async function bundleClientScript(
+  timeoutMs = 120_000,
+  prebuilt: URL = PREBUILT_CLIENT_SCRIPT,
+): Promise<string> {
+  try {
+    const js = await Deno.readTextFile(prebuilt);
+    if (js.trim() !== "") return js;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new BundleError(
+        `Cannot read the bundled client script ${fileURLToPath(prebuilt)}: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
+        { cause: e },
+      );
+    }
+  }
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command(Deno.execPath(), {
