@@ -115,12 +115,21 @@ function changeMessage(revision: number, items: readonly PushItem[]): [unknown, 
   return [{ kind: "CHANGE", revision, elements, missing }, size];
 }
 
-/** A push sink writing WatchResp messages to one server stream, bounded. */
+/**
+ * A push sink writing WatchResp messages to one server stream, bounded: the
+ * bytes written and not yet taken by the stream may not exceed the bound,
+ * apart from the initial state (sent before READY), which always goes out
+ * whole however large — a client cut off before its READY would watch
+ * again into the same state forever.
+ */
 class GrpcSink implements PushSink {
   readonly #call: grpc.ServerWritableStream<Any, Any>;
   readonly #max: number;
   readonly #encode: ((msg: unknown) => Buffer) | undefined;
   #pending = 0;
+  /** Bytes of the initial state not yet taken by the stream. */
+  #initialPending = 0;
+  #readySent = false;
   #ended = false;
   onEnd: (() => void) | undefined;
 
@@ -152,6 +161,7 @@ class GrpcSink implements PushSink {
   }
 
   ready(revision: number, full: boolean): void {
+    this.#readySent = true;
     this.#write({ kind: "READY", revision, full }, 32);
   }
 
@@ -174,8 +184,16 @@ class GrpcSink implements PushSink {
       return;
     }
     this.#pending += size;
+    if (!this.#readySent) {
+      this.#initialPending += size;
+      this.#call.write(msg, () => {
+        this.#pending -= size;
+        this.#initialPending -= size;
+      });
+      return;
+    }
     this.#call.write(msg, () => (this.#pending -= size));
-    if (this.#pending > this.#max) {
+    if (this.#pending - this.#initialPending > this.#max) {
       this.close(
         "RESOURCE_EXHAUSTED",
         `Cannot go on pushing as the client reads too slowly: more than ${this.#max} bytes are waiting; watch again with revision set to the last one received`,
