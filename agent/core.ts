@@ -921,11 +921,11 @@ export class AgentCore {
     return out;
   }
 
-  /** The current metadata of a version record key. */
+  /** The current metadata of a version record key (the layout is shared/config's). */
   #metaOf(recordKey: string): ServedVersion | undefined {
-    const [, , app, env, key, kind] = recordKey.split("/");
-    if (!app || !env || !key || (kind !== "live" && kind !== "gray")) return undefined;
-    return this.state.element(app, env, key)[kind];
+    const where = parseServeKey(recordKey);
+    if (where?.kind !== "live" && where?.kind !== "gray") return undefined;
+    return this.state.element(where.app, where.env, where.key)[where.kind];
   }
 
   /** Opens a sealed body (or says why it cannot be). */
