@@ -221,12 +221,6 @@ export function agentService(
     ttlSeconds: instances.ttlSeconds,
     renewAfterSeconds: Math.max(1, Math.floor(instances.ttlSeconds / 3)),
   });
-  const authorizeReport = async (
-    client: ClientIdentity,
-    watching: { app: string; env: string }[],
-  ) => {
-    for (const w of watching) await core.authorize(w.app, w.env, client);
-  };
   return {
     GetElements: unary<Any, Any>(async (call) => {
       const client = identityOf(call.metadata, call.getPeer());
@@ -268,7 +262,6 @@ export function agentService(
         watching: call.request.watching,
         running: call.request.running,
       });
-      await authorizeReport(client, report.watching);
       return answer(await instances.register(client, report));
     }),
 
@@ -277,7 +270,6 @@ export function agentService(
       const report = call.request.keep
         ? undefined
         : parseReport({ watching: call.request.watching, running: call.request.running });
-      await authorizeReport(client, report?.watching ?? []);
       return answer(await instances.renew(client, report));
     }),
 
@@ -289,7 +281,7 @@ export function agentService(
           "Cannot unregister as x-cassem-client-id must name the client: current call has none",
         );
       }
-      return { removed: await instances.unregister(client.clientId) };
+      return { removed: await instances.unregister(client) };
     }),
   };
 }

@@ -79,7 +79,7 @@ function versionsOf(got: Any[], key: string): string[] {
 
 scenario(
   import.meta.url,
-  "gRPC: secret and labels in metadata, gray pushes, heartbeats, the instance of a Watch, Renew, stale reads",
+  "gRPC: secret and labels in metadata, gray pushes, heartbeats, the instance of a Watch, Renew and Unregister, stale reads",
   async () => {
     await withAgents("grpc-identity", async (w) => {
       await w.pub.appEnv("shop", "prod", "s3cret");
@@ -222,6 +222,17 @@ scenario(
         g.call("Renew", { keep: true }, { ...SECRET, "x-cassem-client-id": "never" }),
         (e: Any) => e.code === 5 && e.metadata.get("x-cassem-field")[0] === "clientId",
         "NOT_FOUND for an instance that is not registered",
+      );
+
+      // Unregister needs the secret of the env its record watches.
+      await assert.rejects(
+        g.call("Unregister", {}, { "x-cassem-client-id": "r-1" }),
+        (e: Any) => e.code === 16,
+      );
+      assert.ok(await instanceOf(w, "r-1"), "still registered");
+      assert.equal(
+        (await g.call("Unregister", {}, { ...SECRET, "x-cassem-client-id": "r-1" })).removed,
+        true,
       );
 
       // cassemdb gone: GetElements answers from the cache with stale set.
