@@ -78,6 +78,7 @@ export function createAgent(deps: AgentDeps): Agent {
     ttlSeconds: deps.instanceTtlSeconds,
     log,
     clock: deps.wallClock,
+    authorize: (client, app, env) => core.authorize(app, env, client),
   });
   const metrics = deps.metrics ?? new AgentMetrics();
   metrics.observeCore(core);
@@ -129,7 +130,7 @@ export function createAgent(deps: AgentDeps): Agent {
     "/",
     watchRoutes(core, { maxQueuedBytes: deps.maxQueuedBytes, maxPollMs: deps.maxPollMs }),
   );
-  app.route("/", instanceRoutes(core, instances));
+  app.route("/", instanceRoutes(instances));
   core.start();
   const fastSeries = fastReadSeries(metrics);
   const fetch = (req: Request, env: AgentBindings = {}) => {

@@ -215,6 +215,8 @@ export class AgentCore {
   readonly subscribers = new SubscriberIndex();
   /** Instance registry and metrics hooks. */
   hooks: SubscriberHooks = {};
+  /** Subscribers the instance hooks do not hear of (long polls). */
+  readonly #unregistered = new WeakSet<Subscriber>();
   readonly #db: KvClient;
   readonly #log: Logger;
   readonly #keyring: Keyring | undefined;
@@ -618,7 +620,7 @@ export class AgentCore {
   #drop(s: Subscriber, code: string, message: string): void {
     if (!this.subscribers.delete(s)) return;
     this.#unpin(s.app, s.env, s.keys);
-    this.hooks.detached?.(s);
+    if (!this.#unregistered.delete(s)) this.hooks.detached?.(s);
     s.sink.close(code, message);
   }
 
@@ -919,11 +921,11 @@ export class AgentCore {
     return out;
   }
 
-  /** The current metadata of a version record key. */
+  /** The current metadata of a version record key (the layout is shared/config's). */
   #metaOf(recordKey: string): ServedVersion | undefined {
-    const [, , app, env, key, kind] = recordKey.split("/");
-    if (!app || !env || !key || (kind !== "live" && kind !== "gray")) return undefined;
-    return this.state.element(app, env, key)[kind];
+    const where = parseServeKey(recordKey);
+    if (where?.kind !== "live" && where?.kind !== "gray") return undefined;
+    return this.state.element(where.app, where.env, where.key)[where.kind];
   }
 
   /** Opens a sealed body (or says why it cannot be). */
@@ -961,7 +963,21 @@ export class AgentCore {
    * @throws the errors of {@linkcode authorize}, and {@linkcode UnavailableError}
    * when the agent cannot catch up or load the bodies.
    */
-  async subscribe(req: SubscribeRequest, sink: PushSink): Promise<Subscription> {
+  subscribe(req: SubscribeRequest, sink: PushSink): Promise<Subscription> {
+    return this.#subscribe(req, sink, true);
+  }
+
+  /**
+   * {@linkcode subscribe}; the instance hooks hear of the subscriber only
+   * when `registers` (streams: the agent registers their client). A long
+   * poll does not: its client registers itself, and the agent must not
+   * write over that record nor remove it when the poll ends.
+   */
+  async #subscribe(
+    req: SubscribeRequest,
+    sink: PushSink,
+    registers: boolean,
+  ): Promise<Subscription> {
     const { app, env, keys, client } = req;
     await this.authorize(app, env, client);
     if (req.since !== undefined && req.since > 0) {
@@ -1002,7 +1018,8 @@ export class AgentCore {
     if (items.length > 0) sink.push(revision, items);
     sink.ready(revision, full);
     this.subscribers.add(sub);
-    this.hooks.attached?.(sub);
+    if (registers) this.hooks.attached?.(sub);
+    else this.#unregistered.add(sub);
     let closed = false;
     return {
       subscriber: sub,
@@ -1011,7 +1028,7 @@ export class AgentCore {
         closed = true;
         if (!this.subscribers.delete(sub)) return;
         this.#unpin(app, env, keys);
-        this.hooks.detached?.(sub);
+        if (!this.#unregistered.delete(sub)) this.hooks.detached?.(sub);
       },
     };
   }
@@ -1063,7 +1080,10 @@ export class AgentCore {
   /**
    * Long poll: answers at once with what differs from `held` (key →
    * fingerprint the client holds, `null` for nothing), else with the first
-   * change of a held key, else after `timeoutMs` with nothing.
+   * change of a held key, else after `timeoutMs` with nothing — or at once
+   * with nothing when `signal` aborts (the client went away), releasing its
+   * subscriber. A poll never touches the client's instance record (the
+   * client registers itself).
    */
   async poll(
     req: Omit<SubscribeRequest, "sinceField"> & { held: ReadonlyMap<string, string | null> },
@@ -1084,7 +1104,8 @@ export class AgentCore {
     };
     // The held fingerprints say what the client has: `since` only makes a lagging agent wait.
     if (req.since !== undefined && req.since > 0) await this.waitRevision(req.since, "revision");
-    const sub = await this.subscribe({ ...req, since: undefined }, sink);
+    const sub = await this.#subscribe({ ...req, since: undefined }, sink, false);
+    let onAbort: (() => void) | undefined;
     try {
       // The initial state: what differs from the held fingerprints.
       const diff = pending.filter((it) => {
@@ -1099,9 +1120,11 @@ export class AgentCore {
         const timeout = new Promise<PushItem[]>((
           r,
         ) => (timer = setTimeout(() => r([]), timeoutMs)));
-        const aborted = new Promise<PushItem[]>((r) =>
-          signal?.addEventListener("abort", () => r([]))
-        );
+        const aborted = new Promise<PushItem[]>((r) => {
+          onAbort = () => r([]);
+          if (signal?.aborted) onAbort();
+          else signal?.addEventListener("abort", onAbort, { once: true });
+        });
         const items = await Promise.race([result.promise, timeout, aborted]);
         clearTimeout(timer);
         diff.push(...items);
@@ -1114,6 +1137,7 @@ export class AgentCore {
         diff.flatMap((it) => (it.version ? [it.element] : [])),
       );
     } finally {
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
       sub.close();
     }
   }

@@ -115,12 +115,21 @@ function changeMessage(revision: number, items: readonly PushItem[]): [unknown, 
   return [{ kind: "CHANGE", revision, elements, missing }, size];
 }
 
-/** A push sink writing WatchResp messages to one server stream, bounded. */
+/**
+ * A push sink writing WatchResp messages to one server stream, bounded: the
+ * bytes written and not yet taken by the stream may not exceed the bound,
+ * apart from the initial state (sent before READY), which always goes out
+ * whole however large — a client cut off before its READY would watch
+ * again into the same state forever.
+ */
 class GrpcSink implements PushSink {
   readonly #call: grpc.ServerWritableStream<Any, Any>;
   readonly #max: number;
   readonly #encode: ((msg: unknown) => Buffer) | undefined;
   #pending = 0;
+  /** Bytes of the initial state not yet taken by the stream. */
+  #initialPending = 0;
+  #readySent = false;
   #ended = false;
   onEnd: (() => void) | undefined;
 
@@ -152,6 +161,7 @@ class GrpcSink implements PushSink {
   }
 
   ready(revision: number, full: boolean): void {
+    this.#readySent = true;
     this.#write({ kind: "READY", revision, full }, 32);
   }
 
@@ -174,8 +184,16 @@ class GrpcSink implements PushSink {
       return;
     }
     this.#pending += size;
+    if (!this.#readySent) {
+      this.#initialPending += size;
+      this.#call.write(msg, () => {
+        this.#pending -= size;
+        this.#initialPending -= size;
+      });
+      return;
+    }
     this.#call.write(msg, () => (this.#pending -= size));
-    if (this.#pending > this.#max) {
+    if (this.#pending - this.#initialPending > this.#max) {
       this.close(
         "RESOURCE_EXHAUSTED",
         `Cannot go on pushing as the client reads too slowly: more than ${this.#max} bytes are waiting; watch again with revision set to the last one received`,
@@ -203,12 +221,6 @@ export function agentService(
     ttlSeconds: instances.ttlSeconds,
     renewAfterSeconds: Math.max(1, Math.floor(instances.ttlSeconds / 3)),
   });
-  const authorizeReport = async (
-    client: ClientIdentity,
-    watching: { app: string; env: string }[],
-  ) => {
-    for (const w of watching) await core.authorize(w.app, w.env, client);
-  };
   return {
     GetElements: unary<Any, Any>(async (call) => {
       const client = identityOf(call.metadata, call.getPeer());
@@ -250,7 +262,6 @@ export function agentService(
         watching: call.request.watching,
         running: call.request.running,
       });
-      await authorizeReport(client, report.watching);
       return answer(await instances.register(client, report));
     }),
 
@@ -259,7 +270,6 @@ export function agentService(
       const report = call.request.keep
         ? undefined
         : parseReport({ watching: call.request.watching, running: call.request.running });
-      await authorizeReport(client, report?.watching ?? []);
       return answer(await instances.renew(client, report));
     }),
 
@@ -271,7 +281,7 @@ export function agentService(
           "Cannot unregister as x-cassem-client-id must name the client: current call has none",
         );
       }
-      return { removed: await instances.unregister(client.clientId) };
+      return { removed: await instances.unregister(client) };
     }),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Whether the agent's view of cassemdb is current: the list-then-watch
- * reports every transient failure (`onRetry`), and a probe (a read of the
- * agent's own record, every `probeMs`) tells when cassemdb answers again.
+ * reports every transient failure (`onRetry`), and a probe (by default a
+ * `get` of the key `cassem/serve`, the watched prefix without its slash,
+ * every `probeMs`; see `AgentCore`) tells when cassemdb answers again.
  * After a failure the agent stays "stale" until a probe succeeded long
  * enough after it for the watch to have resumed (its longest backoff plus a
  * margin): reads in between say `X-Cassem-Stale: true`.

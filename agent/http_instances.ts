@@ -8,17 +8,17 @@
  *
  * The client names itself with `X-Cassem-Client-Id` (and its labels with
  * `X-Cassem-Labels`); on PUT and DELETE the path must name the same client.
- * Every watched env that has a client secret needs `X-Cassem-Secret`.
+ * Every env that has a client secret, watched by the report sent or by the
+ * record stored, needs `X-Cassem-Secret` (checked by the registry).
  *
  * @module
  */
 
 import { Hono } from "hono";
-import type { AgentCore } from "./core.ts";
 import { BadRequestError } from "./errors.ts";
 import { type AgentEnv, clientOf, json, jsonBody, nameParam } from "./http_common.ts";
 import { CLIENT_ID_HEADER, type ClientIdentity } from "./identity.ts";
-import { type InstanceRegistry, type InstanceReport, parseReport } from "./instances.ts";
+import { type InstanceRegistry, parseReport } from "./instances.ts";
 
 /** What the register and renew routes answer. */
 export interface InstanceAnswer {
@@ -31,18 +31,13 @@ export interface InstanceAnswer {
 }
 
 /** The instance routes. */
-export function instanceRoutes(core: AgentCore, registry: InstanceRegistry): Hono<AgentEnv> {
+export function instanceRoutes(registry: InstanceRegistry): Hono<AgentEnv> {
   const app = new Hono<AgentEnv>();
   const answer = (instance: unknown): InstanceAnswer => ({
     instance,
     ttlSeconds: registry.ttlSeconds,
     renewAfterSeconds: Math.max(1, Math.floor(registry.ttlSeconds / 3)),
   });
-
-  /** A client may only report envs it may read. */
-  const authorize = async (client: ClientIdentity, report: InstanceReport | undefined) => {
-    for (const w of report?.watching ?? []) await core.authorize(w.app, w.env, client);
-  };
 
   const pathClient = (id: string | undefined, client: ClientIdentity): ClientIdentity => {
     const clientId = nameParam("client", "clientId", id);
@@ -60,7 +55,6 @@ export function instanceRoutes(core: AgentCore, registry: InstanceRegistry): Hon
   app.post("/v1/instances", async (c) => {
     const client = clientOf(c);
     const report = parseReport(await jsonBody(c));
-    await authorize(client, report);
     return json(answer(await registry.register(client, report)));
   });
 
@@ -68,13 +62,12 @@ export function instanceRoutes(core: AgentCore, registry: InstanceRegistry): Hon
     const client = pathClient(c.req.param("clientId"), clientOf(c));
     const body = await jsonBody(c);
     const report = body === undefined ? undefined : parseReport(body);
-    await authorize(client, report);
     return json(answer(await registry.renew(client, report)));
   });
 
   app.delete("/v1/instances/:clientId", async (c) => {
     const client = pathClient(c.req.param("clientId"), clientOf(c));
-    return json({ removed: await registry.unregister(client.clientId!) });
+    return json({ removed: await registry.unregister(client) });
   });
 
   return app;

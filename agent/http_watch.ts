@@ -130,6 +130,8 @@ export function watchRoutes(core: AgentCore, options: WatchRouteOptions = {}): H
     const r = await core.poll(
       { app: appId, env, keys, client, since: body.revision, held },
       timeoutMs,
+      // Aborted when the client disconnects: its subscriber goes at once, not at the timeout.
+      c.req.raw.signal,
     );
     return elementsResponse(r);
   });

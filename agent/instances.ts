@@ -4,7 +4,10 @@
  * that vanishes expires by itself.
  *
  * - Clients without a stream register, renew and unregister themselves
- *   ({@linkcode InstanceRegistry.register}, `renew`, `unregister`).
+ *   ({@linkcode InstanceRegistry.register}, `renew`, `unregister`). Each
+ *   needs the client secret of every env the record watches, before and
+ *   after (the same check as reads): no one else can rewrite or remove the
+ *   instance of a secret-protected env.
  * - Streaming clients (SSE, gRPC `Watch`) are registered by the agent while
  *   their stream is open: their record is written when the stream opens,
  *   rewritten every third of the TTL with what they were last sent, and
@@ -77,6 +80,12 @@ export interface InstanceOptions {
   clock?: () => number;
   /** Delay before writing a stream's record once it opened, in ms (default 100). */
   flushDelayMs?: number;
+  /**
+   * Checks that `client` may read `app`/`env` (the core's `authorize`);
+   * absent: every client may act on every instance.
+   * @throws the read errors (missing or wrong secret, env not served…).
+   */
+  authorize?: (client: ClientIdentity, app: string, env: string) => Promise<void>;
 }
 
 /** A streaming client, as the registry tracks it. */
@@ -94,6 +103,7 @@ export class InstanceRegistry {
   readonly #log: Logger;
   readonly #clock: () => number;
   readonly #flushDelayMs: number;
+  readonly #authorize: InstanceOptions["authorize"];
   readonly #streamed = new Map<string, Streamed>();
   readonly #dirty = new Set<string>();
   /** The mod revision of the record this agent last wrote for each streaming client. */
@@ -110,6 +120,7 @@ export class InstanceRegistry {
     this.#log = options.log;
     this.#clock = options.clock ?? Date.now;
     this.#flushDelayMs = options.flushDelayMs ?? 100;
+    this.#authorize = options.authorize;
     this.#renewTimer = setInterval(() => {
       for (const id of this.#streamed.keys()) this.#dirty.add(id);
       void this.#flush();
@@ -141,10 +152,12 @@ export class InstanceRegistry {
    * Registers (or re-registers) the instance of `client` with `report`;
    * answers the record written.
    * @throws {BadRequestError} when the client names no id.
+   * @throws the errors of `authorize` for an env of `report` or of the record it replaces.
    * @throws {UnavailableError} when cassemdb does not take the write.
    */
   async register(client: ClientIdentity, report: InstanceReport): Promise<InstanceRecord> {
     const named = requireId(client);
+    await this.#check(named, report, await this.#stored(named.clientId, "register"));
     const rec = this.#record(named, report, this.#now());
     await this.#write(named.clientId, rec);
     return rec;
@@ -155,17 +168,12 @@ export class InstanceRegistry {
    * through another agent than the one it registered with works too);
    * without one, extends the record as it stands.
    * @throws {NotServedError} when there is no record to extend (it expired: register again).
+   * @throws the errors of `authorize` for an env of `report` or of the record.
    */
   async renew(client: ClientIdentity, report: InstanceReport | undefined): Promise<InstanceRecord> {
     const named = requireId(client);
-    const key = instanceKey(named.clientId);
-    let old: InstanceRecord | undefined;
-    try {
-      const { entity } = await this.#db.get(key, { timeoutMs: 2_000 });
-      if (entity) old = decodeRecord(InstanceRecord, key, entity.val);
-    } catch (e) {
-      throw unavailable(`renew instance ${named.clientId}`, e);
-    }
+    const old = await this.#stored(named.clientId, "renew");
+    await this.#check(named, report, old);
     if (!old && !report) {
       throw new NotServedError(
         "clientId",
@@ -182,8 +190,50 @@ export class InstanceRegistry {
     return rec;
   }
 
-  /** Removes the instance record of `clientId`; answers whether there was one. */
-  async unregister(clientId: string): Promise<boolean> {
+  /**
+   * Removes the instance record of `client`; answers whether there was one.
+   * @throws the errors of `authorize` for an env the record watches.
+   */
+  async unregister(client: ClientIdentity): Promise<boolean> {
+    const named = requireId(client);
+    await this.#check(named, undefined, await this.#stored(named.clientId, "unregister"));
+    return await this.#unset(named.clientId);
+  }
+
+  /** The stored record of `clientId`, if any (`what`: the action, for errors). */
+  async #stored(clientId: string, what: string): Promise<InstanceRecord | undefined> {
+    const key = instanceKey(clientId);
+    try {
+      const { entity } = await this.#db.get(key, { timeoutMs: 2_000 });
+      return entity ? decodeRecord(InstanceRecord, key, entity.val) : undefined;
+    } catch (e) {
+      throw unavailable(`${what} instance ${clientId}`, e);
+    }
+  }
+
+  /**
+   * Checks that `client` may read every env `report` and the stored record
+   * `old` watch. An env of `old` no longer served is skipped: its record
+   * must stay removable.
+   */
+  async #check(
+    client: ClientIdentity,
+    report: InstanceReport | undefined,
+    old: InstanceRecord | undefined,
+  ): Promise<void> {
+    const authorize = this.#authorize;
+    if (!authorize) return;
+    for (const w of report?.watching ?? []) await authorize(client, w.app, w.env);
+    for (const w of old?.watching ?? []) {
+      try {
+        await authorize(client, w.app, w.env);
+      } catch (e) {
+        if (!(e instanceof NotServedError)) throw e;
+      }
+    }
+  }
+
+  async #unset(clientId: string): Promise<boolean> {
     try {
       await this.#db.unset(instanceKey(clientId), { timeoutMs: 2_000 });
       return true;
@@ -319,7 +369,7 @@ export class InstanceRegistry {
     const ids = [...this.#streamed.keys()];
     this.#streamed.clear();
     if (options.unregister) {
-      await Promise.all(ids.map((id) => this.unregister(id).catch(() => false)));
+      await Promise.all(ids.map((id) => this.#unset(id).catch(() => false)));
     }
   }
 }

@@ -18,7 +18,11 @@
  *
  * A stream whose unsent bytes exceed its bound (the client reads too slowly)
  * gets a `close` event with code `RESOURCE_EXHAUSTED` and ends: memory stays
- * bounded whatever the client does.
+ * bounded whatever the client does. The initial state (what is queued
+ * before `ready`) does not count against the bound while it waits: it
+ * always goes out whole, however large (at most 100 elements), since a
+ * client cut off before its first `id:` would reconnect to the same state
+ * forever.
  *
  * @module
  */
@@ -63,6 +67,11 @@ export class SseSink implements PushSink {
   readonly #maxQueued: number;
   readonly #onEnd: (() => void) | undefined;
   #ended = false;
+  /** Whether `ready` was sent: bytes queued before it are the initial state. */
+  #readySent = false;
+  /** Bytes of the initial state (the `retry:` line included), and of everything queued. */
+  #initialBytes = 0;
+  #enqueuedBytes = 0;
 
   /** A sink whose stream starts with the `retry:` line. */
   constructor(options: SseOptions = {}) {
@@ -72,7 +81,9 @@ export class SseSink implements PushSink {
       {
         start: (c) => {
           this.#controller = c;
-          c.enqueue(encoder.encode(`retry: ${options.retryMs ?? 1_000}\n\n`));
+          const retry = encoder.encode(`retry: ${options.retryMs ?? 1_000}\n\n`);
+          this.#initialBytes = this.#enqueuedBytes = retry.length;
+          c.enqueue(retry);
         },
         cancel: () => this.#end(),
       },
@@ -93,6 +104,7 @@ export class SseSink implements PushSink {
   }
 
   ready(revision: number, full: boolean): void {
+    this.#readySent = true;
     this.#write(
       encoder.encode(
         `id: ${revision}\nevent: ready\ndata: ${JSON.stringify({ revision, full })}\n\n`,
@@ -124,7 +136,15 @@ export class SseSink implements PushSink {
       this.#end();
       return false;
     }
-    if ((this.#controller.desiredSize ?? 0) < 0) {
+    this.#enqueuedBytes += bytes.length;
+    if (!this.#readySent) {
+      this.#initialBytes += bytes.length;
+      return true;
+    }
+    // The queue is read in order: what has left it went from the initial state first.
+    const queued = this.#maxQueued - (this.#controller.desiredSize ?? 0);
+    const initialLeft = Math.max(0, this.#initialBytes - (this.#enqueuedBytes - queued));
+    if (queued - initialLeft > this.#maxQueued) {
       this.close(
         "RESOURCE_EXHAUSTED",
         `Cannot go on pushing as the client reads too slowly: more than ${this.#maxQueued} bytes are waiting; reconnect with Last-Event-ID to resume`,

@@ -106,7 +106,7 @@ Deno.test("get parses every content type the way cassem does, and a caller's par
   }
 });
 
-Deno.test("get fails over past agents that are down, and sends the highest revision it has seen", async () => {
+Deno.test("get fails over past agents that are down, and sends the highest revision it has seen to an agent that has not answered it", async () => {
   const w = await world();
   try {
     const rev = await w.t.pub.publish("shop", "prod", "k", { version: 1, raw: "v1" });
@@ -123,7 +123,11 @@ Deno.test("get fails over past agents that are down, and sends the highest revis
         "nothing seen yet",
       );
       await c.get("k");
-      assert.equal(a.requests.at(-1)!.headers.get("x-cassem-min-revision"), String(rev));
+      assert.equal(
+        a.requests.at(-1)!.headers.get("x-cassem-min-revision"),
+        null,
+        "this agent answered that revision already: the fast path may answer",
+      );
       const onlyDead = createClient({
         agents: [dead],
         app: "shop",
@@ -461,5 +465,50 @@ Deno.test("register records the instance with what it runs, renews it every rene
     await s.close();
   } finally {
     await w.close();
+  }
+});
+
+Deno.test("an answer older than the client's revision (another agent behind the same URL) is asked again with X-Cassem-Min-Revision", async () => {
+  const fp = "f".repeat(64);
+  const answer = (revision: number, raw: string) =>
+    Response.json({
+      elements: [{
+        key: "k",
+        version: revision,
+        contentType: "plaintext",
+        raw,
+        fingerprint: fp,
+        revision,
+        gray: false,
+      }],
+      missing: [],
+      revision,
+    });
+  // Behind one URL: an agent at revision 10, and a lagging one at 7 that answers requests without the header.
+  let lagging = false;
+  const lb = serve((req) => {
+    const min = req.headers.get("x-cassem-min-revision");
+    return lagging && min === null ? answer(7, "old") : answer(10, "new");
+  });
+  const c = createClient({ agents: [lb.url], app: "shop", env: "prod", onError: () => {} });
+  try {
+    assert.equal((await c.get("k")).revision, 10);
+    assert.equal((await c.get("k")).revision, 10);
+    assert.deepEqual(
+      lb.requests.map((r) => r.headers.get("x-cassem-min-revision")),
+      [null, null],
+      "the agent answered 10: no header needed",
+    );
+    lagging = true;
+    const got = await c.get("k");
+    assert.deepEqual([got.revision, got.raw], [10, "new"], "never older than what it saw");
+    assert.deepEqual(
+      lb.requests.slice(2).map((r) => r.headers.get("x-cassem-min-revision")),
+      [null, "10"],
+      "the older answer was asked again with the client's revision",
+    );
+  } finally {
+    await c.close();
+    await lb.close();
   }
 });
