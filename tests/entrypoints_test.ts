@@ -33,8 +33,9 @@ function assertOneLine(
   assert.equal(r.stdout, "");
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 1, r.stderr);
-  assert.ok(lines[0]!.includes(flag), lines[0]);
-  assert.ok(lines[0]!.includes(help), lines[0]);
+  const line = lines[0]!;
+  assert.ok(line.includes(flag), line);
+  assert.ok(line.includes(help), line);
 }
 
 Deno.test("deno task db: --help prints every flag; an unknown flag is one line, exit 2", async () => {
