@@ -6,10 +6,14 @@
  * Also fails when a service reaches through the raft driver into its core
  * (`raftNode.rn…`): services read `RaftNode.status()` instead; and that
  * services import shared modules (raft, store, db, config, metrics) through
- * their mod.ts.
+ * their mod.ts; that nothing under shared/ imports from db/, adm/, agent/,
+ * stack/, ctl/ or sdk/; and that db/ reaches its peer layer only through
+ * db/peer/mod.ts (the rules of `_import_rules.ts`).
  *
  * @module
  */
+
+import { importRuleProblems } from "./_import_rules.ts";
 
 /** The pure files of the raft core. */
 const CORE = [
@@ -151,10 +155,32 @@ for (const dir of SERVICE_DIRS) {
   }
 }
 
+// Import rules (file by file, tests included for shared/).
+const selfExports = (JSON.parse(await Deno.readTextFile(new URL("deno.json", root))) as {
+  exports?: Record<string, string>;
+}).exports ?? {};
+const selfNames: Record<string, string> = {};
+for (const [k, v] of Object.entries(selfExports)) {
+  selfNames[`@cassem/cassem${k === "." ? "" : k.slice(1)}`] = v;
+}
+let ruled = 0;
+for (const dir of ["shared", "db"]) {
+  for await (const file of tsFiles(dir)) {
+    ruled++;
+    problems.push(
+      ...importRuleProblems(file, await Deno.readTextFile(new URL(file, root)), selfNames),
+    );
+  }
+}
+
 if (problems.length > 0) {
-  console.error(`Pure code must stay pure (no I/O, clock or randomness):\n${problems.join("\n")}`);
+  console.error(
+    `Pure code must stay pure (no I/O, clock or randomness) and imports keep their rules:\n${
+      problems.join("\n")
+    }`,
+  );
   Deno.exit(1);
 }
 console.log(
-  `pure code: ${pure.length} files checked; ${services} service files use the driver's surface`,
+  `pure code: ${pure.length} files checked; ${services} service files use the driver's surface; ${ruled} files keep the import rules`,
 );

@@ -913,7 +913,15 @@ export class GrpcTransport implements Transport {
     }
     reply.then(
       (resp) => cb(null, resp),
-      (e) => cb({ code: statusOf(e), details: (e as Error)?.message ?? String(e) }),
+      (e) => {
+        // The handler's metadata (such as the field an INVALID_ARGUMENT names) goes along.
+        const md = (e as { metadata?: unknown })?.metadata;
+        cb({
+          code: statusOf(e),
+          details: (e as Error)?.message ?? String(e),
+          metadata: md instanceof grpc.Metadata ? md : undefined,
+        });
+      },
     );
   }
 }

@@ -22,7 +22,7 @@ import {
 } from "../../shared/raft/mod.ts";
 import { ConfChangeType } from "../../shared/raft/mod.ts";
 import type { DbConfig } from "../config.ts";
-import { GrpcTransport } from "../peer/grpc_transport.ts";
+import { GrpcTransport } from "../peer/mod.ts";
 import { type Command, encodeCommand } from "../../shared/store/mod.ts";
 import type { ApplyResult, Store } from "../../shared/store/mod.ts";
 import type { Entity } from "../../shared/store/mod.ts";

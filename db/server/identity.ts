@@ -22,7 +22,7 @@ import { DbClient } from "../../shared/db/mod.ts";
 import type { Logger } from "../../shared/log.ts";
 import { fingerprint } from "../../shared/store/mod.ts";
 import { type DbConfig, formatPeers } from "../config.ts";
-import type { GrpcTransport } from "../peer/grpc_transport.ts";
+import type { GrpcTransport } from "../peer/mod.ts";
 import { DataDirError, IdentityConflictError } from "./errors.ts";
 
 /** The record file's name inside a data directory. */

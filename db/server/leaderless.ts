@@ -11,7 +11,7 @@
  * @module
  */
 
-import { describeFailure, isUnreachable, type PeerHealth } from "../peer/peer_health.ts";
+import { describeFailure, isUnreachable, type PeerHealth } from "../peer/mod.ts";
 
 /** A stream that waits this long for the peer to accept it counts as "no answer". */
 const NO_ANSWER_MS = 1_000;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { PeerHealth } from "../peer/peer_health.ts";
+import type { PeerHealth } from "../peer/mod.ts";
 import { describePeers, type ServingState, ServingWatch } from "./leaderless.ts";
 
 const T = 500; // election timeout, ms

@@ -475,3 +475,44 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "DbClient: a call's own timeoutMs bounds it on a silent node: DEADLINE_EXCEEDED near it, mayHaveApplied for a write only",
+  opts,
+  async () => {
+    const silent = await new FakeNode().start();
+    silent.handlers.set("SetKV", () => HANG);
+    silent.handlers.set("GetKV", () => HANG);
+    // The client's own deadlines are far longer: only the call's timeoutMs can end these calls.
+    const db = new DbClient({
+      endpoints: [silent.address],
+      timeoutMs: 30_000,
+      attemptTimeoutMs: 30_000,
+    });
+    const TIMEOUT = 600;
+    try {
+      for (
+        const [what, call, write] of [
+          ["set", () => db.set("k", "v", { timeoutMs: TIMEOUT }), true],
+          ["get", () => db.get("k", { timeoutMs: TIMEOUT }), false],
+        ] as const
+      ) {
+        const t0 = performance.now();
+        const err = await (call as () => Promise<unknown>)().then(() => undefined, (e) => e);
+        const took = performance.now() - t0;
+        assert.equal(err?.code, "DEADLINE_EXCEEDED", `${what}: ${err}`);
+        assert.equal(err.mayHaveApplied, write, `${what}: mayHaveApplied`);
+        // Not before the deadline; well before the client's own 30 s (generous for a loaded machine).
+        assert.ok(
+          took >= TIMEOUT - 50,
+          `${what} failed after ${took} ms, before its ${TIMEOUT} ms`,
+        );
+        assert.ok(took < TIMEOUT + 3_000, `${what} took ${took} ms for a ${TIMEOUT} ms timeout`);
+      }
+      assert.equal(silent.count("SetKV"), 1, "a write with an unknown outcome is never sent twice");
+    } finally {
+      db.close();
+      silent.stop();
+    }
+  },
+);

@@ -16,6 +16,7 @@ import {
   type WatchRequest,
 } from "../../shared/db/mod.ts";
 import { grpc } from "../../shared/grpc.ts";
+import { GrpcTransport } from "../../db/peer/mod.ts";
 import { recordWatch } from "./_checks.ts";
 import { waitFor } from "../support/procs.ts";
 import { type DbProc, type TestCluster, withCluster } from "./_cluster.ts";
@@ -541,147 +542,195 @@ scenario(
   import.meta.url,
   "cassemdb refuses bad input on every RPC with the right status and field",
   async () => {
-    await withCluster({ name: "bad-input", snapshotEvery: 5 }, async (c) => {
-      const [node] = await c.startFounders(1) as [DbProc];
-      const db = c.client();
-      // The state the rows run against.
-      await db.set("el", val("x"));
-      await db.set("dir/a", val("x"));
-      const base = await fingerprint(c, node, db);
-      const everything = recordWatch(db, {
-        keys: [""],
-        prefix: true,
-        startRevision: base.revision + 1,
-      });
+    let peer: GrpcTransport | undefined;
+    try {
+      await withCluster({ name: "bad-input", snapshotEvery: 5 }, async (c) => {
+        const [node] = await c.startFounders(1) as [DbProc];
+        const db = c.client();
+        // The state the rows run against.
+        await db.set("el", val("x"));
+        await db.set("dir/a", val("x"));
+        const base = await fingerprint(c, node, db);
+        const everything = recordWatch(db, {
+          keys: [""],
+          prefix: true,
+          startRevision: base.revision + 1,
+        });
 
-      const table = [
-        ...rows(),
-        {
-          rpc: "AddNode",
-          what: "the peer address of a member",
-          call: (d: DbClient) => d.addNode({ peerAddr: node.peerAddr, clientAddr: "127.0.0.1:3" }),
-          code: S.ALREADY_EXISTS,
-        },
-      ];
-      assert.deepEqual([...new Set(table.map((r) => r.rpc))].sort(), [...ALL_RPCS].sort());
-      const problems: string[] = [];
-      for (const row of table) {
-        const label = `${row.rpc} ${row.what}`;
-        try {
-          await row.call(db);
-          problems.push(`${label}: succeeded`);
-          continue;
-        } catch (e) {
-          if (!(e instanceof DbError)) {
-            problems.push(`${label}: threw ${e}`);
+        const table = [
+          ...rows(),
+          {
+            rpc: "AddNode",
+            what: "the peer address of a member",
+            call: (d: DbClient) =>
+              d.addNode({ peerAddr: node.peerAddr, clientAddr: "127.0.0.1:3" }),
+            code: S.ALREADY_EXISTS,
+          },
+        ];
+        assert.deepEqual([...new Set(table.map((r) => r.rpc))].sort(), [...ALL_RPCS].sort());
+        const problems: string[] = [];
+        for (const row of table) {
+          const label = `${row.rpc} ${row.what}`;
+          try {
+            await row.call(db);
+            problems.push(`${label}: succeeded`);
             continue;
+          } catch (e) {
+            if (!(e instanceof DbError)) {
+              problems.push(`${label}: threw ${e}`);
+              continue;
+            }
+            if (e.grpcCode !== row.code) {
+              problems.push(
+                `${label}: ${e.code} instead of ${statusName(row.code)} (${e.message})`,
+              );
+            } else if (e.field !== row.field) {
+              problems.push(`${label}: field ${e.field} instead of ${row.field} (${e.message})`);
+            }
           }
-          if (e.grpcCode !== row.code) {
-            problems.push(
-              `${label}: ${e.code} instead of ${statusName(row.code)} (${e.message})`,
-            );
-          } else if (e.field !== row.field) {
-            problems.push(`${label}: field ${e.field} instead of ${row.field} (${e.message})`);
+          const now = await fingerprint(c, node, db);
+          if (JSON.stringify(now) !== JSON.stringify(base)) {
+            problems.push(`${label}: changed the store: ${JSON.stringify(now)}`);
           }
         }
-        const now = await fingerprint(c, node, db);
-        if (JSON.stringify(now) !== JSON.stringify(base)) {
-          problems.push(`${label}: changed the store: ${JSON.stringify(now)}`);
-        }
-      }
-      assert.deepEqual(problems, [], `\n${problems.join("\n")}`);
+        assert.deepEqual(problems, [], `\n${problems.join("\n")}`);
 
-      // A negative start revision never leaves the client (the server would
-      // refuse it too, naming start_revision).
-      assert.throws(
-        () => db.watch({ keys: ["el"], startRevision: -1 }, { onChanges: () => {} }),
-        RangeError,
-      );
-      // NOT_FOUND of GetKV is the client's `undefined`, with the revision the
-      // answer carried; GetKVs leaves missing keys out.
-      assert.deepEqual(await db.get("nope"), { entity: undefined, revision: base.revision });
-      assert.deepEqual((await db.getMany(["nope", "el"])).entities.map((e) => e.key), ["el"]);
-      // A Txn whose compare fails is no error: it applies nothing.
-      const t = await db.commitTxn({
-        compares: [{ key: "el", condition: { mustNotExist: true } }],
-        ops: [set("txn/new")],
-      });
-      assert.equal(t.succeeded, false);
-      assert.equal(t.revision, base.revision);
-      const el = (await db.get("el")).entity!;
-      assert.deepEqual(t.failed, { index: 0, key: "el", modRevision: el.modRevision });
-      const second = await db.txn()
-        .if("el", { modRevision: el.modRevision })
-        .if("absent", { mustExist: true })
-        .ops(set("txn/new"))
-        .commit();
-      assert.deepEqual(
-        [second.succeeded, second.failed],
-        [false, { index: 1, key: "absent", modRevision: 0 }],
-        "the second compare failed, on a key that does not exist",
-      );
-      assert.equal((await db.get("txn/new")).entity, undefined, "a refused Txn left a trace");
-      // TTL's NOT_FOUND carries the revision the read was served at.
-      const nf = await db.ttl("nope");
-      assert.deepEqual(nf, { ttl: undefined, revision: base.revision });
-      // Range limit 0 is the default page (100), as etcd users expect a default.
-      const page = await db.range("", { limit: 0 });
-      assert.ok(page.entities.length > 0 && page.entities.length <= 100);
-      assert.deepEqual(page, await db.range("", { limit: 100 }));
-      assert.deepEqual(await fingerprint(c, node, db), base);
-      // A write after all the refused ones: once the watcher has it, anything
-      // a refused request had changed would have reached it first.
-      const sentinel = await db.set("sentinel", val("x"));
-      await waitFor(
-        "the watcher at the sentinel write",
-        () => everything.revision() >= sentinel.revision || undefined,
-      );
-      assert.deepEqual(
-        everything.log.events.filter((e) => e.revision !== sentinel.revision),
-        [],
-        "a watcher saw changes from refused requests",
-      );
-      assert.deepEqual(everything.log.retries, [], "the watcher had to resume");
-      everything.close();
-      console.log(`${table.length} bad requests over ${ALL_RPCS.length} RPCs refused as expected`);
-
-      // OUT_OF_RANGE: after a restart from its snapshot (--snapshot-every 5) the
-      // node's watch history starts at the snapshot, so revision 1 is compacted.
-      for (let i = 0; i < 10; i++) await db.set(`more/k${i}`, val("x"));
-      await c.kill(node);
-      await c.restart(node);
-      const err = await waitFor(
-        "a watch from revision 1",
-        () =>
-          watchError(c.client({ endpoints: [node.clientAddr] }), { keys: ["el"], startRevision: 1 })
-            // Anything else (the node still starting) is retried.
-            .catch((e) => e instanceof DbError && e.code === "OUT_OF_RANGE" ? e : undefined),
-        { timeoutMs: 15_000 },
-      );
-      assert.ok(err instanceof DbError, String(err));
-      assert.equal(err.code, "OUT_OF_RANGE", err.message);
-      // The oldest revision a watch can start from is in Status, so no failing
-      // Watch is needed to find it; a watch from there is accepted.
-      const st = await c.client({ endpoints: [node.clientAddr] }).status({
-        endpoint: node.clientAddr,
-      });
-      assert.ok(st.watchOldestRevision > 1, `watch_oldest_revision ${st.watchOldestRevision}`);
-      const from = await new Promise<number>((resolve, reject) => {
-        const w = c.client({ endpoints: [node.clientAddr] }).watch(
-          { keys: ["el"], startRevision: st.watchOldestRevision },
-          { onChanges: () => {}, onError: reject, onRetry: reject },
+        // A negative start revision never leaves the client (the server would
+        // refuse it too, naming start_revision).
+        assert.throws(
+          () => db.watch({ keys: ["el"], startRevision: -1 }, { onChanges: () => {} }),
+          RangeError,
         );
-        setTimeout(() => {
-          w.close();
-          resolve(w.revision);
-        }, 500);
+        // NOT_FOUND of GetKV is the client's `undefined`, with the revision the
+        // answer carried; GetKVs leaves missing keys out.
+        assert.deepEqual(await db.get("nope"), { entity: undefined, revision: base.revision });
+        assert.deepEqual((await db.getMany(["nope", "el"])).entities.map((e) => e.key), ["el"]);
+        // A Txn whose compare fails is no error: it applies nothing.
+        const t = await db.commitTxn({
+          compares: [{ key: "el", condition: { mustNotExist: true } }],
+          ops: [set("txn/new")],
+        });
+        assert.equal(t.succeeded, false);
+        assert.equal(t.revision, base.revision);
+        const el = (await db.get("el")).entity!;
+        assert.deepEqual(t.failed, { index: 0, key: "el", modRevision: el.modRevision });
+        const second = await db.txn()
+          .if("el", { modRevision: el.modRevision })
+          .if("absent", { mustExist: true })
+          .ops(set("txn/new"))
+          .commit();
+        assert.deepEqual(
+          [second.succeeded, second.failed],
+          [false, { index: 1, key: "absent", modRevision: 0 }],
+          "the second compare failed, on a key that does not exist",
+        );
+        assert.equal((await db.get("txn/new")).entity, undefined, "a refused Txn left a trace");
+        // TTL's NOT_FOUND carries the revision the read was served at.
+        const nf = await db.ttl("nope");
+        assert.deepEqual(nf, { ttl: undefined, revision: base.revision });
+        // Range limit 0 is the default page (100), as etcd users expect a default.
+        const page = await db.range("", { limit: 0 });
+        assert.ok(page.entities.length > 0 && page.entities.length <= 100);
+        assert.deepEqual(page, await db.range("", { limit: 100 }));
+        assert.deepEqual(await fingerprint(c, node, db), base);
+        // A write after all the refused ones: once the watcher has it, anything
+        // a refused request had changed would have reached it first.
+        const sentinel = await db.set("sentinel", val("x"));
+        await waitFor(
+          "the watcher at the sentinel write",
+          () => everything.revision() >= sentinel.revision || undefined,
+        );
+        assert.deepEqual(
+          everything.log.events.filter((e) => e.revision !== sentinel.revision),
+          [],
+          "a watcher saw changes from refused requests",
+        );
+        assert.deepEqual(everything.log.retries, [], "the watcher had to resume");
+        everything.close();
+        console.log(
+          `${table.length} bad requests over ${ALL_RPCS.length} RPCs refused as expected`,
+        );
+
+        // Announce (RaftPeer, node to node) with a bad address: INVALID_ARGUMENT
+        // naming the field, through the real peer gRPC path, and nothing recorded.
+        const before = await fingerprint(c, node, db);
+        const announcer = await GrpcTransport.listen({ id: 99, address: "127.0.0.1:0" });
+        peer = announcer;
+        // One channel kept open for every call, closed once the node is gone: the
+        // node's runtime can abort on a client's GOAWAY (denoland/deno#36788).
+        announcer.setPeer(node.id, node.peerAddr);
+        {
+          announcer.setClusterId((await announcer.identify(node.peerAddr)).clusterId);
+          for (
+            const [field, req] of [
+              ["peer_addr", { id: node.id, peerAddr: "no-port", clientAddr: node.clientAddr }],
+              ["client_addr", { id: node.id, peerAddr: node.peerAddr, clientAddr: "" }],
+            ] as const
+          ) {
+            const e: Error = await announcer.announce(node.peerAddr, req).then(
+              (r): never =>
+                assert.fail(`Announce with a bad ${field} answered ${JSON.stringify(r)}`),
+              (e: Error) => e,
+            );
+            const cause = e.cause as grpc.ServiceError;
+            assert.equal(
+              statusName(cause.code),
+              statusName(S.INVALID_ARGUMENT),
+              `Announce with a bad ${field}: ${e.message}`,
+            );
+            assert.match(e.message, new RegExp(field), e.message);
+            assert.equal(cause.metadata.get("x-cassem-field")[0], field, e.message);
+          }
+        }
+        assert.deepEqual(
+          await fingerprint(c, node, db),
+          before,
+          "a refused Announce changed the store",
+        );
+
+        // OUT_OF_RANGE: after a restart from its snapshot (--snapshot-every 5) the
+        // node's watch history starts at the snapshot, so revision 1 is compacted.
+        for (let i = 0; i < 10; i++) await db.set(`more/k${i}`, val("x"));
+        await c.kill(node);
+        await c.restart(node);
+        const err = await waitFor(
+          "a watch from revision 1",
+          () =>
+            watchError(c.client({ endpoints: [node.clientAddr] }), {
+              keys: ["el"],
+              startRevision: 1,
+            })
+              // Anything else (the node still starting) is retried.
+              .catch((e) => e instanceof DbError && e.code === "OUT_OF_RANGE" ? e : undefined),
+          { timeoutMs: 15_000 },
+        );
+        assert.ok(err instanceof DbError, String(err));
+        assert.equal(err.code, "OUT_OF_RANGE", err.message);
+        // The oldest revision a watch can start from is in Status, so no failing
+        // Watch is needed to find it; a watch from there is accepted.
+        const st = await c.client({ endpoints: [node.clientAddr] }).status({
+          endpoint: node.clientAddr,
+        });
+        assert.ok(st.watchOldestRevision > 1, `watch_oldest_revision ${st.watchOldestRevision}`);
+        const from = await new Promise<number>((resolve, reject) => {
+          const w = c.client({ endpoints: [node.clientAddr] }).watch(
+            { keys: ["el"], startRevision: st.watchOldestRevision },
+            { onChanges: () => {}, onError: reject, onRetry: reject },
+          );
+          setTimeout(() => {
+            w.close();
+            resolve(w.revision);
+          }, 500);
+        });
+        assert.equal(
+          from,
+          st.watchOldestRevision - 1,
+          "the watch starts after watch_oldest_revision - 1",
+        );
+        console.log(`watch from revision 1 after the restart: ${err.message}`);
       });
-      assert.equal(
-        from,
-        st.watchOldestRevision - 1,
-        "the watch starts after watch_oldest_revision - 1",
-      );
-      console.log(`watch from revision 1 after the restart: ${err.message}`);
-    });
+    } finally {
+      await peer?.close();
+    }
   },
 );

@@ -103,6 +103,22 @@ export const BROKEN_VARIANTS: readonly BrokenVariant[] = [
     caughtBy: "swarm",
   },
   {
+    name: "unsynced",
+    bug:
+      "the driver ignores mustSync: a vote or a new term rides along with the next entry write instead of being saved before the messages that depend on it go out",
+    kind: "dropped check",
+    part: "driver",
+    patch: {
+      file: "node.ts",
+      edits: [[
+        "if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {",
+        "if (rd.entries.length > 0 || rd.snapshot) {",
+      ]],
+    },
+    expect: /sent-before-durable|election-safety/,
+    caughtBy: "swarm",
+  },
+  {
     name: "advances-before-durable",
     bug: "the driver tells the core its entries are stable before the write completes",
     kind: "reordered step",
@@ -215,6 +231,22 @@ export const BROKEN_VARIANTS: readonly BrokenVariant[] = [
       ]],
     },
     expect: /sent-before-durable/,
+    caughtBy: "swarm",
+  },
+  {
+    name: "rare-read",
+    bug:
+      "a new leader serves ReadIndex before an entry of its term commits (its commit index may lag what the previous leader acknowledged)",
+    kind: "dropped check",
+    part: "core",
+    patch: {
+      file: "raft.ts",
+      edits: [[
+        "    if (!this.committedEntryInCurrentTerm()) {\n      // Our commit index may be behind until an entry of this term commits.\n      this.pendingReadIndexMessages.push(m);\n      return;\n    }\n",
+        "",
+      ]],
+    },
+    expect: /linearizability/,
     caughtBy: "swarm",
   },
   {

@@ -105,6 +105,8 @@ Deno.test("broken variants: every edit still applies to the current source, exac
       "applies-uncommitted",
       "resolves-replaced",
       "snapshot-drops",
+      "unsynced",
+      "rare-read",
     ]
   ) {
     assert.ok(names.includes(required), `${required} is a variant`);

@@ -51,9 +51,19 @@ export class SimNetwork {
   /** Scripted scenarios drop the messages for which this returns true. */
   filter: ((m: Message) => boolean) | undefined;
   /** Counters for the run summary. */
-  readonly stats = { sent: 0, dropped: 0, duplicated: 0, delivered: 0, replayed: 0 };
+  readonly stats = {
+    sent: 0,
+    dropped: 0,
+    duplicated: 0,
+    delivered: 0,
+    replayed: 0,
+    /** Heartbeats queued to arrive before an append sent earlier on the same link. */
+    overtaken: 0,
+  };
   /** The last appends delivered, oldest first, for {@linkcode replayStale}. */
   readonly #recentAppends: Message[] = [];
+  /** A steered race (see {@linkcode raceHeartbeats}), while it lasts. */
+  #race: { from: number; until: number; extra: number } | undefined;
 
   constructor(prng: SeededPrng, opts: NetworkOptions) {
     this.#prng = prng;
@@ -82,8 +92,33 @@ export class SimNetwork {
       return;
     }
     const spread = this.opts.maxDelay - this.opts.minDelay;
-    const at = now + this.opts.minDelay + (spread > 0 ? this.#prng.intn(spread + 1) : 0);
+    let at = now + this.opts.minDelay + (spread > 0 ? this.#prng.intn(spread + 1) : 0);
+    const race = this.#race;
+    if (race && race.from === m.from && now < race.until) {
+      if (m.type === MessageType.App) at += race.extra;
+      if (m.type === MessageType.Heartbeat) {
+        at = now + this.opts.minDelay;
+        if (
+          this.#heap.some((p) =>
+            p.msg.type === MessageType.App && p.msg.to === m.to && p.at > at &&
+            p.msg.from === m.from
+          )
+        ) {
+          this.stats.overtaken++;
+        }
+      }
+    }
     heapPush(this.#heap, { at, seq: this.#seq++, msg: copyMessage(m) });
+  }
+
+  /**
+   * Until `until`, appends from `from` take `extra` ms more and its
+   * heartbeats the least delay: heartbeats (with their commit index) overtake
+   * appends still in flight, and the answers to them make the leader resend
+   * appends that race the late originals.
+   */
+  raceHeartbeats(from: number, until: number, extra: number): void {
+    this.#race = { from, until, extra };
   }
 
   /**

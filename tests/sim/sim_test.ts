@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runSeed } from "./swarm.ts";
+import { runSeed, STEERED_KINDS } from "./swarm.ts";
 
 const BASE = Number(Deno.env.get("SIM_SEED") ?? 1);
 const SEEDS = Number(Deno.env.get("SIM_SEEDS") ?? 500);
@@ -16,19 +16,31 @@ for (const size of [3, 5]) {
     let acked = 0;
     let terms = 0;
     let steered = 0;
+    const byKind = new Map<string, number>(STEERED_KINDS.map((k) => [k, 0]));
+    let overtaken = 0;
     for (let i = 0; i < SEEDS; i++) {
       const r = await runSeed(BASE + i, size);
       acked += r.stats.acked ?? 0;
       terms += r.stats.terms ?? 0;
       steered += r.stats.steered ?? 0;
+      for (const k of STEERED_KINDS) byKind.set(k, byKind.get(k)! + (r.stats[`steered.${k}`] ?? 0));
+      overtaken += r.stats.overtaken ?? 0;
       if (!r.ok) failures.push(`seed ${r.seed}: ${r.error}\nreproduce with: ${r.replay}`);
     }
     console.log(
-      `${size} nodes: ${SEEDS} seeds from ${BASE}, ${acked} acknowledged writes, ${terms} terms, ${steered} steered events`,
+      `${size} nodes: ${SEEDS} seeds from ${BASE}, ${acked} acknowledged writes, ${terms} terms, ${steered} steered events (${
+        [...byKind].map(([k, n]) => `${k} ${n}`).join(", ")
+      }), ${overtaken} heartbeats overtook an append`,
     );
     assert.deepEqual(failures, [], failures.slice(0, 3).join("\n\n"));
     assert.ok(acked > SEEDS * 20, `only ${acked} writes were acknowledged`);
     assert.ok(steered > SEEDS / 2, `only ${steered} steered events`);
+    // Each steered moment really happens, not just some of them.
+    const floor = Math.max(1, Math.floor(SEEDS / 100));
+    for (const [k, n] of byKind) {
+      assert.ok(n >= floor, `steered ${k} happened ${n} times in ${SEEDS} seeds`);
+    }
+    assert.ok(overtaken >= floor, `heartbeats overtook appends ${overtaken} times`);
   });
 }
 

@@ -5,7 +5,8 @@
  * leadership transfers) and steers part of them at rare moments (reads on a
  * leader just elected or just cut off, a leader cut off with an uncommitted
  * tail, stale appends replayed after a leader change, a second membership
- * change right behind the first), then a liveness phase heals everything and
+ * change right behind the first, heartbeats overtaking appends in flight),
+ * then a liveness phase heals everything and
  * requires a leader and the completion of every pending write within a
  * bounded time.
  *
@@ -110,9 +111,10 @@ export async function runSeed(seed: number, size: number, ro: RunOptions = {}): 
   opts.lateSnapshotRate = ro.lateSnapshotRate;
   const replay = replayCommand(seed, size, ro);
   let sim: SimCluster | undefined;
+  let faults: FaultInjector | undefined;
   try {
     sim = new SimCluster(opts);
-    const faults = new FaultInjector(sim, new SeededPrng(seed ^ 0xfa17), size);
+    faults = new FaultInjector(sim, new SeededPrng(seed ^ 0xfa17), size, seed);
     const safetyEnd = ro.safetyMs ?? 3000;
     while (sim.now < safetyEnd) {
       faults.maybeAct();
@@ -121,6 +123,7 @@ export async function runSeed(seed: number, size: number, ro: RunOptions = {}): 
     heal(sim);
     sim.workload!.active = false;
     faults.steering = false;
+    const f = faults;
     const converged = await sim.runUntil(() => converged_(sim!), ro.livenessMs ?? 6000);
     if (!converged) {
       throw new SafetyViolation("liveness", describeStuck(sim));
@@ -131,7 +134,7 @@ export async function runSeed(seed: number, size: number, ro: RunOptions = {}): 
       size,
       ok: true,
       replay,
-      stats: stats(sim),
+      stats: stats(sim, f),
       trace: ro.keepTrace ? sim.trace : undefined,
     };
   } catch (e) {
@@ -144,7 +147,7 @@ export async function runSeed(seed: number, size: number, ro: RunOptions = {}): 
       ok: false,
       error: `${head}\n${sim?.trace.slice(-40).join("\n") ?? ""}`,
       replay,
-      stats: sim ? stats(sim) : {},
+      stats: sim ? stats(sim, faults) : {},
       trace: ro.keepTrace ? sim?.trace : undefined,
     };
   } finally {
@@ -152,7 +155,9 @@ export async function runSeed(seed: number, size: number, ro: RunOptions = {}): 
   }
 }
 
-function stats(sim: SimCluster): Record<string, number> {
+function stats(sim: SimCluster, faults: FaultInjector | undefined): Record<string, number> {
+  const steeredBy: Record<string, number> = {};
+  for (const k of STEERED_KINDS) steeredBy[`steered.${k}`] = faults?.steeredBy[k] ?? 0;
   return {
     ms: sim.now,
     committed: sim.checker.maxApplied,
@@ -162,8 +167,29 @@ function stats(sim: SimCluster): Record<string, number> {
     ...sim.net.stats,
     ...(sim.workload?.stats ?? {}),
     ...sim.events,
+    ...steeredBy,
   };
 }
+
+/**
+ * The rare moments the fault injector steers at. Each run reports how often
+ * each happened as the stat `steered.<kind>` (and the sum as `steered`).
+ */
+export const STEERED_KINDS = [
+  /** A read on a leader just elected (and on the one it deposed). */
+  "electionRead",
+  /** Stale appends replayed right after a leader change. */
+  "replay",
+  /** The leader cut off while it holds an uncommitted tail. */
+  "strand",
+  /** A second membership change proposed right behind the first. */
+  "doubleChange",
+  /** Heartbeats overtaking the leader's appends in flight. */
+  "heartbeatRace",
+] as const;
+
+/** One of {@linkcode STEERED_KINDS}. */
+export type SteeredKind = typeof STEERED_KINDS[number];
 
 /** Heals the network, restarts every member, and calms the network for the liveness phase. */
 function heal(sim: SimCluster): void {
@@ -268,14 +294,31 @@ export class FaultInjector {
     strand: number;
     /** Steering: a second membership change proposed right behind the first. */
     doubleChange: number;
+    /** Steering: heartbeats overtake the leader's appends in flight. */
+    heartbeatRace: number;
   };
+  /**
+   * The heartbeat race's own PRNG: a steering added later draws from it, so
+   * the draws of every other fault, and the seeds that catch each broken
+   * variant, stay as they were.
+   */
+  readonly #raceP: SeededPrng;
   #nextId: number;
   /** Whether the steered actions still run (not in the liveness phase). */
   steering = true;
+  /** How often each steered moment was set up in this run. */
+  readonly steeredBy: Record<SteeredKind, number> = {
+    electionRead: 0,
+    replay: 0,
+    strand: 0,
+    doubleChange: 0,
+    heartbeatRace: 0,
+  };
 
-  constructor(sim: SimCluster, p: SeededPrng, size: number) {
+  constructor(sim: SimCluster, p: SeededPrng, size: number, seed: number) {
     this.#sim = sim;
     this.#p = p;
+    this.#raceP = new SeededPrng(seed ^ 0x4ea7);
     this.#size = size;
     this.#nextId = size + 1;
     const r = (max: number) => (p.chance(0.25) ? 0 : p.float() * max);
@@ -291,6 +334,7 @@ export class FaultInjector {
       replay: r(0.6),
       strand: r(0.004),
       doubleChange: r(0.6),
+      heartbeatRace: this.#raceP.chance(0.25) ? 0 : this.#raceP.float() * 0.004,
     };
     let deposed: SimNode | undefined;
     sim.onLeaderElected = (n) => {
@@ -299,13 +343,12 @@ export class FaultInjector {
         // Before its first commit of the term, the new leader must not answer
         // a read from its possibly stale commit index; the old one must not
         // answer at all.
-        sim.events.steered++;
+        this.#steered("electionRead");
         sim.workload?.probeRead(n);
         if (deposed && deposed !== n && deposed.up) sim.workload?.probeRead(deposed);
       }
       if (p.chance(this.#rates.replay)) {
-        sim.events.steered++;
-        sim.net.replayStale(1 + p.intn(8), sim.now);
+        if (sim.net.replayStale(1 + p.intn(8), sim.now) > 0) this.#steered("replay");
       }
       deposed = n;
     };
@@ -316,6 +359,7 @@ export class FaultInjector {
     const p = this.#p;
     const members = sim.memberIds();
     if (this.steering && p.chance(this.#rates.strand)) this.#strand();
+    if (this.steering && this.#raceP.chance(this.#rates.heartbeatRace)) this.#raceHeartbeats();
     if (p.chance(this.#rates.partition)) this.#partition(members);
     if (p.chance(this.#rates.heal)) {
       sim.net.heal();
@@ -354,7 +398,7 @@ export class FaultInjector {
     if (!l || !l.core) return;
     const log = l.core.raftLog;
     if (log.lastIndex() <= log.committed) return;
-    sim.events.steered++;
+    this.#steered("strand");
     if (this.#p.chance(0.5)) {
       sim.net.isolate(l.id, [...sim.nodes.keys()]);
     } else {
@@ -366,6 +410,32 @@ export class FaultInjector {
       `strand leader ${l.id} with entries ${log.committed + 1}..${log.lastIndex()} uncommitted`,
     );
     if (this.#p.chance(0.5)) sim.workload?.probeRead(l);
+  }
+
+  #steered(kind: SteeredKind): void {
+    this.#sim.events.steered++;
+    this.steeredBy[kind]++;
+  }
+
+  /**
+   * While the leader has appends in flight to a follower, delays its appends
+   * and speeds up its heartbeats for a while: heartbeats carrying a commit
+   * index reach followers before the entries they commit, and the answers
+   * make the leader resend appends that race the late originals.
+   */
+  #raceHeartbeats(): void {
+    const sim = this.#sim;
+    const l = sim.leader();
+    if (!l || !l.core) return;
+    const last = l.core.raftLog.lastIndex();
+    const behind = [...l.core.trk.progress].some(([id, pr]) => id !== l.id && pr.match < last);
+    if (!behind) return;
+    const p = this.#raceP;
+    const until = sim.now + 20 + p.intn(80);
+    const extra = 5 + p.intn(30);
+    sim.net.raceHeartbeats(l.id, until, extra);
+    this.#steered("heartbeatRace");
+    sim.log(`race heartbeats of leader ${l.id} past its appends (+${extra} ms) until ${until}`);
   }
 
   #partition(members: number[]): void {
@@ -414,7 +484,7 @@ export class FaultInjector {
     // Sometimes a second change right behind the first: the core must refuse
     // it while the first is not applied (Raft's one-at-a-time rule).
     if (this.steering && p.chance(this.#rates.doubleChange) && voters.length > 3) {
-      sim.events.steered++;
+      this.#steered("doubleChange");
       const victim = voters.filter((id) => id !== l.id)[0]!;
       sim.proposeConfChange(l.id, { type: ConfChangeType.RemoveNode, nodeId: victim, context: "" });
     }
