@@ -270,6 +270,14 @@ function finalChecks(sim: SimCluster): void {
 }
 
 /**
+ * Whether `n`'s disk is lost and not caught up: flagged recovering, or empty
+ * (a restart, which never bootstraps, would come back recovering).
+ */
+function lostDisk(n: SimNode): boolean {
+  return n.disk.recovering || n.disk.durable.isEmpty();
+}
+
+/**
  * Injects faults during the safety phase. Rates are drawn from the seed; the
  * injector keeps what a majority needs to recover possible: at most one disk
  * wiped and not yet caught up, and at least three voters.
@@ -467,8 +475,13 @@ export class FaultInjector {
   #wipe(members: number[]): void {
     const sim = this.#sim;
     // Losing a second disk before the first caught up can lose committed data
-    // in any raft; the injector does not ask for the impossible.
-    if (members.some((id) => sim.node(id).disk.recovering)) return;
+    // in any raft; the injector does not ask for the impossible. An empty disk
+    // is lost too even before its recovering flag is durable: a restart
+    // without bootstrap (a founder that crashed before its bootstrap write
+    // completed, a wiped node that crashed before it saved the flag) comes
+    // back recovering (seed 20263601, 3 nodes: founder 1 crashed at 0 ms with
+    // nothing written, then 2 was wiped, and neither could ever vote again).
+    if (members.some((id) => lostDisk(sim.node(id)))) return;
     const l = sim.leader();
     const candidates = members.filter((id) => id !== l?.id);
     if (candidates.length === 0) return;
