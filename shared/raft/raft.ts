@@ -128,6 +128,11 @@ export class Raft {
   leadTransferee = NONE;
   /** Log index of the newest membership change proposed by this leader; another waits until it is applied. */
   pendingConfIndex = 0;
+  /**
+   * A removed leader's hand-over targets tried since it last tried them all:
+   * a retry goes to another voter, not again to one that did not take over.
+   */
+  readonly #handedTo = new Set<number>();
   uncommittedSize = 0;
   readOnly = new ReadOnly();
   /** ReadIndex requests that wait for this leader's first commit in its term. */
@@ -384,6 +389,7 @@ export class Raft {
       }
     }
     this.pendingConfIndex = 0;
+    this.#handedTo.clear();
     this.uncommittedSize = 0;
     // Reads confirmed by a former leadership would not be linearizable now.
     this.readOnly = new ReadOnly();
@@ -873,18 +879,33 @@ export class Raft {
     this.leadTransferee = NONE;
   }
 
-  /** A removed leader transfers leadership to the voter with the highest match. */
+  /**
+   * A removed leader transfers leadership to the voter with the highest match
+   * among those it has not tried yet (all of them again once each was tried).
+   * A voter may be unable to take over (recovering from a lost disk, down, cut
+   * off) while our heartbeats keep the others from campaigning: retrying the
+   * same one would stall the cluster for good (seed 20262332, 5 nodes).
+   */
   #handOver(): void {
-    let best: number | undefined;
-    for (const id of this.trk.voters) {
-      const pr = this.trk.progress.get(id);
-      if (!pr || id === this.id) continue;
-      if (best === undefined || pr.match > this.trk.progress.get(best)!.match) best = id;
+    const pick = () => {
+      let best: number | undefined;
+      for (const id of this.trk.voters) {
+        const pr = this.trk.progress.get(id);
+        if (!pr || id === this.id || this.#handedTo.has(id)) continue;
+        if (best === undefined || pr.match > this.trk.progress.get(best)!.match) best = id;
+      }
+      return best;
+    };
+    let best = pick();
+    if (best === undefined && this.#handedTo.size > 0) {
+      this.#handedTo.clear();
+      best = pick();
     }
     if (best === undefined) {
       this.becomeFollower(this.term, NONE);
       return;
     }
+    this.#handedTo.add(best);
     this.#log(`${this.id} was removed and hands leadership to ${best}`);
     this.startTransfer(best);
   }

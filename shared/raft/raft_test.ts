@@ -232,6 +232,29 @@ Deno.test("Raft removed leader refuses proposals while it hands over", () => {
   assert.ok(c.leaders().every((id) => id !== 1) && c.leaders().length === 1);
 });
 
+Deno.test("Raft removed leader hands over to another voter when the first never takes over", () => {
+  // Seed 20262332 (5 nodes): the voter with the highest match could not
+  // campaign (it was recovering from a lost disk), the removed leader retried
+  // it forever, and its heartbeats kept the other voters from campaigning.
+  const c = new TestCluster([1, 2, 3]);
+  c.elect(1);
+  c.propose(1, "a");
+  let stuck = 0;
+  c.filter = (m) => {
+    if (m.type !== MessageType.TimeoutNow) return false;
+    stuck ||= m.to;
+    return m.to === stuck;
+  };
+  c.node(1).rn.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: 1, context: "" });
+  c.stabilize();
+  assert.ok(stuck === 2 || stuck === 3, `first hand-over target ${stuck}`);
+  const other = stuck === 2 ? 3 : 2;
+  c.tick(25); // two transfer timeouts: the retry must go to the other voter
+  assert.deepEqual(c.leaders(), [other]);
+  c.propose(other, "b");
+  assert.deepEqual(c.node(stuck).applied, ["a", "b"]);
+});
+
 Deno.test("Raft transfers leadership to an up-to-date follower", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
