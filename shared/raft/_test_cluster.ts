@@ -64,9 +64,13 @@ export class TestCluster {
     this.stabilize(); // apply the bootstrap membership
   }
 
-  /** Adds (or restarts) node `id` on `storage`. */
-  add(id: number, storage: MemoryStorage = new MemoryStorage()): TestNode {
-    const config: Config = {
+  /** Adds (or restarts) node `id` on `storage`, with `config` over the cluster's. */
+  add(
+    id: number,
+    storage: MemoryStorage = new MemoryStorage(),
+    config: Partial<Config> = {},
+  ): TestNode {
+    const full: Config = {
       id,
       electionTick: 10,
       heartbeatTick: 1,
@@ -75,11 +79,12 @@ export class TestCluster {
       maxSizePerMsg: 1024 * 1024,
       maxInflightMsgs: 256,
       ...this.#opts.config,
+      ...config,
     };
     const snap = storage.snapshot();
     const node: TestNode = {
       id,
-      rn: new RawNode(config, this.#opts.factory?.(id)),
+      rn: new RawNode(full, this.#opts.factory?.(id)),
       storage,
       applied: [],
       appliedIndex: snap.metadata.index,

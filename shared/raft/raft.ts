@@ -753,7 +753,16 @@ export class Raft {
     }
     this.raftLog.commitTo(Math.min(m.commit, last));
     this.#maybeFinishRecovery();
-    this.send(message({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
+    // Still recovering: a heartbeat's commit index may be capped, so it cannot
+    // end recovery. Ask for an append, which carries the leader's own (seed
+    // 20262332: the one append with the final commit was lost, an idle leader
+    // sends nothing but heartbeats, and the node stayed unable to vote).
+    this.send(message({
+      type: MessageType.HeartbeatResp,
+      to: m.from,
+      context: m.context,
+      reject: this.recovering,
+    }));
   }
 
   handleSnapshotChunk(m: Message): void {
@@ -1085,6 +1094,9 @@ function stepLeader(r: Raft, m: Message): void {
         if (pr.state === ProgressState.Replicate && pr.match === pr.matchAtLastBeat) {
           pr.becomeProbe();
         }
+        r.sendAppend(m.from);
+      } else if (m.reject) {
+        // A recovering follower asks for our own commit index (see handleHeartbeat).
         r.sendAppend(m.from);
       }
       pr.matchAtLastBeat = pr.match;

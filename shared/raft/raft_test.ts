@@ -255,6 +255,43 @@ Deno.test("Raft removed leader hands over to another voter when the first never 
   assert.deepEqual(c.node(stuck).applied, ["a", "b"]);
 });
 
+Deno.test("Raft recovering follower ends recovery on an idle leader even when the append with its commit was lost", () => {
+  // Seed 20262332 (5 nodes): a wiped node's acknowledgement committed the new
+  // leader's first entry, the one append telling it that commit was lost, and
+  // heartbeats (whose commit index may be capped) could never end recovery.
+  const c = new TestCluster([1, 2, 3]);
+  c.elect(1);
+  c.propose(1, "a");
+  c.crash(3);
+  c.add(3, new MemoryStorage(), { recovering: true }); // its disk was lost
+  c.stabilize();
+  // Node 2 takes over; node 1 votes but never gets its appends, so node 2's
+  // first entry commits only with node 3's acknowledgement.
+  let lost = 0;
+  c.filter = (m) => {
+    if (m.type !== MessageType.App || m.from !== 2) return false;
+    if (m.to === 1) return true;
+    const last = c.node(2).rn.raft.raftLog.lastIndex();
+    // The first empty append that carries the commit of that entry is lost.
+    if (m.entries.length === 0 && m.commit === last && lost === 0) return ++lost > 0;
+    return false;
+  };
+  c.node(1).rn.transferLeader(2);
+  c.stabilize();
+  assert.deepEqual(c.leaders(), [2]);
+  assert.equal(lost, 1, "the append with the new commit was lost");
+  assert.equal(c.node(3).rn.raft.raftLog.lastIndex(), c.node(2).rn.raft.raftLog.committed);
+  c.tick(3); // heartbeats only: nothing new to append
+  assert.equal(c.node(3).rn.raft.recovering, false);
+  // With the leader gone, node 3's vote and candidacy are what elect a leader.
+  c.crash(2);
+  c.filter = () => false;
+  c.tick(40);
+  assert.deepEqual(c.leaders(), [3]);
+  c.propose(3, "b");
+  assert.deepEqual(c.node(1).applied, ["a", "b"]);
+});
+
 Deno.test("Raft transfers leadership to an up-to-date follower", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);

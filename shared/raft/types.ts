@@ -134,6 +134,7 @@ export interface Message {
   entries: Entry[];
   /** App/Heartbeat: the leader's commit index. SnapResp: snapshot bytes received so far. */
   commit: number;
+  /** A refusal; on a HeartbeatResp: the follower recovers and asks for an append. */
   reject: boolean;
   /** AppResp with reject: the follower's guess of the last index that could match. */
   rejectHint: number;

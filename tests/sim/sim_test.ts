@@ -52,7 +52,13 @@ for (const size of [3, 5]) {
 // that exercises wipes, not as a replay of that run.)
 // 6050 (5 nodes) found a stale read: a node restarted after a wipe matched the
 // answer to a read its previous process had sent (same context) to a new read.
-const REGRESSIONS = [303914, 6050];
+// 20262332 (5 nodes) found a removed leader stalling the cluster: it handed
+// leadership again and again to a voter still recovering from a wipe, which
+// stayed recovering because the one append carrying the commit that would end
+// it was lost (raft_test.ts keeps both halves). 20263601 (3 nodes) found the
+// fault injector wiping a second disk while a founder that crashed before
+// writing its bootstrap was down (two of three nodes recovering: no quorum).
+const REGRESSIONS = [303914, 6050, 20262332, 20263601];
 
 Deno.test("simulation: seeds that once found bugs keep every invariant", async () => {
   const failures: string[] = [];
