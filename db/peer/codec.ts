@@ -122,6 +122,8 @@ export interface IdentifyResponse {
   clusterId: string;
   /** The leader as it knows it; 0 when unknown. */
   leader: number;
+  /** Its raft term; 0 when unknown (an older node). */
+  term: number;
 }
 
 /**
@@ -279,7 +281,12 @@ export function decodeAnnounceResponse(p: Partial<AnnounceResponse>): AnnounceRe
 
 /** An identify response read from a proto object (missing fields read as defaults). */
 export function decodeIdentifyResponse(p: Partial<IdentifyResponse>): IdentifyResponse {
-  return { id: num(p.id), clusterId: p.clusterId ?? "", leader: num(p.leader) };
+  return {
+    id: num(p.id),
+    clusterId: p.clusterId ?? "",
+    leader: num(p.leader),
+    term: num(p.term),
+  };
 }
 
 /** Fixed per-message overhead counted by {@linkcode messageBytes}. */

@@ -219,6 +219,8 @@ export class GrpcTransport implements Transport {
   onAnnounce: ((req: AnnounceRequest) => Promise<AnnounceResponse>) | undefined;
   /** The leader as this node knows it (0: unknown), told to Identify callers; kept up to date by the node. */
   leaderHint = 0;
+  /** This node's raft term (0: unknown), told to Identify callers; set by the node once raft runs. */
+  termOf: () => number = () => 0;
   readonly #opts: GrpcTransportOptions;
   #clusterId: string | null;
   /** When a batch last arrived from each node id. */
@@ -330,7 +332,12 @@ export class GrpcTransport implements Transport {
       Announce: (call: AnnounceCall, cb: grpc.sendUnaryData<AnnounceResponse>) =>
         t.#onAnnounce(call, cb),
       Identify: (_call: unknown, cb: grpc.sendUnaryData<IdentifyResponse>) =>
-        cb(null, { id: t.id, clusterId: t.#clusterId ?? "", leader: t.leaderHint }),
+        cb(null, {
+          id: t.id,
+          clusterId: t.#clusterId ?? "",
+          leader: t.leaderHint,
+          term: t.termOf(),
+        }),
     });
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(opts.address, grpc.ServerCredentials.createInsecure(), (err, port) => {

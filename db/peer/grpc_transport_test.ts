@@ -512,8 +512,19 @@ Deno.test("GrpcTransport.identify answers who is there, whatever the caller's cl
   const three = await GrpcTransport.listen({ id: 3, address: LOOPBACK, clusterId: null });
   try {
     two.leaderHint = 7;
-    assert.deepEqual(await one.identify(two.address), { id: 2, clusterId: "theirs", leader: 7 });
-    assert.deepEqual(await one.identify(three.address), { id: 3, clusterId: "", leader: 0 });
+    two.termOf = () => 5;
+    assert.deepEqual(await one.identify(two.address), {
+      id: 2,
+      clusterId: "theirs",
+      leader: 7,
+      term: 5,
+    });
+    assert.deepEqual(await one.identify(three.address), {
+      id: 3,
+      clusterId: "",
+      leader: 0,
+      term: 0,
+    });
     await assert.rejects(one.identify("127.0.0.1:1", { timeoutMs: 2_000 }), /Cannot identify/);
   } finally {
     await closeAll([one, two, three]);

@@ -252,6 +252,7 @@ export class DbNode {
         node.#serving.noteLeader(leader, Date.now());
         if (leader) void node.#announce(); // a new leader may need our addresses
       };
+      transport.termOf = () => raft.status().term;
       // Failures leave as statuses of the one mapping (grpc_errors.ts), so
       // that bad input answers INVALID_ARGUMENT, not UNKNOWN.
       transport.onAnnounce = (req) =>

@@ -287,10 +287,19 @@ export async function learnClusterId(
   );
 }
 
+/** The term of a freshly bootstrapped log (`shared/raft` `bootstrapHardState`). */
+const FOUNDING_TERM = 1;
+
 /**
- * Whether a founding peer already follows a leader of this cluster: then a
- * founder with an empty disk must not bootstrap a second cluster (it
- * recovers instead). A peer that answers for another cluster is logged as an
+ * Whether this cluster already runs at the founding peers: one of them
+ * follows a leader, or is past the founding term (an election was held, so
+ * this founder may have voted before its disk was lost). Then a founder
+ * with an empty disk must not bootstrap again — a second cluster, or a
+ * second vote in a term — and recovers instead (it neither votes nor
+ * campaigns until a leader has caught it up). A fresh founder that starts
+ * late sees the same and recovers too, which is safe: the peers past the
+ * founding term are a majority that elects without it (pre-vote raises no
+ * term without a majority). A peer that answers for another cluster is logged as an
  * error and otherwise ignored: the transport refuses to talk to it anyway.
  */
 export async function findRunningCluster(
@@ -311,7 +320,7 @@ export async function findRunningCluster(
         });
         return false;
       }
-      return r.leader > 0 && r.clusterId === clusterId;
+      return r.clusterId === clusterId && (r.leader > 0 || r.term > FOUNDING_TERM);
     } catch {
       return false;
     }

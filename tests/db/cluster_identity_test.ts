@@ -187,3 +187,45 @@ scenario(
     });
   },
 );
+
+scenario(
+  import.meta.url,
+  "a founder wiped while its cluster is leaderless recovers instead of bootstrapping (it may have voted)",
+  async () => {
+    await withCluster({ name: "wiped founder, no leader" }, async (c) => {
+      const founders = await c.startFounders(3);
+      const db = c.client({ endpoints: founders.map((p) => p.clientAddr) });
+      const acked = new Map<string, string>();
+      for (let i = 0; i < 10; i++) {
+        await db.set(`wl/k${i}`, enc.encode(`v${i}`), { overwrite: true });
+        acked.set(`wl/k${i}`, `v${i}`);
+      }
+      const { node: leader } = await c.waitLeader();
+      // Only the third founder runs: no leader, but past the founding term.
+      const wiped = founders.find((p) => p !== leader)!;
+      await c.kill(leader);
+      await c.kill(wiped);
+      await Deno.remove(wiped.dir, { recursive: true });
+      await c.restart(wiped);
+      assert.ok(
+        c.linesOf(wiped).some((l) =>
+          /a cluster already runs at --peers: starting empty and recovering/.test(l)
+        ),
+        "the wiped founder bootstrapped again while its cluster had no leader",
+      );
+      const http = await waitFor("the wiped founder's /status", async () => {
+        try {
+          return await (await fetch(`http://${wiped.httpAddr}/status`)).json();
+        } catch {
+          return undefined;
+        }
+      }, { timeoutMs: 20_000 });
+      assert.equal(http.recovering, true, "it recovers: no vote, no campaign");
+      await c.restart(leader);
+      await c.waitConverged(founders);
+      const one = c.client({ endpoints: [wiped.clientAddr] });
+      const got = await one.getMany([...acked.keys()], { serializable: true });
+      assert.deepEqual(new Map(got.entities.map((e) => [e.key, dec.decode(e.val)])), acked);
+    });
+  },
+);
