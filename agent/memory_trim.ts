@@ -18,6 +18,9 @@
  * @module
  */
 
+import v8 from "node:v8";
+import vm from "node:vm";
+
 /** The libc trim function, or null when this platform has none we can call. */
 let trimFn: (() => void) | null | undefined;
 
@@ -42,6 +45,35 @@ export function trimMemory(): boolean {
   return true;
 }
 
+/** V8's full garbage collection, exposed once (see {@linkcode collectGarbage}). */
+let gcFn: (() => void) | null | undefined;
+
+function loadGc(): (() => void) | null {
+  try {
+    // Exposes `gc` to contexts made from now on: the agent's own is left as it is.
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as unknown;
+    return typeof gc === "function" ? () => void gc() : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A full garbage collection now, then {@linkcode trimMemory}: what the
+ * process freed goes back to the OS at once. For the end of a burst (the
+ * first listing): V8 alone collects when it next allocates, or after a
+ * while idle, and until then the garbage and the pages under it stay
+ * resident. It stops the event loop for the collection (tens of ms for a
+ * heap of 100 MiB): call it rarely. Answers whether it could collect.
+ */
+export function releaseMemory(): boolean {
+  if (gcFn === undefined) gcFn = loadGc();
+  gcFn?.();
+  trimMemory();
+  return gcFn !== null;
+}
+
 /**
  * Trims every `everyMs` (default 30,000) until the returned function is
  * called. The timer does not keep the process alive.
@@ -49,6 +81,64 @@ export function trimMemory(): boolean {
 export function startMemoryTrim(everyMs = 30_000): () => void {
   if (!trimMemory()) return () => {};
   const timer = setInterval(trimMemory, everyMs);
+  Deno.unrefTimer(timer);
+  return () => clearInterval(timer);
+}
+
+/**
+ * Tells the end of a burst of work from a counter that grows with it (the
+ * cache's misses: each one a body read from cassemdb, kilobytes of
+ * short-lived buffers and strings). Pure: fed the counter at each check.
+ *
+ * A burst is over when the counter grew by at least `minGrowth` since the
+ * last release and then did not move between two checks.
+ */
+export class BurstDetector {
+  readonly #minGrowth: number;
+  #atRelease: number | undefined;
+  #last: number | undefined;
+
+  /** A detector of bursts of at least `minGrowth` counts. */
+  constructor(minGrowth: number) {
+    this.#minGrowth = minGrowth;
+  }
+
+  /** Feeds the counter's value now; answers whether to release memory now. */
+  check(value: number): boolean {
+    const last = this.#last;
+    this.#last = value;
+    this.#atRelease ??= value;
+    if (value !== last || value - this.#atRelease < this.#minGrowth) return false;
+    this.#atRelease = value;
+    return true;
+  }
+}
+
+/** Options of {@linkcode startBurstRelease}. */
+export interface BurstReleaseOptions {
+  /** The counter that grows with the bursts (see {@linkcode BurstDetector}). */
+  activity: () => number;
+  /** Counts that make a burst (default 10,000). */
+  minGrowth?: number;
+  /** Between checks, in ms (default 1,000). */
+  checkMs?: number;
+  /** What to do at the end of a burst (default {@linkcode releaseMemory}). */
+  release?: () => void;
+}
+
+/**
+ * At the end of each burst of `activity` (see {@linkcode BurstDetector}),
+ * releases memory: what a burst of cold reads left behind goes back to the
+ * OS a second after it, not at the next 30 s trim. The timer does not keep
+ * the process alive; the returned function stops it.
+ */
+export function startBurstRelease(options: BurstReleaseOptions): () => void {
+  const detector = new BurstDetector(options.minGrowth ?? 10_000);
+  const release = options.release ?? releaseMemory;
+  detector.check(options.activity());
+  const timer = setInterval(() => {
+    if (detector.check(options.activity())) release();
+  }, options.checkMs ?? 1_000);
   Deno.unrefTimer(timer);
   return () => clearInterval(timer);
 }
