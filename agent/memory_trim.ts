@@ -91,16 +91,23 @@ export function startMemoryTrim(everyMs = 30_000): () => void {
  * short-lived buffers and strings). Pure: fed the counter at each check.
  *
  * A burst is over when the counter grew by at least `minGrowth` since the
- * last release and then did not move between two checks.
+ * last release and then did not move between two checks. A long burst is
+ * also released every `maxGrowth` counts, so what it leaves behind stays
+ * bounded while it lasts.
  */
 export class BurstDetector {
   readonly #minGrowth: number;
+  readonly #maxGrowth: number;
   #atRelease: number | undefined;
   #last: number | undefined;
 
-  /** A detector of bursts of at least `minGrowth` counts. */
-  constructor(minGrowth: number) {
+  /**
+   * A detector of bursts of at least `minGrowth` counts, released every
+   * `maxGrowth` counts while they last (default: only at their end).
+   */
+  constructor(minGrowth: number, maxGrowth = Infinity) {
     this.#minGrowth = minGrowth;
+    this.#maxGrowth = maxGrowth;
   }
 
   /** Feeds the counter's value now; answers whether to release memory now. */
@@ -108,9 +115,10 @@ export class BurstDetector {
     const last = this.#last;
     this.#last = value;
     this.#atRelease ??= value;
-    if (value !== last || value - this.#atRelease < this.#minGrowth) return false;
-    this.#atRelease = value;
-    return true;
+    const grown = value - this.#atRelease;
+    const release = grown >= this.#maxGrowth || (value === last && grown >= this.#minGrowth);
+    if (release) this.#atRelease = value;
+    return release;
   }
 }
 
@@ -120,6 +128,8 @@ export interface BurstReleaseOptions {
   activity: () => number;
   /** Counts that make a burst (default 10,000). */
   minGrowth?: number;
+  /** Counts after which a burst still going on is released (default 50,000). */
+  maxGrowth?: number;
   /** Between checks, in ms (default 1,000). */
   checkMs?: number;
   /** What to do at the end of a burst (default {@linkcode releaseMemory}). */
@@ -133,7 +143,7 @@ export interface BurstReleaseOptions {
  * the process alive; the returned function stops it.
  */
 export function startBurstRelease(options: BurstReleaseOptions): () => void {
-  const detector = new BurstDetector(options.minGrowth ?? 10_000);
+  const detector = new BurstDetector(options.minGrowth ?? 10_000, options.maxGrowth ?? 50_000);
   const release = options.release ?? releaseMemory;
   detector.check(options.activity());
   const timer = setInterval(() => {

@@ -159,10 +159,22 @@ try {
       ...(run.agentArgs ?? []),
     ], { env: run.env });
     let peak = 0;
+    let peakAt = "";
     let sampling = true;
+    let statusUrl: string | undefined;
     const sampler = (async () => {
       while (sampling) {
-        peak = Math.max(peak, (await procMemMiB(proc.pid).catch(() => ({ rss: 0 }))).rss);
+        const rss = (await procMemMiB(proc.pid).catch(() => ({ rss: 0 }))).rss;
+        if (rss > peak) {
+          peak = rss;
+          // What the peak is made of (the status answers before the data is loaded too).
+          const m = statusUrl
+            ? (await (await fetch(statusUrl).catch(() => undefined))?.json().catch(() => undefined))
+              ?.memory
+            : undefined;
+          const mib = (b: number) => fmt(b / 2 ** 20);
+          peakAt = m ? `heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} ext ${mib(m.external)}` : "";
+        }
         await sleep(100);
       }
     })();
@@ -171,6 +183,7 @@ try {
         timeoutMs: 30_000,
       });
       const http = /http=(\S+)/.exec(line)![1]!;
+      statusUrl = `http://${http}/v1/status`;
       const status = async () => {
         const r = await fetch(`http://${http}/v1/status`);
         return r.status === 200 ? await r.json() : undefined;
@@ -202,6 +215,7 @@ try {
           mib(st.memory.external),
           fmt(st.entries),
           insp ? mib(before) : "",
+          peakAt,
         ]);
         console.log(rows.at(-1)!.join("  "));
       };
@@ -214,6 +228,7 @@ try {
       await sleep(5_000);
       await row("loaded +5 s", peak);
       peak = 0;
+      peakAt = "";
       const base = `http://${http}/v1/apps/mem/envs/prod/elements?keys=`;
       const t1 = performance.now();
       for (let round = 0; round < 2; round++) {
@@ -258,6 +273,7 @@ try {
     "external",
     "entries",
     "heap used before GC",
+    "at the peak: heap used/total, external",
   ], rows);
 } finally {
   dbc.close();
