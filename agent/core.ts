@@ -240,6 +240,8 @@ export class AgentCore {
   readonly #prepared: PreparedCache;
   /** What each entity of a listing in progress decoded to (see {@linkcode #mapListed}). */
   readonly #listed = new WeakMap<Entity, ListedRecord>();
+  /** Bytes of records read from cassemdb by listings and cache misses: each leaves garbage. */
+  #readBytes = 0;
   readonly #steps: Step[] = [];
   #draining = false;
   #waiters: Waiter[] = [];
@@ -397,6 +399,7 @@ export class AgentCore {
     }
     const out: Entity = { ...e, val: NO_VALUE };
     this.#listed.set(out, rec);
+    this.#readBytes += e.val.length;
     return out;
   }
 
@@ -980,6 +983,7 @@ export class AgentCore {
     const out = new Map<string, LooseBody | ErrorBody>();
     let newest = 0;
     for (const e of entities) {
+      this.#readBytes += e.val.length;
       let d: DecodedServe | undefined;
       try {
         d = decodeServe(e);
@@ -1207,6 +1211,7 @@ export class AgentCore {
       subscribers: this.subscribers.size,
       pins: this.#pins.size,
       prepared: this.#prepared.size,
+      readBytes: this.#readBytes,
       ...this.cache.stats(),
       storeBytes: this.bodies.stats().reservedBytes,
     };

@@ -20,7 +20,10 @@ Deno.test("BurstDetector: a burst that goes on is released every maxGrowth count
   const released: number[] = [];
   for (let v = 0; v <= 3_500; v += 250) if (d.check(v)) released.push(v);
   assert.deepEqual(released, [1_000, 2_000, 3_000]);
-  assert.equal(d.check(3_500), true); // and at its end
+  assert.equal(d.check(3_500), true); // and at its end, though less than minGrowth since
+  assert.equal(d.check(3_500), false);
+  assert.equal(d.check(3_550), false);
+  assert.equal(d.check(3_550), false); // a small burst on its own is not released
 });
 
 Deno.test("startBurstRelease: calls release at the end of a burst of the counter", async () => {

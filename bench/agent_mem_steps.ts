@@ -75,6 +75,8 @@ const { values: v } = parseArgs({
     run: { type: "string", multiple: true, default: ['{"name":"default"}'] },
     "idle-s": { type: "string", default: "30" },
     "snapshot-dir": { type: "string" },
+    /** Prints RSS, heap and external memory at every sample. */
+    trace: { type: "boolean", default: false },
   },
 });
 const n = Number(v.elements);
@@ -165,6 +167,19 @@ try {
     const sampler = (async () => {
       while (sampling) {
         const rss = (await procMemMiB(proc.pid).catch(() => ({ rss: 0 }))).rss;
+        if (v.trace && statusUrl) {
+          const m = (await (await fetch(statusUrl).catch(() =>
+            undefined
+          ))?.json().catch(() => undefined))?.memory;
+          if (m) {
+            const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+            console.log(
+              `trace rss ${rss.toFixed(0)} heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} ext ${
+                mib(m.external)
+              } rss(agent) ${mib(m.rss)}`,
+            );
+          }
+        }
         if (rss > peak) {
           peak = rss;
           // What the peak is made of (the status answers before the data is loaded too).
