@@ -77,6 +77,8 @@ const { values: v } = parseArgs({
     "snapshot-dir": { type: "string" },
     /** Prints RSS, heap and external memory at every sample. */
     trace: { type: "boolean", default: false },
+    /** Writes what the agent printed on stdout until it was loaded to this file. */
+    "echo-load": { type: "string" },
   },
 });
 const n = Number(v.elements);
@@ -235,6 +237,10 @@ try {
         console.log(rows.at(-1)!.join("  "));
       };
       await row("loaded", peak);
+      if (v["echo-load"]) {
+        // What the agent printed while loading (e.g. under --v8-flags=--trace-gc).
+        await Deno.writeTextFile(v["echo-load"], proc.lines("stdout").join("\n"));
+      }
       if (insp && v["snapshot-dir"]) {
         await insp.snapshot(
           `${v["snapshot-dir"]}/${run.name.replace(/\W/g, "_")}_loaded.heapsnapshot`,
