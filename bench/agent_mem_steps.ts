@@ -64,6 +64,32 @@ class Inspector {
   }
 }
 
+/** The RSS of `pid` by kind of mapping, in MiB: file-backed, [heap], anonymous by mapping size. */
+async function smapsSummary(pid: number): Promise<string> {
+  const text = await Deno.readTextFile(`/proc/${pid}/smaps`);
+  const by = new Map<string, number>();
+  let kind = "";
+  for (const line of text.split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      const size = (parseInt(m[2]!, 16) - parseInt(m[1]!, 16)) / 2 ** 20;
+      const name = m[3]!;
+      kind = name.startsWith("/")
+        ? "file"
+        : name !== ""
+        ? name
+        : size >= 60
+        ? "anon ≥60 MiB (malloc arenas)"
+        : size >= 1
+        ? "anon 1–60 MiB"
+        : "anon <1 MiB";
+    } else if (line.startsWith("Rss:")) {
+      by.set(kind, (by.get(kind) ?? 0) + Number(line.split(/\s+/)[1]) / 1024);
+    }
+  }
+  return [...by].filter(([, v]) => v >= 1).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ");
+}
+
 const AGENT = fileURLToPath(new URL("../agent/main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
@@ -79,6 +105,8 @@ const { values: v } = parseArgs({
     trace: { type: "boolean", default: false },
     /** Writes what the agent printed on stdout until it was loaded to this file. */
     "echo-load": { type: "string" },
+    /** Prints where the RSS is at the end (file-backed, heap, anonymous mappings by size). */
+    smaps: { type: "boolean", default: false },
   },
 });
 const n = Number(v.elements);
@@ -271,6 +299,7 @@ try {
       await row("+5 s idle", peak);
       await sleep(Number(v["idle-s"]) * 1000);
       await row(`+${v["idle-s"]} s idle`, peak);
+      if (v.smaps) console.log(`smaps ${run.name}: ${await smapsSummary(proc.pid)}`);
       if (insp && v["snapshot-dir"]) {
         await insp.snapshot(
           `${v["snapshot-dir"]}/${run.name.replace(/\W/g, "_")}_idle.heapsnapshot`,
