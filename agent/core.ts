@@ -18,6 +18,11 @@
  * 3. otherwise a read of cassemdb (linearizable, one `getMany` per request,
  *    concurrent misses of one record share it), offered to the cache.
  *
+ * The first listing (and a re-listing) is decoded page by page as it
+ * arrives (`mapEntity`): the listing keeps each record's metadata, and the
+ * body only of an element watched then, not every record's text until its
+ * last page.
+ *
  * An answer is built from {@linkcode Prepared} versions (the raw text and
  * the element JSON text, made once): the recently answered ones are kept in
  * a {@linkcode PreparedCache} keyed by the version itself, so a hot read is
@@ -462,7 +467,7 @@ export class AgentCore {
    * Reads from cassemdb the bodies of `versions` (watched elements whose
    * listed value was dropped) into `into`, those of exactly the listed
    * revision only: a newer one comes with the change that made it. A failed
-   * read leaves them out (said once): reads then fetch them on demand.
+   * read leaves them out, with a warning: reads then fetch them on demand.
    */
   async #readListed(
     versions: readonly ServedVersion[],
@@ -474,7 +479,12 @@ export class AgentCore {
         timeoutMs: this.#fetchTimeoutMs,
       });
       for (const e of entities) {
-        const d = decodeServe(e);
+        let d: DecodedServe | undefined;
+        try {
+          d = decodeServe(e);
+        } catch {
+          continue; // the watch logs it; here it is simply not served
+        }
         const v = want.get(e.key);
         if (d?.kind !== "version" || !v || d.meta.modRevision !== v.modRevision) continue;
         into.set(e.key, await this.#open(v, d.body));
