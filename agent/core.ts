@@ -18,6 +18,11 @@
  * 3. otherwise a read of cassemdb (linearizable, one `getMany` per request,
  *    concurrent misses of one record share it), offered to the cache.
  *
+ * The first listing (and a re-listing) is decoded page by page as it
+ * arrives (`mapEntity`): the listing keeps each record's metadata, and the
+ * body only of an element watched then, not every record's text until its
+ * last page.
+ *
  * An answer is built from {@linkcode Prepared} versions (the raw text and
  * the element JSON text, made once): the recently answered ones are kept in
  * a {@linkcode PreparedCache} keyed by the version itself, so a hot read is
@@ -81,6 +86,7 @@ import {
   envId,
   type RecordKind,
   type ServedVersion,
+  type ServeMeta,
   type StoredBody as SealedOrRaw,
 } from "./serve_records.ts";
 import { type Delta, type RecordChange, ServedState } from "./served.ts";
@@ -162,6 +168,19 @@ interface Pin {
   readonly bodies: Map<RecordKind, LooseBody | ErrorBody>;
 }
 
+/** A listed record as the listing kept it (see `AgentCore.#mapListed`). */
+type ListedRecord =
+  | DecodedServe
+  | ServeMeta
+  | { readonly kind: "corrupt"; readonly error: string }
+  | { readonly kind: "none" };
+
+/** A listed entity that is no serve record (a directory above them). */
+const NOT_A_RECORD: ListedRecord = { kind: "none" };
+
+/** The value of a listed entity once decoded. */
+const NO_VALUE = new Uint8Array(0);
+
 /** The pushes made for one revision: by version, or by key for "missing"; null: not servable. */
 type ItemMemo = Map<ServedVersion | string, PushItem | null>;
 
@@ -226,6 +245,10 @@ export class AgentCore {
   readonly #pins = new Map<string, Pin>();
   readonly #inflight = new Map<string, Promise<LooseBody | ErrorBody | undefined>>();
   readonly #prepared: PreparedCache;
+  /** What each entity of a listing in progress decoded to (see {@linkcode #mapListed}). */
+  readonly #listed = new WeakMap<Entity, ListedRecord>();
+  /** Bytes of records read from cassemdb by listings and cache misses: each leaves garbage. */
+  #readBytes = 0;
   readonly #steps: Step[] = [];
   #draining = false;
   #waiters: Waiter[] = [];
@@ -352,6 +375,9 @@ export class AgentCore {
         this.#lw = undefined;
         this.#restartTimer = setTimeout(() => this.#watch(), 1_000);
       },
+    }, {
+      // Each page decoded as it arrives: the listing holds metadata, not every record's text.
+      mapEntity: (e) => this.#mapListed(e),
     });
   }
 
@@ -363,6 +389,27 @@ export class AgentCore {
     );
   }
 
+  /**
+   * A listed entity as the listing keeps it: without its value, which is
+   * decoded now into what the snapshot will need (in {@linkcode #listed}):
+   * the record's metadata, and the body only for an element watched now.
+   */
+  #mapListed(e: Entity): Entity {
+    let rec: ListedRecord;
+    try {
+      const d = decodeServe(e);
+      rec = d?.kind === "version" && !this.#pins.has(elementId(d.meta.app, d.meta.env, d.meta.key))
+        ? { kind: "version", meta: d.meta }
+        : d ?? NOT_A_RECORD;
+    } catch (err) {
+      rec = { kind: "corrupt", error: (err as Error).message };
+    }
+    const out: Entity = { ...e, val: NO_VALUE };
+    this.#listed.set(out, rec);
+    this.#readBytes += e.val.length;
+    return out;
+  }
+
   /** Decodes the records of a snapshot or event and starts opening the sealed bodies needed. */
   #prepare(
     revision: number,
@@ -372,29 +419,40 @@ export class AgentCore {
     const changes: RecordChange[] = [];
     const bodies = new Map<string, LooseBody | ErrorBody>();
     const openings: Promise<void>[] = [];
+    /** Watched versions whose body the listing dropped (watched since their page came). */
+    const unread: ServedVersion[] = [];
     for (const { key, e } of items) {
-      let after: DecodedServe | undefined;
+      let after: ListedRecord | undefined;
       if (e) {
         try {
-          after = decodeServe(e);
+          after = this.#listed.get(e) ?? decodeServe(e);
         } catch (err) {
-          // A record adm wrote wrong: not served, and said so, rather than stopping the watch.
-          this.#log.error("skipping a served record that does not decode", {
-            key,
-            error: (err as Error).message,
-          });
+          after = { kind: "corrupt", error: (err as Error).message };
         }
       }
+      if (after?.kind === "corrupt") {
+        // A record adm wrote wrong: not served, and said so, rather than stopping the watch.
+        this.#log.error("skipping a served record that does not decode", {
+          key,
+          error: after.error,
+        });
+        after = undefined;
+      }
+      if (after?.kind === "none") after = undefined;
       if (after?.kind !== "version") {
         changes.push({ recordKey: key, after });
         continue;
       }
       const m = after.meta;
-      const body = after.body;
       // The state keeps the metadata only: the record's text can be collected at once.
       changes.push({ recordKey: key, after: { kind: "version", meta: m } });
       // A snapshot carries every body; only watched elements need theirs (the cache drops stale ones).
       if (reset && !this.#pins.has(elementId(m.app, m.env, m.key))) continue;
+      if (!("body" in after)) {
+        unread.push(m);
+        continue;
+      }
+      const body = after.body;
       if ("raw" in body) bodies.set(key, new LooseBody(m.modRevision, body.raw));
       else {
         openings.push(
@@ -402,8 +460,43 @@ export class AgentCore {
         );
       }
     }
+    if (unread.length > 0) openings.push(this.#readListed(unread, bodies));
     const opening = openings.length > 0 ? Promise.all(openings).then(() => {}) : undefined;
     return { revision, reset, changes, bodies, opening, arrivedAt: performance.now() };
+  }
+
+  /**
+   * Reads from cassemdb the bodies of `versions` (watched elements whose
+   * listed value was dropped) into `into`, those of exactly the listed
+   * revision only: a newer one comes with the change that made it. A failed
+   * read leaves them out, with a warning: reads then fetch them on demand.
+   */
+  async #readListed(
+    versions: readonly ServedVersion[],
+    into: Map<string, LooseBody | ErrorBody>,
+  ): Promise<void> {
+    const want = new Map(versions.map((v) => [v.recordKey, v]));
+    try {
+      const { entities } = await this.#db.getMany([...want.keys()], {
+        timeoutMs: this.#fetchTimeoutMs,
+      });
+      for (const e of entities) {
+        let d: DecodedServe | undefined;
+        try {
+          d = decodeServe(e);
+        } catch {
+          continue; // the watch logs it; here it is simply not served
+        }
+        const v = want.get(e.key);
+        if (d?.kind !== "version" || !v || d.meta.modRevision !== v.modRevision) continue;
+        into.set(e.key, await this.#open(v, d.body));
+      }
+    } catch (e) {
+      this.#log.warn("cannot read the bodies of watched elements after a listing", {
+        keys: versions.length,
+        error: (e as Error).message,
+      });
+    }
   }
 
   /** Applies `step` now when nothing is queued and nothing is being opened; else queues it. */
@@ -593,7 +686,8 @@ export class AgentCore {
         }
         return undefined;
       }
-      p = this.#prepared.prepare(version, body.raw);
+      // Pushed: its subscribers' reads and resumes will ask for it.
+      p = this.#prepared.prepare(version, body.raw, true);
     }
     return { key, version, element: p.element(), json: p.text, sent: sentOf(version)! };
   }
@@ -901,6 +995,7 @@ export class AgentCore {
     const out = new Map<string, LooseBody | ErrorBody>();
     let newest = 0;
     for (const e of entities) {
+      this.#readBytes += e.val.length;
       let d: DecodedServe | undefined;
       try {
         d = decodeServe(e);
@@ -1150,6 +1245,7 @@ export class AgentCore {
       subscribers: this.subscribers.size,
       pins: this.#pins.size,
       prepared: this.#prepared.size,
+      readBytes: this.#readBytes,
       ...this.cache.stats(),
       storeBytes: this.bodies.stats().reservedBytes,
     };

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import type { KvClient, ListWatchHandlers, Snapshot, WatchEvent } from "../shared/db/mod.ts";
+import type {
+  Entity,
+  KvClient,
+  ListOptions,
+  ListWatchHandlers,
+  Snapshot,
+  WatchEvent,
+} from "../shared/db/mod.ts";
 import { TestEnv } from "./_test_env.ts";
 
 const E = "/v1/apps/shop/envs/prod";
@@ -15,17 +22,19 @@ function delayedWatch(db: KvClient): {
   release(): void;
   held(): number;
   snapshot(s: Snapshot): void;
+  map(e: Entity): Entity;
 } {
   const queue: { h: ListWatchHandlers; ev: WatchEvent }[] = [];
   let holding = true;
   let last: ListWatchHandlers | undefined;
+  let lastOptions: ListOptions | undefined;
   const wrapped = Object.create(db) as KvClient;
   wrapped.listAndWatch = (prefix, handlers, options) =>
     db.listAndWatch(prefix, {
       ...handlers,
       onSnapshot: (s) => (last = handlers).onSnapshot(s),
       onChanges: (ev) => (holding ? queue.push({ h: handlers, ev }) : handlers.onChanges(ev)),
-    }, options);
+    }, lastOptions = options);
   for (
     const m of ["get", "getMany", "range", "set", "unset", "commitTxn", "watch", "list"] as const
   ) {
@@ -41,6 +50,8 @@ function delayedWatch(db: KvClient): {
     held: () => queue.length,
     /** Delivers `s` as the list-then-watch would after re-listing. */
     snapshot: (s) => last!.onSnapshot(s),
+    /** `e` as the listing's `mapEntity` returns it (as listed pages are). */
+    map: (e) => lastOptions?.mapEntity?.(e) ?? e,
   };
 }
 
@@ -161,6 +172,35 @@ Deno.test("a re-listing (after compaction) pushes what changed, and a resume fro
     const evs = [await r.next(), await r.next(), await r.next()];
     assert.deepEqual(evs.map((e) => e!.event), ["message", "missing", "ready"]);
     assert.equal(JSON.parse(evs[2]!.data).full, true);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a re-listing whose page came before an element was watched reads its body, and pushes it", async () => {
+  const t = new TestEnv();
+  try {
+    await t.pub.appEnv("shop", "prod");
+    await t.pub.publish("shop", "prod", "a", { version: 1, raw: "a1" });
+    const d = delayedWatch(t.db);
+    const a = await t.agent({ db: d.db });
+    await t.pub.publish("shop", "prod", "c", { version: 1, raw: "c1" }); // never delivered
+    // The re-listing's pages arrive (and are decoded, values dropped) before anyone watches c.
+    const listed = await t.db.list("cassem/serve/");
+    const entities = listed.entities.map(d.map);
+    assert.ok(entities.every((e) => e.val.length === 0), "the listing kept no value");
+    const w = await t.watch(a, `${E}/watch?keys=c`);
+    assert.deepEqual([(await w.next())!.event, (await w.next())!.event], ["missing", "ready"]);
+    d.snapshot({ entities, revision: listed.revision, reset: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ev = await Promise.race([
+      w.next(),
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 5_000)),
+    ]);
+    clearTimeout(timer);
+    assert.ok(ev, "c was pushed");
+    assert.equal(ev.event, "message");
+    assert.equal(JSON.parse(ev.data).raw, "c1");
   } finally {
     await t.close();
   }

@@ -20,7 +20,7 @@ import { AgentMetrics } from "./metrics.ts";
 import { createAgent } from "./app.ts";
 import { defaultAgentId, FlagError, parseFlags, USAGE } from "./flags.ts";
 import { startGrpcServer } from "./grpc_service.ts";
-import { startMemoryTrim, trimMemory } from "./memory_trim.ts";
+import { releaseMemory, startBurstRelease, startMemoryTrim } from "./memory_trim.ts";
 import { SelfRecord } from "./self_record.ts";
 
 function fail(message: string): never {
@@ -161,12 +161,15 @@ console.log(`cassemagent ready id=${agentId} http=${httpAddr} grpc=${grpcAddr ??
 void agent.ready.then(
   (rev) => {
     log.info("serving", { revision: rev, elements: agent.core.state.elementCount });
-    // The first listing was the biggest burst of short-lived buffers: give it back now.
-    trimMemory();
+    // The first listing was the biggest burst of short-lived objects and buffers: give it back now.
+    releaseMemory();
   },
   () => {},
 );
 startMemoryTrim();
+// After a burst of records read from cassemdb (a listing, cold reads of many bodies), their
+// garbage goes back at once; during a long one, every 32 MiB read.
+startBurstRelease({ activity: () => agent.core.stats().readBytes! });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -184,7 +184,8 @@ export function decodeServe(e: ServeEntity): DecodedServe | undefined {
       const rule = where.kind === "gray" ? (r as ServeGrayRecord).rule : undefined;
       const sealed = r.sealed !== undefined;
       const meta = new ServedVersion({
-        kind: where.kind,
+        // The literal, not the key's substring: one string for every version, not one each.
+        kind: where.kind === "live" ? "live" : "gray",
         app: intern(where.app),
         env: intern(where.env),
         key: where.key,

@@ -403,6 +403,15 @@ export interface ListOptions {
   timeoutMs?: number;
   /** Aborting stops the listing (and the watch) as `close()` does. */
   signal?: AbortSignal;
+  /**
+   * Applied to each listed entity as soon as its page arrives; the snapshot
+   * then holds what it returned (entities changed while the listing ran are
+   * as the watch delivered them). So a caller that keeps less than every
+   * value (decodes it and drops it) does not hold the values of every page
+   * until the listing completes. Must keep `key`; a throw ends the listing
+   * (`onError`).
+   */
+  mapEntity?: (entity: Entity) => Entity;
 }
 
 /** A running {@linkcode KvClient.listAndWatch}. */

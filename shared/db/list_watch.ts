@@ -117,7 +117,10 @@ async function listOnce(
   const limit = checkPageSize(options.pageSize);
   const signal = options.signal;
   const read = { limit, timeoutMs: options.timeoutMs, signal };
-  const first = await src.range(prefix, read);
+  const map = options.mapEntity;
+  // Mapped as each page arrives, so that only what the caller keeps is held while listing.
+  const mapped = (p: RangePage): RangePage => map ? { ...p, entities: p.entities.map(map) } : p;
+  const first = mapped(await src.range(prefix, read));
   const r1 = first.revision;
   const buffer: WatchEvent[] = [];
   let progress = r1;
@@ -140,7 +143,7 @@ async function listOnce(
   try {
     const pages = [first];
     for (let p = first; p.hasMore;) {
-      p = await src.range(prefix, { ...read, seek: p.nextSeekKey });
+      p = mapped(await src.range(prefix, { ...read, seek: p.nextSeekKey }));
       if (p.revision < r1) {
         // Only a stale serializable read could do this: the changes it misses are not buffered.
         throw new DbError(

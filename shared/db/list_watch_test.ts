@@ -229,3 +229,42 @@ Deno.test("listAndWatch: a handler that throws ends it with onError, and close b
   );
   db.close();
 });
+
+Deno.test("listAndWatch mapEntity: each page mapped as it arrives, the snapshot holds what it returned, changes made while listing as the watch gave them", async () => {
+  const db = new MemoryDb();
+  for (let i = 0; i < 35; i++) await db.set(`p/k${String(i).padStart(2, "0")}`, `v${i}`);
+  const mapped = new Set<Entity>();
+  const mappedWhenAsked: number[] = [];
+  let pages = 0;
+  const src: ListWatchSource = {
+    async range(prefix, options) {
+      mappedWhenAsked.push(mapped.size);
+      const page = await db.range(prefix, options);
+      // After the first page: one of its keys changes while the listing runs.
+      if (++pages === 1) await db.set("p/k05", "changed", { overwrite: true });
+      return page;
+    },
+    watch: (req, handlers) => db.watch(req, handlers),
+  };
+  const snap = Promise.withResolvers<Snapshot>();
+  const lw = listAndWatch(src, PREFIX, { onSnapshot: snap.resolve, onChanges() {} }, {
+    pageSize: 10,
+    mapEntity(e) {
+      const out = { ...e, val: new Uint8Array(0) };
+      mapped.add(out);
+      return out;
+    },
+  });
+  const s = await snap.promise;
+  lw.close();
+  // Page i was mapped before page i + 1 was asked for: never more than one page held unmapped.
+  assert.deepEqual(mappedWhenAsked, [0, 10, 20, 30]);
+  assert.equal(s.entities.length, 35);
+  const changed = s.entities.find((e) => e.key === "p/k05")!;
+  assert.equal(new TextDecoder().decode(changed.val), "changed");
+  assert.ok(!mapped.has(changed), "the change made while listing is as the watch delivered it");
+  for (const e of s.entities) {
+    if (e.key !== "p/k05") assert.ok(mapped.has(e), `${e.key} is the mapped entity`);
+  }
+  db.close();
+});
