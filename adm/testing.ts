@@ -1,8 +1,9 @@
 /**
- * A test harness for adm: the app on an in-memory cassemdb (`MemoryDb`)
- * with a controllable clock, a logged-in admin, and helpers to make users
- * with roles and API tokens without going through PBKDF2 for each. Route
- * tests call `t.request(...)`; no sockets.
+ * A test harness for adm: the app on an in-memory cassemdb (`MemoryDb`), or
+ * on any `KvClient` given as `db` (a real cassemdb's `DbClient`), with a
+ * controllable clock, a logged-in admin, and helpers to make users with
+ * roles and API tokens without going through PBKDF2 for each. Route tests
+ * call `t.request(...)`; no sockets between the test and adm.
  *
  * ```ts
  * const t = await createTestAdm();
@@ -30,7 +31,7 @@ import {
   userKey,
   UserRecord,
 } from "../shared/config/mod.ts";
-import { MemoryDb } from "../shared/db/mod.ts";
+import { type KvClient, MemoryDb } from "../shared/db/mod.ts";
 import { createLogger, type Level, type Logger } from "../shared/log.ts";
 import { type AdmApp, createApp } from "./app.ts";
 import { BOOTSTRAP_ACCOUNT } from "./auth/bootstrap.ts";
@@ -87,20 +88,33 @@ export interface TestRequestOptions {
   headers?: Record<string, string>;
 }
 
-/** The harness {@linkcode createTestAdm} returns. */
-export interface TestAdm {
+/**
+ * The harness {@linkcode createTestAdm} returns; `D` is the type of its
+ * cassemdb (`MemoryDb` unless the options gave another `KvClient`).
+ */
+export interface TestAdm<D extends KvClient = MemoryDb> {
   /** The app under test. */
   readonly app: AdmApp;
-  /** Its in-memory cassemdb (inspect raw values, `failNext`, ...). */
-  readonly db: MemoryDb;
+  /** Its cassemdb: the harness's own `MemoryDb` (inspect raw values, `failNext`, ...) or the one given. */
+  readonly db: D;
   /** The deps the app was built with. */
   readonly deps: AdmDeps;
   /** A session of the bootstrap `admin` (a global admin). */
   readonly adminToken: string;
   /** The harness clock, ms since the epoch. */
   now(): number;
-  /** Moves the clock forward by `ms` (TTLs expire accordingly). */
+  /**
+   * Moves adm's clock forward by `ms`. On the harness's own `MemoryDb` the
+   * TTLs that ran out by then expire too. A real cassemdb expires TTLs on its
+   * own wall clock, which this does not move: there a key with a TTL outlives
+   * an `advance` past it, so tests of expiry stay on `MemoryDb`.
+   */
   advance(ms: number): void;
+  /**
+   * The store's revision now (a linearizable read): equal before and after
+   * something means nothing was written in between, on any `KvClient`.
+   */
+  revision(): Promise<number>;
   /** Sends one request to the app. */
   request(method: string, path: string, options?: TestRequestOptions): Promise<TestResponse>;
   /** Creates app `app` as the admin (owner: the admin unless given). */
@@ -119,7 +133,14 @@ export interface TestAdm {
 }
 
 /** Options of {@linkcode createTestAdm}. */
-export interface TestAdmOptions {
+export interface TestAdmOptions<D extends KvClient = MemoryDb> {
+  /**
+   * The cassemdb to use (default: a new `MemoryDb` on the harness clock). It
+   * must hold no cassem keys yet (a fresh store): the harness writes what the
+   * bootstrap writes, refused if an admin already exists. Not closed by the
+   * harness.
+   */
+  db?: D;
   /** Config overrides. */
   config?: Partial<AdmConfig>;
   /** The secret keyring (default none). */
@@ -130,11 +151,18 @@ export interface TestAdmOptions {
   logger?: Logger;
 }
 
-/** Builds the harness (see the module doc). */
-export async function createTestAdm(options: TestAdmOptions = {}): Promise<TestAdm> {
+/**
+ * Builds the harness (see the module doc) on `options.db`, or on a new
+ * `MemoryDb` that shares the harness clock.
+ * @throws {Error} when `options.db` already holds a bootstrap record (not a fresh store).
+ */
+export async function createTestAdm<D extends KvClient = MemoryDb>(
+  options: TestAdmOptions<D> = {},
+): Promise<TestAdm<D>> {
   let now = Date.UTC(2025, 0, 1);
   const clock = () => now;
-  const db = new MemoryDb({ clock });
+  const own = options.db === undefined ? new MemoryDb({ clock }) : undefined;
+  const db = (options.db ?? own) as D;
   const deps: AdmDeps = {
     db,
     clock,
@@ -146,7 +174,7 @@ export async function createTestAdm(options: TestAdmOptions = {}): Promise<TestA
   const hash = await testPasswordHash();
   // What bootstrapAdmin writes, with the cached hash (a PBKDF2 hash per harness would cost 0.2 s).
   const time0 = new Date(now).toISOString();
-  await db.txn()
+  const boot = await db.txn()
     .if(bootstrapKey(), { mustNotExist: true })
     .set(
       bootstrapKey(),
@@ -161,6 +189,11 @@ export async function createTestAdm(options: TestAdmOptions = {}): Promise<TestA
       encodeRecord(UserRecord, userRecord(BOOTSTRAP_ACCOUNT, hash, true, time0)),
     )
     .commit();
+  if (!boot.succeeded) {
+    throw new Error(
+      `Cannot create the test harness as its db is not fresh: current ${bootstrapKey()} exists`,
+    );
+  }
 
   async function session(account: string): Promise<string> {
     const { token, id, secret } = newSessionToken(account);
@@ -179,7 +212,7 @@ export async function createTestAdm(options: TestAdmOptions = {}): Promise<TestA
     return token;
   }
 
-  const t: TestAdm = {
+  const t: TestAdm<D> = {
     app,
     db,
     deps,
@@ -187,7 +220,10 @@ export async function createTestAdm(options: TestAdmOptions = {}): Promise<TestA
     now: clock,
     advance(ms) {
       now += ms;
-      db.expireDue();
+      own?.expireDue();
+    },
+    async revision() {
+      return (await db.get(bootstrapKey())).revision;
     },
     async request(method, path, opts = {}) {
       const headers: Record<string, string> = { ...opts.headers };

@@ -27,7 +27,7 @@ import type { TestAdm } from "../../adm/testing.ts";
 
 /** Creates app `app` and env `env` (with `envBody`) as the harness admin. */
 export async function appWithEnv(
-  t: TestAdm,
+  t: TestAdm<KvClient>,
   app = "shop",
   env = "prod",
   envBody: Record<string, unknown> = {},
