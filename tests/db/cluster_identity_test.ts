@@ -19,6 +19,46 @@ import { scenario } from "./_scenario.ts";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** Writes `n` keys under `prefix` through every founder; answers what was acknowledged. */
+async function writeAcked(
+  c: TestCluster,
+  founders: DbProc[],
+  prefix: string,
+  n: number,
+): Promise<Map<string, string>> {
+  const db = c.client({ endpoints: founders.map((p) => p.clientAddr) });
+  const acked = new Map<string, string>();
+  for (let i = 0; i < n; i++) {
+    await db.set(`${prefix}/k${i}`, enc.encode(`v${i}`), { overwrite: true });
+    acked.set(`${prefix}/k${i}`, `v${i}`);
+  }
+  return acked;
+}
+
+/** Kills `p`, removes its data dir and starts it again with the same flags. */
+async function wipeAndRestart(c: TestCluster, p: DbProc): Promise<void> {
+  await c.kill(p);
+  await Deno.remove(p.dir, { recursive: true });
+  await c.restart(p);
+}
+
+/** Asserts that `p` said it recovers instead of bootstrapping (`why` if not). */
+function assertRecoversInstead(c: TestCluster, p: DbProc, why: string): void {
+  assert.ok(
+    c.linesOf(p).some((l) =>
+      /a cluster already runs at --peers: starting empty and recovering/.test(l)
+    ),
+    why,
+  );
+}
+
+/** Asserts that `p` holds every acknowledged write (serializable reads at `p`). */
+async function assertHolds(c: TestCluster, p: DbProc, acked: Map<string, string>): Promise<void> {
+  const one = c.client({ endpoints: [p.clientAddr] });
+  const got = await one.getMany([...acked.keys()], { serializable: true });
+  assert.deepEqual(new Map(got.entities.map((e) => [e.key, dec.decode(e.val)])), acked);
+}
+
 async function clusterIdOf(p: DbProc): Promise<string> {
   return JSON.parse(await Deno.readTextFile(`${p.dir}/node.json`)).clusterId;
 }
@@ -161,29 +201,15 @@ scenario(
   async () => {
     await withCluster({ name: "wiped founder" }, async (c) => {
       const founders = await c.startFounders(3);
-      const db = c.client({ endpoints: founders.map((p) => p.clientAddr) });
-      const acked = new Map<string, string>();
-      for (let i = 0; i < 20; i++) {
-        await db.set(`wf/k${i}`, enc.encode(`v${i}`), { overwrite: true });
-        acked.set(`wf/k${i}`, `v${i}`);
-      }
+      const acked = await writeAcked(c, founders, "wf", 20);
       const { node: leader } = await c.waitLeader();
       const wiped = founders.find((p) => p !== leader)!;
       const ours = await clusterIdOf(wiped);
-      await c.kill(wiped);
-      await Deno.remove(wiped.dir, { recursive: true });
-      await c.restart(wiped);
-      assert.ok(
-        c.linesOf(wiped).some((l) =>
-          /a cluster already runs at --peers: starting empty and recovering/.test(l)
-        ),
-        "the wiped founder did not bootstrap a cluster of its own",
-      );
+      await wipeAndRestart(c, wiped);
+      assertRecoversInstead(c, wiped, "the wiped founder did not bootstrap a cluster of its own");
       assert.equal(await clusterIdOf(wiped), ours);
       await c.waitConverged(founders);
-      const one = c.client({ endpoints: [wiped.clientAddr] });
-      const got = await one.getMany([...acked.keys()], { serializable: true });
-      assert.deepEqual(new Map(got.entities.map((e) => [e.key, dec.decode(e.val)])), acked);
+      await assertHolds(c, wiped, acked);
     });
   },
 );
@@ -194,23 +220,15 @@ scenario(
   async () => {
     await withCluster({ name: "wiped founder, no leader" }, async (c) => {
       const founders = await c.startFounders(3);
-      const db = c.client({ endpoints: founders.map((p) => p.clientAddr) });
-      const acked = new Map<string, string>();
-      for (let i = 0; i < 10; i++) {
-        await db.set(`wl/k${i}`, enc.encode(`v${i}`), { overwrite: true });
-        acked.set(`wl/k${i}`, `v${i}`);
-      }
+      const acked = await writeAcked(c, founders, "wl", 10);
       const { node: leader } = await c.waitLeader();
       // Only the third founder runs: no leader, but past the founding term.
       const wiped = founders.find((p) => p !== leader)!;
       await c.kill(leader);
-      await c.kill(wiped);
-      await Deno.remove(wiped.dir, { recursive: true });
-      await c.restart(wiped);
-      assert.ok(
-        c.linesOf(wiped).some((l) =>
-          /a cluster already runs at --peers: starting empty and recovering/.test(l)
-        ),
+      await wipeAndRestart(c, wiped);
+      assertRecoversInstead(
+        c,
+        wiped,
         "the wiped founder bootstrapped again while its cluster had no leader",
       );
       const http = await waitFor("the wiped founder's /status", async () => {
@@ -223,9 +241,7 @@ scenario(
       assert.equal(http.recovering, true, "it recovers: no vote, no campaign");
       await c.restart(leader);
       await c.waitConverged(founders);
-      const one = c.client({ endpoints: [wiped.clientAddr] });
-      const got = await one.getMany([...acked.keys()], { serializable: true });
-      assert.deepEqual(new Map(got.entities.map((e) => [e.key, dec.decode(e.val)])), acked);
+      await assertHolds(c, wiped, acked);
     });
   },
 );
