@@ -38,6 +38,8 @@ export interface AgentDeps extends Omit<CoreOptions, "log"> {
   maxQueuedBytes?: number;
   /** Longest long poll, in ms (default 60,000). */
   maxPollMs?: number;
+  /** Most SSE events enqueued in one turn of the event loop, over every stream (default 128). */
+  writesPerTurn?: number;
   /** Where the agent counts what it does (default: a new registry without process metrics). */
   metrics?: AgentMetrics;
 }
@@ -128,7 +130,11 @@ export function createAgent(deps: AgentDeps): Agent {
   app.route("/", readRoutes(core));
   app.route(
     "/",
-    watchRoutes(core, { maxQueuedBytes: deps.maxQueuedBytes, maxPollMs: deps.maxPollMs }),
+    watchRoutes(core, {
+      maxQueuedBytes: deps.maxQueuedBytes,
+      maxPollMs: deps.maxPollMs,
+      writesPerTurn: deps.writesPerTurn,
+    }),
   );
   app.route("/", instanceRoutes(instances));
   core.start();

@@ -19,6 +19,7 @@ import { asAgentError, BadRequestError, grpcStatusOf } from "./errors.ts";
 import { type ClientIdentity, identityFrom } from "./identity.ts";
 import { type InstanceRegistry, parseReport } from "./instances.ts";
 import type { PushItem, PushSink } from "./subscriptions.ts";
+import { SpreadWrites } from "./spread_writes.ts";
 
 /** Options of the gRPC service. */
 export interface GrpcOptions {
@@ -32,6 +33,12 @@ export interface GrpcOptions {
   encodeWatchResp?: (msg: unknown) => Buffer;
   /** Server interceptors (the metrics' `grpcServerObserver`), outermost first. */
   interceptors?: grpc.ServerInterceptor[];
+  /**
+   * Most Watch messages written in one turn of the event loop, over every
+   * stream; the rest follow in the next turns, in order (default 128; see
+   * `spread_writes.ts`).
+   */
+  writesPerTurn?: number;
 }
 
 /** A push's serialized CHANGE message, made by the first stream that sends it. */
@@ -117,15 +124,18 @@ function changeMessage(revision: number, items: readonly PushItem[]): [unknown, 
 
 /**
  * A push sink writing WatchResp messages to one server stream, bounded: the
- * bytes written and not yet taken by the stream may not exceed the bound,
- * apart from the initial state (sent before READY), which always goes out
- * whole however large — a client cut off before its READY would watch
- * again into the same state forever.
+ * bytes written and not yet taken by the stream (those waiting for a later
+ * turn included) may not exceed the bound, apart from the initial state
+ * (sent before READY), which always goes out whole however large — a client
+ * cut off before its READY would watch again into the same state forever.
+ * Its writes and its end go through the service's {@linkcode SpreadWrites},
+ * in order.
  */
 class GrpcSink implements PushSink {
   readonly #call: grpc.ServerWritableStream<Any, Any>;
   readonly #max: number;
   readonly #encode: ((msg: unknown) => Buffer) | undefined;
+  readonly #spread: SpreadWrites;
   #pending = 0;
   /** Bytes of the initial state not yet taken by the stream. */
   #initialPending = 0;
@@ -137,10 +147,12 @@ class GrpcSink implements PushSink {
     call: grpc.ServerWritableStream<Any, Any>,
     maxQueuedBytes: number,
     encode: ((msg: unknown) => Buffer) | undefined,
+    spread: SpreadWrites,
   ) {
     this.#call = call;
     this.#max = maxQueuedBytes;
     this.#encode = encode;
+    this.#spread = spread;
   }
 
   push(revision: number, items: readonly PushItem[]): void {
@@ -173,8 +185,11 @@ class GrpcSink implements PushSink {
     if (this.#ended) return;
     this.#end();
     const status = grpc.status[code as keyof typeof grpc.status] ?? grpc.status.UNAVAILABLE;
-    // grpc-js sends a server stream's status from its 'error' listener (which ends the stream).
-    this.#call.emit("error", { code: status, details: message, metadata: new grpc.Metadata() });
+    const error = { code: status, details: message, metadata: new grpc.Metadata() };
+    // grpc-js sends a server stream's status from its 'error' listener (which ends the stream);
+    // after the messages written before it.
+    if (this.#spread.mayWriteNow()) this.#call.emit("error", error);
+    else this.#spread.later(() => this.#call.emit("error", error));
   }
 
   #write(msg: unknown, size: number): void {
@@ -186,19 +201,31 @@ class GrpcSink implements PushSink {
     this.#pending += size;
     if (!this.#readySent) {
       this.#initialPending += size;
-      this.#call.write(msg, () => {
+      const initial = () => {
         this.#pending -= size;
         this.#initialPending -= size;
-      });
+      };
+      if (this.#spread.mayWriteNow()) this.#call.write(msg, initial);
+      else this.#spread.later(() => this.#send(msg, initial));
       return;
     }
-    this.#call.write(msg, () => (this.#pending -= size));
+    if (this.#spread.mayWriteNow()) this.#call.write(msg, () => (this.#pending -= size));
+    else this.#spread.later(() => this.#send(msg, () => (this.#pending -= size)));
     if (this.#pending - this.#initialPending > this.#max) {
       this.close(
         "RESOURCE_EXHAUSTED",
         `Cannot go on pushing as the client reads too slowly: more than ${this.#max} bytes are waiting; watch again with revision set to the last one received`,
       );
     }
+  }
+
+  /** A write that waited its turn: not sent when the call went meanwhile. */
+  #send(msg: unknown, taken: () => void): void {
+    if (this.#call.cancelled) {
+      this.#end();
+      return;
+    }
+    this.#call.write(msg, taken);
   }
 
   #end(): void {
@@ -215,6 +242,7 @@ export function agentService(
   options: GrpcOptions = {},
 ): grpc.UntypedServiceImplementation {
   const maxQueued = options.maxQueuedBytes ?? 4 * 1024 * 1024;
+  const spread = new SpreadWrites(options.writesPerTurn);
   const answer = (rec: { clientId: string }) => ({
     clientId: rec.clientId,
     agentId: (rec as { agentId?: string }).agentId ?? "",
@@ -233,7 +261,7 @@ export function agentService(
     }),
 
     Watch: (call: grpc.ServerWritableStream<Any, Any>) => {
-      const sink = new GrpcSink(call, maxQueued, options.encodeWatchResp);
+      const sink = new GrpcSink(call, maxQueued, options.encodeWatchResp, spread);
       let sub: Subscription | undefined;
       let gone = false;
       const end = () => {

@@ -23,6 +23,7 @@ import {
 } from "./http_common.ts";
 import { elementsResponse } from "./http_reads.ts";
 import { SseSink } from "./sse.ts";
+import { SpreadWrites } from "./spread_writes.ts";
 
 /** Options of {@linkcode watchRoutes}. */
 export interface WatchRouteOptions {
@@ -30,6 +31,8 @@ export interface WatchRouteOptions {
   maxQueuedBytes?: number;
   /** Longest long poll, in ms (default 60,000). */
   maxPollMs?: number;
+  /** Most SSE events enqueued in one turn of the event loop over every stream (default 128). */
+  writesPerTurn?: number;
 }
 
 /** Default wait of a long poll, in ms. */
@@ -48,6 +51,8 @@ const PollBody = z.strictObject({
 export function watchRoutes(core: AgentCore, options: WatchRouteOptions = {}): Hono<AgentEnv> {
   const app = new Hono<AgentEnv>();
   const maxPollMs = options.maxPollMs ?? 60_000;
+  // One for every stream: a push's events go out a turn's worth at a time, in order.
+  const spread = new SpreadWrites(options.writesPerTurn);
 
   app.get("/v1/apps/:app/envs/:env/watch", async (c) => {
     const { app: appId, env } = appEnvOf(c);
@@ -70,6 +75,7 @@ export function watchRoutes(core: AgentCore, options: WatchRouteOptions = {}): H
     const held: { sub?: Subscription; ended: boolean } = { ended: false };
     const sink = new SseSink({
       maxQueuedBytes: options.maxQueuedBytes,
+      spread,
       onEnd: () => {
         held.ended = true;
         held.sub?.close();

@@ -35,7 +35,12 @@ export class AgentMetrics {
   readonly db: KvClientMetrics;
   /** Pushes to subscribers (one per subscriber per revision that concerns it). */
   readonly pushes: Counter;
-  /** Time from a change's arrival from cassemdb to its push to every subscriber it concerns. */
+  /**
+   * Time from a change's arrival from cassemdb to its push to every
+   * subscriber it concerns: handed to each one's sink. The writes of a push
+   * to more than 128 streams go on in the next turns (`spread_writes.ts`),
+   * after this is observed.
+   */
   readonly pushLatency: Histogram;
 
   /** Registers the agent's metrics on a new registry (`processMetrics`: see `createRegistry`). */

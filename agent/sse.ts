@@ -14,7 +14,10 @@
  * The last event of each revision carries `id: {revision}` (as does
  * `ready`), so a client that reconnects with `Last-Event-ID` resumes after
  * the last revision it received whole. Frames are encoded once per push and
- * shared by every stream.
+ * shared by every stream. With a {@linkcode SpreadWrites} (the watch route
+ * gives one to all its streams) a large push is enqueued a turn's worth at
+ * a time, so that the runtime writes the first streams' bytes while the
+ * next are enqueued; a stream's events and its close keep their order.
  *
  * A stream whose unsent bytes exceed its bound (the client reads too slowly)
  * gets a `close` event with code `RESOURCE_EXHAUSTED` and ends: memory stays
@@ -27,6 +30,7 @@
  * @module
  */
 
+import type { SpreadWrites } from "./spread_writes.ts";
 import type { PushItem, PushSink } from "./subscriptions.ts";
 
 const encoder = new TextEncoder();
@@ -57,6 +61,8 @@ export interface SseOptions {
   retryMs?: number;
   /** Called once when the stream ends (client gone, cut off, closed). */
   onEnd?(): void;
+  /** Spreads the writes of a large push over turns (shared by the streams); none: at once. */
+  spread?: SpreadWrites;
 }
 
 /** A push sink writing an SSE stream (see the module doc). */
@@ -66,7 +72,10 @@ export class SseSink implements PushSink {
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   readonly #maxQueued: number;
   readonly #onEnd: (() => void) | undefined;
+  readonly #spread: SpreadWrites | undefined;
   #ended = false;
+  /** Whether its close waits its turn behind writes. */
+  #closing = false;
   /** Whether `ready` was sent: bytes queued before it are the initial state. */
   #readySent = false;
   /** Bytes of the initial state (the `retry:` line included), and of everything queued. */
@@ -77,6 +86,7 @@ export class SseSink implements PushSink {
   constructor(options: SseOptions = {}) {
     this.#maxQueued = options.maxQueuedBytes ?? 4 * 1024 * 1024;
     this.#onEnd = options.onEnd;
+    this.#spread = options.spread;
     this.body = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
@@ -117,6 +127,17 @@ export class SseSink implements PushSink {
   }
 
   close(code: string, message: string): void {
+    if (this.#ended || this.#closing) return;
+    const spread = this.#spread;
+    if (spread && !spread.mayWriteNow()) {
+      this.#closing = true;
+      spread.later(() => this.#close(code, message));
+      return;
+    }
+    this.#close(code, message);
+  }
+
+  #close(code: string, message: string): void {
     if (this.#ended) return;
     try {
       this.#controller.enqueue(
@@ -127,8 +148,19 @@ export class SseSink implements PushSink {
     this.#end();
   }
 
-  /** Enqueues `bytes`; cuts the stream off when the client is too far behind. */
+  /** Enqueues `bytes` now or in its turn; false when the stream has ended. */
   #write(bytes: Uint8Array): boolean {
+    if (this.#ended || this.#closing) return false;
+    const spread = this.#spread;
+    if (spread && !spread.mayWriteNow()) {
+      spread.later(() => void this.#enqueue(bytes));
+      return true;
+    }
+    return this.#enqueue(bytes);
+  }
+
+  /** Enqueues `bytes`; cuts the stream off when the client is too far behind. */
+  #enqueue(bytes: Uint8Array): boolean {
     if (this.#ended) return false;
     try {
       this.#controller.enqueue(bytes);

@@ -28,12 +28,18 @@ export function spawnProc(
   name: string,
   cmd: string,
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string> } = {},
+  opts: {
+    cwd?: string;
+    env?: Record<string, string>;
+    /** Called with every line of its output, as it comes. */
+    onLine?: (stream: "stdout" | "stderr", line: string) => void;
+  } = {},
 ): Proc {
   installSignalHandlers();
   return spawnChild(name, cmd, args, {
     cwd: opts.cwd ?? REPO_ROOT,
     env: opts.env,
+    onLine: opts.onLine,
     stdin: "piped",
     dieWithParent: true,
   });

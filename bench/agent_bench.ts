@@ -35,6 +35,7 @@ import { ServePublisher } from "../agent/_publisher.ts";
 import { type Cluster, startCassem } from "./_clusters.ts";
 import { type Proc, procCpuMs, procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
 import { fmt, percentile, printTable } from "./_stats.ts";
+import { parsePrometheusText } from "../shared/metrics/mod.ts";
 import { machineNote } from "./db_bench.ts";
 
 const AGENT = fileURLToPath(new URL("../agent/main.ts", import.meta.url));
@@ -54,14 +55,23 @@ interface AgentHandle {
 let cpuProfDir: string | undefined;
 let agentsStarted = 0;
 
-async function startAgent(db: string, extra: string[] = []): Promise<AgentHandle> {
+/** Whether `--agent-trace-gc` asked for the agents' GC events (V8 `--trace-gc`, on stdout). */
+let traceGc = false;
+
+async function startAgent(
+  db: string,
+  extra: string[] = [],
+  onLine?: (line: string) => void,
+): Promise<AgentHandle> {
   const prof = cpuProfDir
     ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}/agent-${++agentsStarted}`]
     : [];
+  const gc = traceGc ? ["--v8-flags=--trace-gc"] : [];
   const proc = spawnProc("cassemagent", Deno.execPath(), [
     "run",
     "-A",
     ...prof,
+    ...gc,
     "--config",
     CONFIG,
     AGENT,
@@ -74,7 +84,7 @@ async function startAgent(db: string, extra: string[] = []): Promise<AgentHandle
     "--log-level",
     "warn",
     ...extra,
-  ]);
+  ], { onLine: onLine && ((_stream, l) => onLine(l)) });
   const line = await proc.waitLine((l: string) => l.startsWith("cassemagent ready"), {
     timeoutMs: 30_000,
   });
@@ -285,6 +295,69 @@ async function readsPart(
 
 // ---- push -----------------------------------------------------------------------------
 
+const PUSH_HIST = "cassemagent_push_latency_seconds";
+
+/** The agent's push-latency histogram (arrival of a change from cassemdb → fan-out done). */
+interface PushHistogram {
+  count: number;
+  sumS: number;
+  /** Cumulative counts by upper bound (s), ascending. */
+  buckets: [number, number][];
+}
+
+async function pushHistogram(http: string): Promise<PushHistogram> {
+  const scrape = parsePrometheusText(await (await fetch(`http://${http}/metrics`)).text());
+  return {
+    count: scrape.sum(`${PUSH_HIST}_count`),
+    sumS: scrape.sum(`${PUSH_HIST}_sum`),
+    buckets: scrape.find(`${PUSH_HIST}_bucket`)
+      .map((b) => [Number(b.labels.le), b.value] as [number, number])
+      .sort((a, b) => a[0] - b[0]),
+  };
+}
+
+/**
+ * The pushes observed between `a` and `b`: how many, their mean fan-out (ms)
+ * and the upper bound of the bucket holding their slowest (ms).
+ */
+function fanOut(
+  a: PushHistogram,
+  b: PushHistogram,
+): { count: number; meanMs: number; maxMs: number } {
+  const count = b.count - a.count;
+  const before = new Map(a.buckets);
+  let maxS = NaN;
+  for (const [le, n] of b.buckets) {
+    if (n - (before.get(le) ?? 0) === count) {
+      maxS = le;
+      break;
+    }
+  }
+  return { count, meanMs: ((b.sumS - a.sumS) * 1000) / count, maxMs: maxS * 1000 };
+}
+
+/**
+ * One V8 `--trace-gc` line: when (ms since the isolate started), the kind of
+ * collection and its pause (ms); undefined for other lines.
+ */
+export function gcEvent(
+  line: string,
+): { atMs: number; kind: string; pauseMs: number } | undefined {
+  const m =
+    /(\d+) ms: ([A-Za-z -]+?)(?: \([^)]*\))? [\d.]+ \([\d.]+\) -> .*? MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/
+      .exec(line);
+  return m ? { atMs: Number(m[1]), kind: m[2]!, pauseMs: Number(m[3]) } : undefined;
+}
+
+/** When process `pid` started, in wall-clock ms (to 10 ms: /proc/uptime and clock ticks of 100 Hz). */
+function procStartWallMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Field 22, counted after the ")" that ends the command name.
+  const startTicks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+  const uptimeS = Number(Deno.readTextFileSync("/proc/uptime").split(" ")[0]);
+  return Date.now() - (uptimeS - startTicks / 100) * 1000;
+}
+
 async function pushPart(
   db: string,
   dbc: DbClient,
@@ -300,8 +373,17 @@ async function pushPart(
     `\npush: ${fmt(watchers)} watchers on one agent, one key, ${versions} publishes 100 ms apart`,
   );
   const rows: string[][] = [];
+  const split: string[][] = [];
   for (const kind of ["sse", "grpc"] as const) {
-    const agent = await startAgent(db, ["--heartbeat-ms", "5000"]);
+    // The agent's GC events (with --agent-trace-gc): its stdout is block-buffered, so they
+    // arrive late; each is placed in time by its stamp (ms since the agent's isolate started).
+    const gcEvents: { atMs: number; kind: string; pauseMs: number }[] = [];
+    const agent = await startAgent(db, ["--heartbeat-ms", "5000"], (line) => {
+      const e = gcEvent(line);
+      if (e) gcEvents.push(e);
+    });
+    const agentStart = procStartWallMs(agent.proc.pid);
+    let window: [number, number] = [0, 0];
     const procs: Proc[] = [];
     try {
       const per = Math.ceil(watchers / 2);
@@ -340,6 +422,7 @@ async function pushPart(
       // CPU of the agent and of the watcher processes over the publishes: steadier than
       // latency on a shared machine.
       const agentCpu0 = procCpuMs(agent.proc.pid);
+      const hist0 = await pushHistogram(agent.http);
 
       const now = () => performance.timeOrigin + performance.now();
       for (let v = base + 1; v <= last; v++) {
@@ -355,7 +438,9 @@ async function pushPart(
           )
         ),
       );
+      window = [sent.get(base + 1)!.start, sent.get(last)!.end + 100];
       const agentCpuMs = (procCpuMs(agent.proc.pid) - agentCpu0) / versions;
+      const fan = fanOut(hist0, await pushHistogram(agent.http));
       const watcherCpuMs = outs.reduce((n, o) => n + o.cpuMs, 0) / versions;
       const fromReturn: number[] = [];
       const fromStart: number[] = [];
@@ -375,6 +460,30 @@ async function pushPart(
       }
       fromReturn.sort((a, b) => a - b);
       fromStart.sort((a, b) => a - b);
+      // Per publish, its first and its last delivery (over both watcher processes), from the
+      // publish call's return: the first bounds cassemdb → agent → one socket, the spread is
+      // the fan-out as the watchers see it (agent writes and their own CPU).
+      const first: number[] = [];
+      const lastOf: number[] = [];
+      const spread: number[] = [];
+      for (const [v, s] of sent) {
+        const all = outs.flatMap((o) => (o.times as Record<string, number[]>)[v] ?? []);
+        if (all.length === 0) continue;
+        const lo = Math.min(...all) - s.end;
+        const hi = Math.max(...all) - s.end;
+        first.push(lo);
+        lastOf.push(hi);
+        spread.push(hi - lo);
+      }
+      for (const l of [first, lastOf, spread]) l.sort((a, b) => a - b);
+      split.push([
+        kind === "sse" ? "SSE" : "gRPC Watch",
+        `${fmt(fan.meanMs, 2)} (≤ ${fmt(fan.maxMs, 1)})`,
+        `${fmt(percentile(first, 50), 1)} / ${fmt(first.at(-1) ?? NaN, 1)}`,
+        `${fmt(percentile(lastOf, 50), 1)} / ${fmt(lastOf.at(-1) ?? NaN, 1)}`,
+        `${fmt(percentile(spread, 50), 1)} / ${fmt(spread.at(-1) ?? NaN, 1)}`,
+        "(--agent-trace-gc)",
+      ]);
       const expected = per * 2 * versions;
       rows.push([
         kind === "sse" ? "SSE" : "gRPC Watch",
@@ -393,6 +502,18 @@ async function pushPart(
     } finally {
       await stopAll([...procs, agent.proc]);
     }
+    if (traceGc && split.length > 0) {
+      // Stopped: its output is all read. The events of the publishes' window (± ~50 ms: the
+      // isolate starts a little after the process).
+      const during = gcEvents.filter((e) =>
+        agentStart + e.atMs >= window[0] && agentStart + e.atMs <= window[1]
+      );
+      const total = during.reduce((n, e) => n + e.pauseMs, 0);
+      const max = during.reduce((n, e) => Math.max(n, e.pauseMs), 0);
+      const kinds = [...new Set(during.map((e) => e.kind))].join(", ");
+      split.at(-1)![5] = `${fmt(during.length)}, ${fmt(total, 1)} ms, max ${fmt(max, 1)}` +
+        (kinds ? ` (${kinds})` : "");
+    }
   }
   printTable(
     [
@@ -408,6 +529,20 @@ async function pushPart(
       "watchers CPU ms/publish",
     ],
     rows,
+  );
+  console.log(
+    "where the time goes, per publish (ms from the publish call's return; median / max of the publishes):",
+  );
+  printTable(
+    [
+      "transport",
+      "agent fan-out ms: mean (max bucket)",
+      "first delivery",
+      "last delivery",
+      "last − first",
+      "agent GC during the publishes: n, total, max pause",
+    ],
+    split,
   );
 }
 
@@ -554,9 +689,11 @@ export async function runAgentBench(args: string[]): Promise<void> {
       elements: { type: "string", default: "100000" },
       "value-bytes": { type: "string", default: "1024" },
       "cpu-prof": { type: "string" },
+      "agent-trace-gc": { type: "boolean", default: false },
     },
   });
   cpuProfDir = v["cpu-prof"];
+  traceGc = v["agent-trace-gc"]!;
   const parts = new Set(v.part!.split(","));
   console.log(`cassemagent benchmark — ${await machineNote()}`);
   const root = await Deno.makeTempDir({ prefix: "cassem_agent_bench_" });

@@ -63,7 +63,8 @@ const BENCHES: Record<string, { run: (args: string[]) => Promise<void>; usage: s
     usage: `  agent    cassemagent: cached HTTP reads beside a bare Deno.serve, publish-to-client
            latency with SSE and gRPC watchers, RSS with many cached elements
            --part reads,push,memory   --duration S (10)   --connections N (64)
-           --watchers N (1000)   --versions N (30)   --elements N (100000)   --value-bytes N (1024)`,
+           --watchers N (1000)   --versions N (30)   --elements N (100000)   --value-bytes N (1024)
+           --agent-trace-gc (the agent's GC pauses during the publishes)   --cpu-prof DIR`,
   },
   adm: {
     run: runAdmBench,

@@ -249,3 +249,44 @@ scenario(
     });
   },
 );
+
+scenario(
+  import.meta.url,
+  "a push to more Watch streams than the agent writes in one turn reaches every stream, in order",
+  async () => {
+    await withAgents("grpc-spread", async (w) => {
+      await w.pub.appEnv("shop", "prod");
+      await w.pub.publish("shop", "prod", "hot", { version: 1, raw: "v1" });
+      const a = await w.agent();
+      const g = new AgentGrpc(a.grpc);
+      // 300 streams: over the 128 writes a turn of grpc_service.ts, so pushes wait their turn.
+      const streams = Array.from({ length: 300 }, () => {
+        const versions: number[] = [];
+        let ready = false;
+        const s = g.watch({ app: "shop", env: "prod", keys: ["hot"] }, {}, (m) => {
+          if (m.kind === "READY") ready = true;
+          else if (m.kind === "CHANGE" && ready) {
+            for (const e of m.elements) versions.push(Number(e.version));
+          }
+        });
+        return { s, versions, isReady: () => ready };
+      });
+      await waitFor(
+        "every stream READY",
+        () => streams.every((x) => x.isReady()) || undefined,
+        { timeoutMs: 60_000 },
+      );
+      // Published back to back: a later revision may arrive while the earlier one still waits.
+      for (let v = 2; v <= 4; v++) {
+        await w.pub.publish("shop", "prod", "hot", { version: v, raw: `v${v}` });
+      }
+      await waitFor(
+        "version 4 on every stream",
+        () => streams.every((x) => x.versions.at(-1) === 4) || undefined,
+        { timeoutMs: 60_000 },
+      );
+      for (const x of streams) assert.deepEqual(x.versions, [2, 3, 4]);
+      for (const x of streams) x.s.cancel();
+    });
+  },
+);
