@@ -24,16 +24,12 @@
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import {
-  encodeRecord,
-  rawFingerprint,
-  serveLiveKey,
-  ServeLiveRecord,
-} from "../shared/config/mod.ts";
-import { DbClient, isUnavailable, mayHaveApplied, type TxnOp } from "../shared/db/mod.ts";
+import { serveLiveKey } from "../shared/config/mod.ts";
+import { DbClient } from "../shared/db/mod.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
 import { type Cluster, startCassem } from "./_clusters.ts";
 import { type Proc, procCpuMs, procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
+import { fillServedElements } from "./_serve_fill.ts";
 import { fmt, percentile, printTable } from "./_stats.ts";
 import { parsePrometheusText } from "../shared/metrics/mod.ts";
 import { machineNote } from "./db_bench.ts";
@@ -562,46 +558,8 @@ async function memoryPart(
 ): Promise<void> {
   console.log(`\nmemory: ${fmt(n)} elements of ${fmt(valueBytes)} B`);
   await pub.appEnv("mem", "prod");
-  const t0 = performance.now();
-  let next = 0;
-  const publishedAt = new Date().toISOString();
-  const filler = async () => {
-    while (next < n) {
-      const ops: TxnOp[] = [];
-      for (let j = 0; j < 64 && next < n; j++, next++) {
-        const key = `e${next}`;
-        const raw = `${key}=`.padEnd(valueBytes, "x");
-        const rec = {
-          app: "mem",
-          env: "prod",
-          key,
-          version: 1,
-          contentType: "plaintext" as const,
-          fingerprint: await rawFingerprint(raw),
-          publishedAt,
-          raw,
-        };
-        ops.push({
-          op: "set",
-          key: serveLiveKey("mem", "prod", key),
-          val: encodeRecord(ServeLiveRecord, rec),
-          overwrite: true,
-        });
-      }
-      // The sets overwrite: a write whose outcome is unknown is simply sent again.
-      for (let attempt = 1;; attempt++) {
-        try {
-          await dbc.commitTxn({ compares: [], ops }, { timeoutMs: 30_000 });
-          break;
-        } catch (e) {
-          if (attempt >= 5 || !mayHaveApplied(e) && !isUnavailable(e)) throw e;
-        }
-      }
-      if (performance.now() - t0 > 600_000) throw new Error("Cannot fill cassemdb within 600 s");
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, filler));
-  console.log(`  filled cassemdb in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+  const filledS = await fillServedElements(dbc, n, valueBytes);
+  console.log(`  filled cassemdb in ${fmt(filledS, 1)} s`);
   const t1 = performance.now();
   const agent = await startAgent(db, ["--cache-entries", String(n), "--cache-bytes", "1g"]);
   const loadS = (performance.now() - t1) / 1000;

@@ -16,16 +16,11 @@
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import {
-  encodeRecord,
-  rawFingerprint,
-  serveLiveKey,
-  ServeLiveRecord,
-} from "../shared/config/mod.ts";
-import { DbClient, isUnavailable, mayHaveApplied, type TxnOp } from "../shared/db/mod.ts";
+import { DbClient } from "../shared/db/mod.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
 import { startCassem } from "./_clusters.ts";
 import { procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
+import { fillServedElements } from "./_serve_fill.ts";
 import { fmt, printTable } from "./_stats.ts";
 
 /** A minimal client of the V8 inspector protocol (GC and heap snapshots of the agent). */
@@ -120,43 +115,7 @@ const dbc = new DbClient({
 });
 try {
   await new ServePublisher(dbc).appEnv("mem", "prod");
-  let next = 0;
-  const publishedAt = new Date().toISOString();
-  const filler = async () => {
-    while (next < n) {
-      const ops: TxnOp[] = [];
-      for (let j = 0; j < 64 && next < n; j++, next++) {
-        const key = `e${next}`;
-        const raw = `${key}=`.padEnd(valueBytes, "x");
-        const rec = {
-          app: "mem",
-          env: "prod",
-          key,
-          version: 1,
-          contentType: "plaintext" as const,
-          fingerprint: await rawFingerprint(raw),
-          publishedAt,
-          raw,
-        };
-        ops.push({
-          op: "set",
-          key: serveLiveKey("mem", "prod", key),
-          val: encodeRecord(ServeLiveRecord, rec),
-          overwrite: true,
-        });
-      }
-      // The sets overwrite: a write whose outcome is unknown is simply sent again.
-      for (let attempt = 1;; attempt++) {
-        try {
-          await dbc.commitTxn({ compares: [], ops }, { timeoutMs: 30_000 });
-          break;
-        } catch (e) {
-          if (attempt >= 5 || !mayHaveApplied(e) && !isUnavailable(e)) throw e;
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, filler));
+  await fillServedElements(dbc, n, valueBytes);
   const rows: string[][] = [];
   for (const spec of v.run!) {
     const run = JSON.parse(spec) as {
