@@ -1,7 +1,8 @@
 /**
  * Fills cassemdb with `n` served elements of app `mem`, env `prod` (keys
  * `e0`…, plaintext of `valueBytes` bytes, version 1), in Txns of 64 from 8
- * writers: what the agent memory bench and its dev probe load.
+ * writers, and reads them all twice through an agent: what the agent memory
+ * bench and its dev probe do.
  *
  * @module
  */
@@ -68,4 +69,27 @@ export async function fillServedElements(
   };
   await Promise.all(Array.from({ length: 8 }, filler));
   return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Reads every filled element twice from the agent at `http` (100 keys a
+ * request, 8 readers), so that LRU-K admits each at its second access.
+ * @throws {Error} on an answer other than 200.
+ */
+export async function readServedTwice(http: string, n: number): Promise<void> {
+  const base = `http://${http}/v1/apps/mem/envs/prod/elements?keys=`;
+  for (let round = 0; round < 2; round++) {
+    let i = 0;
+    const reader = async () => {
+      while (i < n) {
+        const from = i;
+        i += 100;
+        const keys = Array.from({ length: Math.min(100, n - from) }, (_, j) => `e${from + j}`);
+        const r = await fetch(base + keys.join(","));
+        if (r.status !== 200) throw new Error(`read: ${r.status} ${await r.text()}`);
+        await r.body?.cancel();
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, reader));
+  }
 }

@@ -29,7 +29,7 @@ import { DbClient } from "../shared/db/mod.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
 import { type Cluster, startCassem } from "./_clusters.ts";
 import { type Proc, procCpuMs, procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
-import { fillServedElements } from "./_serve_fill.ts";
+import { fillServedElements, readServedTwice } from "./_serve_fill.ts";
 import { fmt, percentile, printTable } from "./_stats.ts";
 import { parsePrometheusText } from "../shared/metrics/mod.ts";
 import { machineNote } from "./db_bench.ts";
@@ -567,22 +567,8 @@ async function memoryPart(
     const status = async () => await (await fetch(`http://${agent.http}/v1/status`)).json();
     const loaded = await procMemMiB(agent.proc.pid);
     const loadedHeap = (await status()).memory.heapUsed / 2 ** 20;
-    const base = `http://${agent.http}/v1/apps/mem/envs/prod/elements?keys=`;
     const t2 = performance.now();
-    for (let round = 0; round < 2; round++) {
-      let i = 0;
-      const reader = async () => {
-        while (i < n) {
-          const from = i;
-          i += 100;
-          const keys = Array.from({ length: Math.min(100, n - from) }, (_, j) => `e${from + j}`);
-          const r = await fetch(base + keys.join(","));
-          if (r.status !== 200) throw new Error(`read: ${r.status} ${await r.text()}`);
-          await r.body?.cancel();
-        }
-      };
-      await Promise.all(Array.from({ length: 8 }, reader));
-    }
+    await readServedTwice(agent.http, n);
     const readS = (performance.now() - t2) / 1000;
     await sleep(2_000);
     const st = await status();

@@ -20,7 +20,7 @@ import { DbClient } from "../shared/db/mod.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
 import { startCassem } from "./_clusters.ts";
 import { procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
-import { fillServedElements } from "./_serve_fill.ts";
+import { fillServedElements, readServedTwice } from "./_serve_fill.ts";
 import { fmt, printTable } from "./_stats.ts";
 
 /** A minimal client of the V8 inspector protocol (GC and heap snapshots of the agent). */
@@ -237,22 +237,8 @@ try {
       await row("loaded +5 s", peak);
       peak = 0;
       peakAt = "";
-      const base = `http://${http}/v1/apps/mem/envs/prod/elements?keys=`;
       const t1 = performance.now();
-      for (let round = 0; round < 2; round++) {
-        let i = 0;
-        const reader = async () => {
-          while (i < n) {
-            const from = i;
-            i += 100;
-            const keys = Array.from({ length: Math.min(100, n - from) }, (_, j) => `e${from + j}`);
-            const r = await fetch(base + keys.join(","));
-            if (r.status !== 200) throw new Error(`read: ${r.status} ${await r.text()}`);
-            await r.body?.cancel();
-          }
-        };
-        await Promise.all(Array.from({ length: 8 }, reader));
-      }
+      await readServedTwice(http, n);
       await row(`read twice (${fmt((performance.now() - t1) / 1000, 1)} s)`, peak);
       await sleep(5_000);
       await row("+5 s idle", peak);
