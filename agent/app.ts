@@ -19,6 +19,7 @@ import {
 } from "../shared/metrics/mod.ts";
 import { AgentCore, type CoreOptions } from "./core.ts";
 import { type AgentBindings, type AgentEnv, installErrors, json } from "./http_common.ts";
+import { corsMiddleware } from "./http_cors.ts";
 import { fastRead } from "./http_fast.ts";
 import { instanceRoutes } from "./http_instances.ts";
 import { readRoutes } from "./http_reads.ts";
@@ -38,6 +39,8 @@ export interface AgentDeps extends Omit<CoreOptions, "log"> {
   maxQueuedBytes?: number;
   /** Longest long poll, in ms (default 60,000). */
   maxPollMs?: number;
+  /** Origins allowed to call `/v1/*` from a browser (`*`: any; absent or empty: CORS off). */
+  corsOrigins?: readonly string[];
   /** Most SSE events enqueued in one turn of the event loop, over every stream (default 128). */
   writesPerTurn?: number;
   /** Where the agent counts what it does (default: a new registry without process metrics). */
@@ -92,6 +95,8 @@ export function createAgent(deps: AgentDeps): Agent {
   const app = new Hono<AgentEnv>();
   app.use("*", httpMetrics(metrics.http));
   installErrors(app, log);
+  const corsOn = (deps.corsOrigins?.length ?? 0) > 0;
+  if (corsOn) app.use("/v1/*", corsMiddleware(deps.corsOrigins!));
   // Ready once loaded: an agent that lost cassemdb keeps serving its (stale) copy.
   const readiness = new CachedCheck(() =>
     Promise.resolve(reportOf(
@@ -141,7 +146,8 @@ export function createAgent(deps: AgentDeps): Agent {
   const fastSeries = fastReadSeries(metrics);
   const fetch = (req: Request, env: AgentBindings = {}) => {
     const t0 = performance.now();
-    const fast = fastRead(core, req);
+    // A browser's request needs the CORS headers of the routed path.
+    const fast = corsOn && req.headers.has("origin") ? undefined : fastRead(core, req);
     if (!fast) return app.fetch(req, env);
     fastSeries(req.url, fast.status).observe((performance.now() - t0) / 1000);
     return fast;

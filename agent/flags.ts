@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { isName } from "../shared/config/mod.ts";
 import { type Level, LOG_FORMAT_FLAGS, type LogFormatFlag } from "../shared/log.ts";
+import { isCorsOrigin } from "./http_cors.ts";
 
 /** The usage text (`--help`). */
 export const USAGE = `cassemagent: serves cassem config to client applications from memory.
@@ -26,6 +27,8 @@ Usage: deno task agent [flags]
   --agent-ttl SECONDS      TTL of this agent's own record (default 15)
   --heartbeat-ms MS        keep-alive period of push streams (default 15000)
   --stream-buffer N        bytes a slow push client may leave unread; k, m suffixes (default 4m)
+  --cors-origins LIST      origins browsers may call the HTTP API from, comma-separated
+                           (https://app.example.com), or * for any (default: none, CORS off)
   --log-level LEVEL        debug, info, warn or error (default info)
   --log-format FORMAT      text, json or auto (default auto: text when stderr is a
                            terminal, else one JSON object per line)
@@ -59,6 +62,8 @@ export interface AgentConfig {
   logLevel: Level;
   /** `--log-format`: text, json, or auto (text on a terminal, JSON otherwise). */
   logFormat: LogFormatFlag;
+  /** `--cors-origins`: browser origins allowed (`*`: any; empty: CORS off). */
+  corsOrigins: string[];
 }
 
 /** A flag with a bad value, or an unknown flag. */
@@ -94,6 +99,7 @@ export function parseFlags(args: string[]): AgentConfig | "help" {
         "agent-ttl": { type: "string", default: "15" },
         "heartbeat-ms": { type: "string", default: "15000" },
         "stream-buffer": { type: "string", default: "4m" },
+        "cors-origins": { type: "string", default: "" },
         "log-level": { type: "string", default: "info" },
         "log-format": { type: "string", default: "auto" },
         help: { type: "boolean", default: false },
@@ -144,6 +150,18 @@ export function parseFlags(args: string[]): AgentConfig | "help" {
     );
   }
   db.forEach((d) => hostPort("--db", d));
+  const corsOrigins = values["cors-origins"]!.split(",").map((s) => s.trim()).filter((s) =>
+    s !== ""
+  );
+  for (const o of corsOrigins) {
+    if (!isCorsOrigin(o) || (o === "*" && corsOrigins.length > 1)) {
+      throw new FlagError(
+        `Cannot start cassemagent as --cors-origins must be * alone or origins such as https://app.example.com (scheme, host, optional port; no path): current value is ${
+          JSON.stringify(values["cors-origins"])
+        }`,
+      );
+    }
+  }
   const grpc = values["grpc-listen"]!;
   return {
     listen: hostPort("--listen", values.listen!),
@@ -160,6 +178,7 @@ export function parseFlags(args: string[]): AgentConfig | "help" {
     streamBufferBytes: size("--stream-buffer", values["stream-buffer"]!),
     logLevel: level as Level,
     logFormat: format as LogFormatFlag,
+    corsOrigins,
   };
 }
 

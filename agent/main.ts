@@ -110,6 +110,7 @@ const agent = createAgent({
   instanceTtlSeconds: cfg.instanceTtlSeconds,
   heartbeatMs: cfg.heartbeatMs,
   maxQueuedBytes: cfg.streamBufferBytes,
+  corsOrigins: cfg.corsOrigins,
 });
 // The peer address costs a call into the runtime: found only when a route asks for it.
 handler = (req, info) =>
