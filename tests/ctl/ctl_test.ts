@@ -3,7 +3,8 @@
  * `deno task start` (cassemdb, cassemadm, cassemagent as processes): log in
  * (the token in a 0600 file), create an app, envs and an element, edit it
  * in $EDITOR, diff, publish, gray release to a label (checked on the agent:
- * only that label gets it), promote, roll back, four-eyes approval by a
+ * only that label gets it, and a labelled SSE stream is pushed each release
+ * cassemadm makes), promote, roll back, four-eyes approval by a
  * second account, instances as the agent registered them, the oplog,
  * export and import --dry-run; every `--json` parses; each kind of failure
  * has its own exit code.
@@ -12,6 +13,7 @@
 import assert from "node:assert/strict";
 import { freePort, waitFor } from "../support/procs.ts";
 import { freePortBase, StackProc } from "../stack/_stack.ts";
+import { SseWatcher } from "../agent/_clients.ts";
 import { json, ok, runCtl } from "./_ctl.ts";
 
 /** Generous: the machine may be loaded by other test suites. */
@@ -40,6 +42,7 @@ Deno.test({
       CASSEM_ADMIN_PASSWORD: "",
       CASSEM_SECRET_KEY: "",
     });
+    const watchers: SseWatcher[] = [];
     try {
       const urls = await stack.urls();
       const password = await stack.password();
@@ -83,6 +86,19 @@ Deno.test({
       assert.match(text, /^-\{"ms": 30\}$/m);
       assert.match(text, /^\+\{"ms": 45\}$/m);
 
+      // Pushes from the real cassemadm's releases, as a labelled client's SSE stream gets them.
+      const eu = new SseWatcher(
+        () => [urls.agentHttp],
+        "/v1/apps/shop/envs/prod/watch?keys=timeout",
+        { "x-cassem-client-id": "eu-1", "x-cassem-labels": "region=eu" },
+      );
+      watchers.push(eu);
+      await waitFor(
+        "the eu-1 stream's initial state",
+        async () => eu.readyCount > 0 || undefined,
+        SLOW,
+      );
+
       // v1 is live for everyone; v2 goes to region=eu only, as the agent serves it.
       const gray = await ok(["publish", "shop/prod/timeout", "--gray-labels", "region=eu"], o);
       assert.match(
@@ -114,6 +130,20 @@ Deno.test({
         async () => (await served(urls.agentHttp, "us-1")) === 1 ? true : undefined,
         SLOW,
       );
+
+      // The stream got v1, v2 by the gray release to its label, v2 again as live (not gray) by
+      // the promotion, then v1 by the rollback.
+      await waitFor(
+        "the eu-1 stream to get the rollback",
+        async () => (eu.seen.get("timeout")?.length ?? 0) >= 4 || undefined,
+        SLOW,
+      );
+      assert.deepEqual(eu.seen.get("timeout")!.map((x) => [x.version, x.raw]), [
+        [1, '{"ms": 30}\n'],
+        [2, '{"ms": 45}\n'],
+        [2, '{"ms": 45}\n'],
+        [1, '{"ms": 30}\n'],
+      ]);
 
       // A gray release to one client id, aborted: that client goes back to the live version.
       await ok(["publish", "shop/prod/timeout", "--version", "2", "--gray-clients", "canary-1"], o);
@@ -182,7 +212,11 @@ Deno.test({
       });
       assert.equal(reg.status, 200, await reg.text());
       const instances = await json(["instances", "--app", "shop"], o);
-      assert.deepEqual(instances.items.map((i: { clientId: string }) => i.clientId), ["web-1"]);
+      // eu-1: the agent registered the open SSE stream above; web-1 registered itself.
+      assert.deepEqual(instances.items.map((i: { clientId: string }) => i.clientId), [
+        "eu-1",
+        "web-1",
+      ]);
       assert.match(await ok(["instances"], o), /^web-1 .* region=eu .* shop\/prod\/timeout@v2$/m);
       assert.equal((await json(["instances", "web-1"], o)).labels.region, "eu");
       assert.equal((await json(["agents"], o)).items.length, 1);
@@ -242,6 +276,7 @@ Deno.test({
       assert.equal((await runCtl(["whoami"], o)).code, 3);
       assert.equal((await stack.stop()).code, 0, stack.output());
     } finally {
+      for (const w of watchers) await w.stop();
       await stack.kill();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
