@@ -95,7 +95,7 @@ Deno.test({
       watchers.push(eu);
       await waitFor(
         "the eu-1 stream's initial state",
-        async () => eu.readyCount > 0 || undefined,
+        () => eu.readyCount > 0 || undefined,
         SLOW,
       );
 
@@ -135,7 +135,7 @@ Deno.test({
       // the promotion, then v1 by the rollback.
       await waitFor(
         "the eu-1 stream to get the rollback",
-        async () => (eu.seen.get("timeout")?.length ?? 0) >= 4 || undefined,
+        () => (eu.seen.get("timeout")?.length ?? 0) >= 4 || undefined,
         SLOW,
       );
       assert.deepEqual(eu.seen.get("timeout")!.map((x) => [x.version, x.raw]), [
