@@ -7,6 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { toFlagError } from "../shared/flags.ts";
 import { type Level, LEVELS, LOG_FORMAT_FLAGS, type LogFormatFlag } from "../shared/log.ts";
 
 /** What the flags say. */
@@ -100,18 +101,12 @@ export function parseAdmFlags(args: string[]): AdmFlags {
       },
     });
   } catch (e) {
-    const msg = (e as Error).message;
-    const unknown = /Unknown option '([^']+)'/.exec(msg);
-    if (unknown) throw new FlagError(`Cannot start as ${unknown[1]} is not a flag: see --help`);
-    const positional = /Unexpected argument '([^']+)'/.exec(msg);
-    if (positional) {
-      throw new FlagError(
-        `Cannot start as ${JSON.stringify(positional[1])} is not a flag: see --help`,
-      );
-    }
-    const missing = /Option '([^' ]+)[^']*' argument missing/.exec(msg);
-    if (missing) throw new FlagError(`Cannot start as ${missing[1]} needs a value: see --help`);
-    throw new FlagError(`Cannot start as the command line is invalid: ${msg.split("\n")[0]}`);
+    // The one wording of every entrypoint (shared/flags.ts), as this module's error.
+    const known = toFlagError("deno task adm", e);
+    throw new FlagError(
+      known?.message ??
+        `Cannot start as the command line is invalid: ${(e as Error).message.split("\n")[0]}`,
+    );
   }
   const v = parsed.values;
   const listen = { ...parseAddress("--listen", v.listen!), text: v.listen! };

@@ -35,9 +35,15 @@ Deno.test("parseAdmFlags: the documented defaults, and every flag read", () => {
 
 Deno.test("parseAdmFlags: each mistake is one FlagError naming the flag and the value", () => {
   const cases: [string[], RegExp][] = [
-    [["--nope"], /^Cannot start as --nope is not a flag: see --help$/],
-    [["extra"], /^Cannot start as "extra" is not a flag: see --help$/],
-    [["--listen"], /^Cannot start as --listen needs a value: see --help$/],
+    [
+      ["--nope"],
+      /^Cannot accept --nope as it is not a flag of deno task adm: see deno task adm --help$/,
+    ],
+    [
+      ["extra"],
+      /^Cannot accept extra as deno task adm takes no such argument: see deno task adm --help$/,
+    ],
+    [["--listen"], /^Cannot accept --listen as it needs a value: see deno task adm --help$/],
     [["--listen", "7061"], /^Cannot use --listen as it must be HOST:PORT .*"7061"$/],
     [["--listen", "h:70000"], /^Cannot use --listen as .*port in 0\.\.65535/],
     [["--db", " , "], /^Cannot use --db as it needs at least one HOST:PORT/],

@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { toFlagError } from "../shared/flags.ts";
 import { isName } from "../shared/config/mod.ts";
 import { type Level, LOG_FORMAT_FLAGS, type LogFormatFlag } from "../shared/log.ts";
 import { isCorsOrigin } from "./http_cors.ts";
@@ -106,16 +107,11 @@ export function parseFlags(args: string[]): AgentConfig | "help" {
       },
     }));
   } catch (e) {
-    const flag = /'(-[^' ]+)/.exec((e as Error).message)?.[1];
-    const code = (e as { code?: string }).code;
+    // The one wording of every entrypoint (shared/flags.ts), as this module's error.
+    const known = toFlagError("deno task agent", e);
     throw new FlagError(
-      flag === undefined
-        ? `Cannot start cassemagent as its flags do not parse: ${(e as Error).message}`
-        : /does not take an argument/.test((e as Error).message)
-        ? `Cannot start cassemagent as ${flag} takes no value: see --help`
-        : code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE"
-        ? `Cannot start cassemagent as ${flag} needs a value: see --help`
-        : `Cannot start cassemagent as ${flag} is not a flag it takes: see --help`,
+      known?.message ??
+        `Cannot start cassemagent as its flags do not parse: ${(e as Error).message}`,
     );
   }
   if (values.help) return "help";

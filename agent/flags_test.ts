@@ -29,9 +29,12 @@ Deno.test("parseFlags: defaults, sizes with suffixes, grpc off", () => {
 
 Deno.test("parseFlags names the flag at fault", () => {
   const cases: [string[], RegExp][] = [
-    [["--nope"], /--nope is not a flag/],
-    [["--listen"], /--listen needs a value/],
-    [["--help=1"], /--help takes no value/],
+    [
+      ["--nope"],
+      /^Cannot accept --nope as it is not a flag of deno task agent: see deno task agent --help$/,
+    ],
+    [["--listen"], /^Cannot accept --listen as it needs a value: see deno task agent --help$/],
+    [["--help=1"], /^Cannot accept --help as it takes no value: see deno task agent --help$/],
     [["--listen", "127.0.0.1:99999"], /--listen must be HOST:PORT/],
     [["--db", ""], /--db must name at least one endpoint/],
     [["--cache-k", "9"], /--cache-k must be an integer in \[1, 8\]/],

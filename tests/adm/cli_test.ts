@@ -38,7 +38,10 @@ Deno.test("cassemadm's command line: --help, a wrong flag, a port in use, a miss
   const port = (taken.addr as Deno.NetAddr).port;
   try {
     const cases: [string[], string | RegExp][] = [
-      [["--bogus"], "cassemadm: Cannot start as --bogus is not a flag: see --help"],
+      [
+        ["--bogus"],
+        "cassemadm: Cannot accept --bogus as it is not a flag of deno task adm: see deno task adm --help",
+      ],
       [["--listen", "7061"], /^cassemadm: Cannot use --listen as it must be HOST:PORT/],
       [
         ["--listen", `127.0.0.1:${port}`, "--db", "127.0.0.1:1"],

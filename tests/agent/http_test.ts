@@ -29,7 +29,10 @@ Deno.test("the command line: --help, an unknown flag, a bad value and a port in 
   assert.equal(help.code, 0);
   assert.match(help.out, /--cache-entries N/);
   const cases: [string[], RegExp][] = [
-    [["--bogus"], /^Cannot start cassemagent as --bogus is not a flag it takes/],
+    [
+      ["--bogus"],
+      /^Cannot accept --bogus as it is not a flag of deno task agent: see deno task agent --help$/,
+    ],
     [
       ["--cache-entries", "0"],
       /^Cannot start cassemagent as --cache-entries must be an integer in \[1, /,
