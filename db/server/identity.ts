@@ -20,6 +20,7 @@
 
 import { DbClient } from "../../shared/db/mod.ts";
 import type { Logger } from "../../shared/log.ts";
+import { FOUNDING_TERM } from "../../shared/raft/mod.ts";
 import { fingerprint } from "../../shared/store/mod.ts";
 import { type DbConfig, formatPeers } from "../config.ts";
 import type { GrpcTransport } from "../peer/mod.ts";
@@ -286,9 +287,6 @@ export async function learnClusterId(
     }): ${errors.at(-1) ?? "no answer"}`,
   );
 }
-
-/** The term of a freshly bootstrapped log (`shared/raft` `bootstrapHardState`). */
-const FOUNDING_TERM = 1;
 
 /**
  * Whether this cluster already runs at the founding peers: one of them

@@ -11,6 +11,7 @@ export {
   bootstrapEntries,
   bootstrapHardState,
   emptySnapshot,
+  FOUNDING_TERM,
   type InitialState,
   MemoryStorage,
   type Storage,

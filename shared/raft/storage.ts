@@ -81,9 +81,12 @@ export function bootstrapEntries(
   }));
 }
 
+/** The term of a freshly bootstrapped log: a node past it has seen an election. */
+export const FOUNDING_TERM = 1;
+
 /** The hard state that goes with {@linkcode bootstrapEntries}. */
 export function bootstrapHardState(voters: readonly number[]): HardState {
-  return { term: 1, vote: 0, commit: voters.length };
+  return { term: FOUNDING_TERM, vote: 0, commit: voters.length };
 }
 
 /** Ascending numeric comparator. */
