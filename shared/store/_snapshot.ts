@@ -19,6 +19,7 @@ import { EMPTY_VAL, makeEntity } from "./_entity.ts";
 import { keyProblem } from "./keys.ts";
 import type { RequestTableJson } from "./request_table.ts";
 import type { Entity, Member } from "./types.ts";
+import { isCount } from "./_numbers.ts";
 
 /** The state a snapshot holds. */
 export interface SnapshotState {
@@ -128,10 +129,6 @@ export function encodeSnapshot(state: SnapshotState): Uint8Array {
 
 function bad(problem: string): TypeError {
   return new TypeError(`Cannot restore the snapshot as ${problem}`);
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
 const COLUMNS = [

@@ -20,6 +20,7 @@
 import { Deque } from "./_deque.ts";
 import { EMPTY_VAL, makeEntity } from "./_entity.ts";
 import type { ApplyError, ApplyOk, ApplyResult, Entity, ErrorCode } from "./types.ts";
+import { isCount, positive } from "./_numbers.ts";
 
 /** Longest request id, in UTF-16 code units. */
 export const MAX_REQUEST_ID_LENGTH = 128;
@@ -90,20 +91,6 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "ABORTED",
   "INVALID_ARGUMENT",
 ];
-
-function isCount(n: unknown): n is number {
-  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
-}
-
-function positive(name: string, v: number | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (!isCount(v) || v === 0) {
-    throw new RangeError(
-      `Cannot use ${name} as it must be a positive integer: current value is ${v}`,
-    );
-  }
-  return v;
-}
 
 /** Why `id` cannot be a request id, or `undefined` when it can. */
 export function requestIdProblem(id: unknown): string | undefined {

@@ -41,6 +41,7 @@ import type {
   ErrorCode,
   Member,
 } from "./types.ts";
+import { isCount } from "./_numbers.ts";
 
 /**
  * Receives the changes of each new revision, synchronously, in revision
@@ -113,10 +114,6 @@ function q(key: string): string {
 
 function isDue(e: Entity, now: number): boolean {
   return e.expireAt > 0 && e.expireAt <= now;
-}
-
-function isCount(n: unknown): n is number {
-  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
 }
 
 function fail(code: ErrorCode, field: string | undefined, message: string): ApplyError {

@@ -21,6 +21,7 @@
 import { Deque } from "./_deque.ts";
 import { CompactedError, WatcherFellBehindError } from "./errors.ts";
 import type { Change, Entity } from "./types.ts";
+import { isCount, positive } from "./_numbers.ts";
 
 /** Most keys of one watch. */
 export const MAX_WATCH_KEYS = 20;
@@ -97,20 +98,6 @@ function entityBytes(e: Entity): number {
 export function changeBytes(c: Change): number {
   return 64 + 2 * c.key.length + (c.last ? entityBytes(c.last) : 0) +
     (c.current ? entityBytes(c.current) : 0);
-}
-
-function isCount(n: unknown): n is number {
-  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
-}
-
-function positive(name: string, v: number | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (!isCount(v) || v === 0) {
-    throw new RangeError(
-      `Cannot use ${name} as it must be a positive integer: current value is ${v}`,
-    );
-  }
-  return v;
 }
 
 /**
