@@ -13,13 +13,14 @@
 
 import { parseKeyring } from "../shared/config/mod.ts";
 import type { Keyring } from "../shared/config/mod.ts";
-import { DbClient, isUnavailable } from "../shared/db/mod.ts";
+import { DbClient } from "../shared/db/mod.ts";
 import { createLogger, type Logger, resolveLogFormat } from "../shared/log.ts";
 import { instrumentKvClient } from "../shared/metrics/mod.ts";
 import { currentRequestId } from "../shared/request_context.ts";
 import { createApp } from "./app.ts";
 import { bootstrapAdmin } from "./auth/bootstrap.ts";
 import { type AdmDeps, DEFAULT_CONFIG } from "./deps.ts";
+import { toAdmError, UnavailableError } from "./errors.ts";
 import { FlagError, parseAdmFlags, USAGE } from "./flags.ts";
 import { AdmMetrics } from "./http/metrics.ts";
 import { probeApp } from "./routes/health.ts";
@@ -68,7 +69,8 @@ async function bootstrap(deps: AdmDeps, endpoints: string[], stop: AbortSignal):
       }
       return;
     } catch (e) {
-      if (!isUnavailable(e) && !(e instanceof Error && /may still apply/.test(e.message))) throw e;
+      // cassemdb out of reach, or a commit whose outcome stayed unknown: both are 503s, retried.
+      if (!(toAdmError(e) instanceof UnavailableError)) throw e;
       if (Date.now() - lastSaid > 10_000) {
         deps.logger.warn(
           `cannot reach cassemdb at ${endpoints.join(",")}: retrying; requests get 503 meanwhile`,
