@@ -66,7 +66,7 @@ export function admReadiness(deps: AdmDeps): CachedCheck {
         }`,
       });
     }
-  });
+  }, { clock: deps.clock });
 }
 
 /**
