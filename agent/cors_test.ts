@@ -41,6 +41,7 @@ Deno.test("CORS: off by default; with --cors-origins, preflights, answers and er
         assert.equal(r.status, 200, path);
         assert.equal(r.headers.get("access-control-allow-origin"), ORIGIN, path);
         assert.match(r.headers.get("access-control-expose-headers")!, /X-Cassem-Revision/i);
+        assert.match(r.headers.get("access-control-expose-headers")!, /X-Cassem-Gray/i);
         await r.body?.cancel();
       }
     }

@@ -3,7 +3,7 @@
  * origins are named. With it, `/v1/*` answers preflights and marks answers
  * for the named origins (or any, `*`), allowing the headers clients send
  * (client id, labels, secret, min revision, `Last-Event-ID`, `If-None-Match`)
- * and exposing those they read (revision, staleness, version, `ETag`).
+ * and exposing those they read (revision, staleness, version, gray, `ETag`).
  *
  * A request carrying `Origin` then skips the fast read path (which sets no
  * CORS headers): browsers pay the routed path, other clients do not.
@@ -32,6 +32,7 @@ export const CORS_EXPOSE_HEADERS: readonly string[] = [
   REVISION_HEADER,
   STALE_HEADER,
   "X-Cassem-Version",
+  "X-Cassem-Gray",
   "ETag",
 ];
 
