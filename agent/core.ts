@@ -263,6 +263,11 @@ export class AgentCore {
   #lastUnreachableLog = -Infinity;
 
   /** A core that starts watching at {@linkcode start}. */
+  /** Bytes of records read from cassemdb so far (listings and cold reads): what a burst is. */
+  get readBytes(): number {
+    return this.#readBytes;
+  }
+
   constructor(options: CoreOptions) {
     this.#db = options.db;
     this.#log = options.log;

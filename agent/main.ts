@@ -170,7 +170,7 @@ void agent.ready.then(
 startMemoryTrim();
 // After a burst of records read from cassemdb (a listing, cold reads of many bodies), their
 // garbage goes back at once; during a long one, every 32 MiB read.
-startBurstRelease({ activity: () => agent.core.stats().readBytes! });
+startBurstRelease({ activity: () => agent.core.readBytes });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
