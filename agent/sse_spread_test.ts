@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { SseSink } from "./sse.ts";
+import { SpreadWrites } from "./spread_writes.ts";
 import { TestEnv } from "./_test_env.ts";
 
 const E = "/v1/apps/shop/envs/prod";
@@ -33,5 +35,22 @@ Deno.test("SSE: with 2 events a turn, 8 streams get every push in order, and a c
     await closing;
   } finally {
     await t.close();
+  }
+});
+
+Deno.test("SseSink: sinks sharing a spreader of 2 writes a turn hand 2 frames to their streams now, the rest in later turns", async () => {
+  const spread = new SpreadWrites(2);
+  const sinks = Array.from({ length: 8 }, () => new SseSink({ spread }));
+  for (const s of sinks) s.heartbeat(7);
+  assert.equal(spread.waiting, 6, "6 of 8 frames wait for later turns");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(spread.waiting, 4, "one turn later, 2 more went");
+  while (spread.waiting > 0) await new Promise((r) => setImmediate(r));
+  const dec = new TextDecoder();
+  for (const s of sinks) {
+    const reader = s.body.getReader();
+    assert.match(dec.decode((await reader.read()).value), /^retry: /);
+    assert.equal(dec.decode((await reader.read()).value), ": heartbeat 7\n\n");
+    await reader.cancel();
   }
 });
