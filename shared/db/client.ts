@@ -202,8 +202,13 @@ const REFUSALS = new Set([
   "RESOURCE_EXHAUSTED",
 ]);
 
-/** Turns a grpc-js error into a {@linkcode DbError} with the server's details. */
-function toDbError(err: grpc.ServiceError, write: boolean, aborted = false): DbError {
+/**
+ * Turns a grpc-js error into a {@linkcode DbError} with the server's details,
+ * judged for a `write` (whether it may have applied) or a read. Exported for
+ * tests that call a node over bare grpc-js and must judge answers as this
+ * client does.
+ */
+export function toDbError(err: grpc.ServiceError, write: boolean, aborted = false): DbError {
   const md = err.metadata;
   const text = (k: string) => md?.get(k)?.[0]?.toString();
   const num = (k: string) => {

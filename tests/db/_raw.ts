@@ -8,7 +8,7 @@
  * @module
  */
 
-import { DbError, FIELD, RETRYABLE, REVISION, statusName } from "../../shared/db/mod.ts";
+import { toDbError } from "../../shared/db/mod.ts";
 import { CHANNEL_OPTIONS, grpc, loadProto, serviceOf } from "../../shared/grpc.ts";
 import type { WireChange } from "../../shared/store/mod.ts";
 
@@ -25,25 +25,8 @@ export interface WatchResp {
   revision: number;
 }
 
-/** Codes after which a write sent to a node may still have applied. */
-const IN_DOUBT = new Set(["UNAVAILABLE", "DEADLINE_EXCEEDED", "UNKNOWN", "INTERNAL", "CANCELLED"]);
-
-/**
- * The {@linkcode DbError} of one answer, judged as the shared client judges a
- * write: it may have applied unless the node said it did not (retryable).
- */
-function toDbError(err: grpc.ServiceError): DbError {
-  const get = (k: string) => err.metadata?.get(k)?.[0]?.toString();
-  const code = statusName(err.code ?? grpc.status.UNKNOWN);
-  const retryable = get(RETRYABLE) === "1";
-  const rev = get(REVISION);
-  return new DbError(code, err.details || err.message, {
-    field: get(FIELD),
-    retryable,
-    revision: rev === undefined ? undefined : Number(rev),
-    mayHaveApplied: !retryable && IN_DOUBT.has(code),
-  });
-}
+/** The KV methods that change the store: their failures are judged as writes. */
+const WRITES = new Set(["SetKV", "UnsetKV", "Expire", "Txn"]);
 
 type UnaryFn = (
   req: unknown,
@@ -93,7 +76,7 @@ export class RawKv {
 
   /**
    * Calls `method` once with a deadline of `timeoutMs`; rejects with the
-   * {@linkcode DbError} the shared client would have seen.
+   * `DbError` the shared client would have seen (its `toDbError`).
    */
   call<T>(method: string, req: unknown, timeoutMs = 30_000): Promise<T> {
     const fn = (this.#kv as unknown as Record<string, UnaryFn>)[method];
@@ -104,7 +87,7 @@ export class RawKv {
         req,
         new grpc.Metadata(),
         { deadline: Date.now() + timeoutMs },
-        (err, resp) => err ? reject(toDbError(err)) : resolve(resp as T),
+        (err, resp) => err ? reject(toDbError(err, WRITES.has(method))) : resolve(resp as T),
       );
     });
   }
