@@ -25,17 +25,16 @@ import {
 } from "../../shared/metrics/mod.ts";
 import type { DbNode } from "./db_node.ts";
 import { BindError } from "./errors.ts";
+import { splitHostPort } from "./listen_check.ts";
 
 /**
  * Serves the routes of the module doc on `addr`.
  * @throws {BindError} naming `--http` and the address when it cannot be bound.
  */
 export function serveDebugHttp(node: DbNode, addr: string): Deno.HttpServer {
-  const i = addr.lastIndexOf(":");
   try {
     return Deno.serve({
-      hostname: addr.slice(0, i),
-      port: Number(addr.slice(i + 1)),
+      ...splitHostPort(addr),
       onListen: () => {},
     }, (req) => {
       const path = new URL(req.url).pathname;

@@ -17,15 +17,22 @@ export interface ListenAddress {
   address: string;
 }
 
+/** The hostname (IPv6 brackets removed, as `Deno.listen` wants it) and port of `host:port`. */
+export function splitHostPort(address: string): { hostname: string; port: number } {
+  const at = address.lastIndexOf(":");
+  return {
+    hostname: address.slice(0, at).replace(/^\[(.*)\]$/, "$1"),
+    port: Number(address.slice(at + 1)),
+  };
+}
+
 /**
  * Binds and releases each address in turn.
  * @throws {BindError} for the first one that cannot be bound, naming its flag, the address and why.
  */
 export function checkListenAddresses(addresses: readonly ListenAddress[]): void {
   for (const { flag, address } of addresses) {
-    const at = address.lastIndexOf(":");
-    const hostname = address.slice(0, at).replace(/^\[(.*)\]$/, "$1");
-    const port = Number(address.slice(at + 1));
+    const { hostname, port } = splitHostPort(address);
     try {
       Deno.listen({ hostname, port }).close();
     } catch (e) {
