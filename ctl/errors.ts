@@ -144,7 +144,7 @@ export function fromHttp(status: number, body: AdmErrorBody | undefined, what: s
 }
 
 /** grpc-js's words for a node it could not connect to. */
-const CONNECT_FAILED =
+export const CONNECT_FAILED =
   /ECONNREFUSED|No connection established|Name resolution failed|EHOSTUNREACH|ENETUNREACH/i;
 
 /**

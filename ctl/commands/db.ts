@@ -19,7 +19,7 @@ import type {
 } from "../../shared/db/mod.ts";
 import { DbError } from "../../shared/db/mod.ts";
 import { bool, type Command, type Ctx, int, type Parsed, str } from "../command.ts";
-import { CtlError, fromDbError, UnreachableError, UsageError } from "../errors.ts";
+import { CONNECT_FAILED, CtlError, UnreachableError, UsageError } from "../errors.ts";
 import { dash } from "../output.ts";
 import { readContent } from "./elements.ts";
 
@@ -302,9 +302,8 @@ with the last revision seen + 1).`,
     await stopped;
     ctx.io.signal.removeEventListener("abort", onAbort);
     w.close();
-    if (failure) {
-      throw failure instanceof DbError ? fromDbError(failure) : new CtlError(failure.message);
-    }
+    // A DbError is mapped where every command's is, naming the endpoints (cli.ts).
+    if (failure) throw failure instanceof DbError ? failure : new CtlError(failure.message);
   },
 };
 
@@ -355,7 +354,7 @@ const members: Command = {
 function shortReason(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   if (/ECONNREFUSED/.test(msg)) return "connection refused";
-  if (/No connection established|EHOSTUNREACH|ENETUNREACH/.test(msg)) return "no connection";
+  if (CONNECT_FAILED.test(msg)) return "no connection";
   if (e instanceof DbError && e.code === "DEADLINE_EXCEEDED") return "timed out";
   return msg.split("\n")[0]!.slice(0, 120);
 }
