@@ -42,8 +42,6 @@ export interface ServiceOptions {
   filter?: (stream: OutputStream, line: string) => string;
   /** Also print every line on stderr, prefixed with the name. */
   verbose: boolean;
-  /** Where the service's reports go (a whole line each; default stderr). */
-  say?: (line: string) => void;
 }
 
 /** A supervised service of the stack. */
@@ -52,7 +50,6 @@ export class StackService {
   readonly opts: ServiceOptions;
   readonly #child: SupervisedChild;
   readonly #log: LogFile;
-  readonly #say: (line: string) => void;
   readonly #tail: string[] = [];
   #ready = false;
   #down = false;
@@ -61,32 +58,16 @@ export class StackService {
   /** A service to run with `opts`; nothing starts before {@linkcode run}. */
   constructor(opts: ServiceOptions) {
     this.opts = opts;
-    this.#say = opts.say ?? ((line) => console.error(line));
     this.#log = LogFile.open(join(opts.logsDir, `${opts.logName}.log`));
     this.#child = new SupervisedChild(
       { name: opts.name, command: opts.command, detached: true },
       {
-        report: (line) => this.#say(`[cassem] ${line}`),
+        report: (line) => console.error(`[cassem] ${line}`),
         onLine: (stream, raw) => this.#line(stream, raw),
         onStart: (pid, start) => this.#started(pid, start),
         onExit: (status) => this.#exited(status),
       },
     );
-  }
-
-  /** The log file's path. */
-  get logPath(): string {
-    return this.#log.path;
-  }
-
-  /** The PID of its running process, if one runs. */
-  get pid(): number | undefined {
-    return this.#child.pid;
-  }
-
-  /** Whether its current start serves. */
-  get ready(): boolean {
-    return this.#ready;
   }
 
   /**
@@ -152,7 +133,9 @@ export class StackService {
     this.#ready = false;
     this.#tail.length = 0;
     this.#log.write(`---- ${new Date().toISOString()} started, pid ${pid}`);
-    this.#say(`[cassem] ${this.opts.name} ${start > 1 ? "started again" : "started"}, pid ${pid}`);
+    console.error(
+      `[cassem] ${this.opts.name} ${start > 1 ? "started again" : "started"}, pid ${pid}`,
+    );
     const probe = this.opts.probe;
     if (!probe) return;
     void (async () => {
@@ -169,14 +152,14 @@ export class StackService {
   #becameReady(start: number): void {
     if (start !== this.#start || this.#ready) return;
     this.#ready = true;
-    if (start > 1) this.#say(`[cassem] ${this.opts.name} is back`);
+    if (start > 1) console.error(`[cassem] ${this.opts.name} is back`);
   }
 
   #exited(status: Deno.CommandStatus): void {
     this.#ready = false;
     this.#log.write(`---- ${new Date().toISOString()} exited (${describeExit(status)})`);
     if (this.opts.verbose || this.#tail.length === 0) return;
-    this.#say(`[cassem] ${this.opts.name}'s last lines (${this.#log.path}):`);
-    for (const l of this.#tail) this.#say(`[${this.opts.name}]   ${l}`);
+    console.error(`[cassem] ${this.opts.name}'s last lines (${this.#log.path}):`);
+    for (const l of this.#tail) console.error(`[${this.opts.name}]   ${l}`);
   }
 }
