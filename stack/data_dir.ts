@@ -9,6 +9,7 @@
  */
 
 import { newSecretKey } from "../shared/config/mod.ts";
+import { PidLockError, tryPidLock } from "../shared/pid_lock.ts";
 import { DEFAULT_PORT_BASE } from "./flags.ts";
 import { StackError, StackUsageError } from "./errors.ts";
 
@@ -94,36 +95,25 @@ export interface StackLock {
  * @throws {StackError} when another process holds it, naming that process and the dir.
  */
 export async function lockStack(lockFile: string, dataRoot: string): Promise<StackLock> {
-  let file: Deno.FsFile;
+  let taken;
   try {
-    file = await Deno.open(lockFile, { read: true, write: true, create: true });
+    taken = await tryPidLock(lockFile);
   } catch (e) {
+    if (!(e instanceof PidLockError)) throw e;
     throw new StackError(
-      `Cannot use --data ${dataRoot} as ${lockFile} cannot be opened: ${(e as Error).message}`,
+      `Cannot use --data ${dataRoot} as ${lockFile} cannot be locked: ${
+        (e.cause as Error).message
+      }`,
     );
   }
-  if (!(await file.tryLock(true))) {
-    file.close();
-    let pid = "";
-    try {
-      pid = (await Deno.readTextFile(lockFile)).trim();
-    } catch { /* unreadable: name no PID */ }
+  if ("heldBy" in taken) {
     throw new StackError(
       `Cannot start the stack on --data ${dataRoot} as ${
-        /^\d+$/.test(pid) ? `process ${pid}` : "another process"
+        taken.heldBy === undefined ? "another process" : `process ${taken.heldBy}`
       } runs a stack on it (${lockFile}): stop that one, or use another --data`,
     );
   }
-  await file.truncate(0);
-  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
-  let released = false;
-  return {
-    release() {
-      if (released) return;
-      released = true;
-      file.close();
-    },
-  };
+  return taken.lock;
 }
 
 /**

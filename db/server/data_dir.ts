@@ -13,6 +13,7 @@
  * @module
  */
 
+import { pidIn, PidLockError, tryPidLock } from "../../shared/pid_lock.ts";
 import { DataDirError, DataDirLockedError } from "./errors.ts";
 
 /** The lock file's name inside a data directory. */
@@ -38,40 +39,15 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
     throw new DataDirError(dir, "create the data dir", e);
   }
   const path = `${dir}/${LOCK_FILE}`;
-  let file: Deno.FsFile;
+  let taken;
   try {
-    // No truncate: the holder's PID must survive our attempt.
-    file = await Deno.open(path, { read: true, write: true, create: true });
+    taken = await tryPidLock(path);
   } catch (e) {
-    throw new DataDirError(path, "open the lock file", e);
+    if (e instanceof PidLockError) throw new DataDirError(path, e.step, e.cause);
+    throw e;
   }
-  let locked: boolean;
-  try {
-    locked = await file.tryLock(true);
-  } catch (e) {
-    file.close();
-    throw new DataDirError(path, "lock", e);
-  }
-  if (!locked) {
-    file.close();
-    throw new DataDirLockedError(dir, path, await lockHolder(dir));
-  }
-  try {
-    await file.truncate(0);
-    await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
-  } catch (e) {
-    file.close();
-    throw new DataDirError(path, "write", e);
-  }
-  let released = false;
-  return {
-    dir,
-    release() {
-      if (released) return;
-      released = true;
-      file.close();
-    },
-  };
+  if ("heldBy" in taken) throw new DataDirLockedError(dir, path, taken.heldBy);
+  return { dir, release: taken.lock.release };
 }
 
 /**
@@ -90,18 +66,8 @@ export async function probeDataDirLock(
   }
   try {
     if (await file.tryLock(true)) return { free: true };
-    return { free: false, pid: await lockHolder(dir) };
+    return { free: false, pid: await pidIn(`${dir}/${LOCK_FILE}`) };
   } finally {
     file.close(); // drops the probe's lock too
-  }
-}
-
-/** The PID written in `dir`'s lock file, if it holds one. */
-async function lockHolder(dir: string): Promise<number | undefined> {
-  try {
-    const pid = Number((await Deno.readTextFile(`${dir}/${LOCK_FILE}`)).trim());
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
   }
 }
