@@ -20,7 +20,7 @@ import {
 import { AgentCore, type CoreOptions } from "./core.ts";
 import { type AgentBindings, type AgentEnv, installErrors, json } from "./http_common.ts";
 import { corsMiddleware } from "./http_cors.ts";
-import { fastRead } from "./http_fast.ts";
+import { fastReader } from "./http_fast.ts";
 import { instanceRoutes } from "./http_instances.ts";
 import { readRoutes } from "./http_reads.ts";
 import { watchRoutes } from "./http_watch.ts";
@@ -144,10 +144,11 @@ export function createAgent(deps: AgentDeps): Agent {
   app.route("/", instanceRoutes(instances));
   core.start();
   const fastSeries = fastReadSeries(metrics);
+  const fastRead = fastReader(core);
   const fetch = (req: Request, env: AgentBindings = {}) => {
     const t0 = performance.now();
     // A browser's request needs the CORS headers of the routed path.
-    const fast = corsOn && req.headers.has("origin") ? undefined : fastRead(core, req);
+    const fast = corsOn && req.headers.has("origin") ? undefined : fastRead(req);
     if (!fast) return app.fetch(req, env);
     fastSeries(req.url, fast.status).observe((performance.now() - t0) / 1000);
     return fast;

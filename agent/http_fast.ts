@@ -15,7 +15,7 @@
  * {@linkcode AgentCore.readNow} (map lookups and the versions' prepared
  * texts), and the `Response`, whose JSON text is the one the same URL got
  * last when nothing changed since (same versions, revision and staleness).
- * A per-request counter belongs in {@linkcode fastRead}, beside the
+ * A per-request counter belongs in {@linkcode fastReader}'s function, beside the
  * `return` of an answer.
  *
  * @module
@@ -57,31 +57,43 @@ interface LastAnswer {
   readonly text: string;
 }
 
-/** Most parsed URLs kept: clients read the same few URLs over and over. */
+/** Most parsed URLs kept per agent: clients read the same few URLs over and over. */
 const MAX_ROUTES = 1_024;
-/** URL → its route, or null when the fast path does not take it. */
-const routes = new Map<string, Route | null>();
 /** Longest answer text a route keeps to send again. */
 const MAX_LAST_CHARS = 16 * 1024;
 /** Most readers kept. */
 const MAX_READERS = 4_096;
-/** `X-Cassem-Client-Id` → the reader of a request naming no labels and no secret. */
+/**
+ * `X-Cassem-Client-Id` → the reader of a request naming no labels and no
+ * secret: derived from the header alone, so one map serves every agent.
+ */
 const readers = new Map<string, Reader>();
 
 /**
- * The answer to `req` when the fast path can give it, else `undefined`.
- * Reads need no peer address (see `main.ts`): it is never asked for here.
+ * The fast path of `core`'s agent: a function answering a request when the
+ * fast path can, else `undefined`. Its parsed routes, and the last answer
+ * each kept, are this agent's (at most {@linkcode MAX_ROUTES} of
+ * {@linkcode MAX_LAST_CHARS} each). Reads need no peer address (see
+ * `main.ts`): it is never asked for here.
  */
-export function fastRead(core: AgentCore, req: Request): Response | undefined {
-  if (req.method !== "GET") return undefined;
-  const url = req.url;
-  let route = routes.get(url);
-  if (route === undefined) {
-    route = parseRoute(url);
-    if (routes.size >= MAX_ROUTES) routes.clear();
-    routes.set(url, route);
-  }
-  if (route === null) return undefined;
+export function fastReader(core: AgentCore): (req: Request) => Response | undefined {
+  /** URL → its route, or null when the fast path does not take it. */
+  const routes = new Map<string, Route | null>();
+  return (req) => {
+    if (req.method !== "GET") return undefined;
+    const url = req.url;
+    let route = routes.get(url);
+    if (route === undefined) {
+      route = parseRoute(url);
+      if (routes.size >= MAX_ROUTES) routes.clear();
+      routes.set(url, route);
+    }
+    return route === null ? undefined : answer(core, req, route);
+  };
+}
+
+/** The fast answer of `req` for its parsed `route`, or undefined. */
+function answer(core: AgentCore, req: Request, route: Route): Response | undefined {
   const headers = req.headers;
   if (headers.has(MIN_REVISION_HEADER)) return undefined;
   const client = readerOf(headers);
