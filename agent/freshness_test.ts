@@ -7,6 +7,7 @@ import type {
   Snapshot,
   WatchEvent,
 } from "../shared/db/mod.ts";
+import { waitFor } from "../tests/support/procs.ts";
 import { TestEnv } from "./_test_env.ts";
 
 const E = "/v1/apps/shop/envs/prod";
@@ -124,7 +125,7 @@ Deno.test("cassemdb out of reach: held bodies answer with X-Cassem-Stale, others
     for (let i = 0; i < 2; i++) await a.request(`${E}/elements?keys=held`);
     down = true;
     t.db.disconnectWatches(); // the watch reports a failure and resumes
-    await waitFor(() => a.core.health.stale);
+    await waitFor("the agent marked stale", () => a.core.health.stale || undefined);
     const r = await a.request(`${E}/elements?keys=held`);
     assert.equal(r.headers.get("x-cassem-stale"), "true");
     assert.equal(r.headers.get("x-cassem-revision"), String(a.core.state.revision));
@@ -138,7 +139,7 @@ Deno.test("cassemdb out of reach: held bodies answer with X-Cassem-Stale, others
       /shop\/prod\/cold as cassemdb is out of reach and this agent does not hold it/,
     );
     down = false;
-    await waitFor(() => !a.core.health.stale);
+    await waitFor("the agent current again", () => !a.core.health.stale || undefined);
     const back = await a.request(`${E}/elements?keys=cold`);
     assert.equal(back.headers.get("x-cassem-stale"), null);
     assert.deepEqual(await rawOf(back), ["C"]);
@@ -230,11 +231,3 @@ Deno.test("a client that reads its stream too slowly is cut off with RESOURCE_EX
     await t.close();
   }
 });
-
-async function waitFor(ok: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error("Cannot see the condition within the deadline");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

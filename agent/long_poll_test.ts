@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
 import { instanceKey, rawFingerprint } from "../shared/config/mod.ts";
+import { waitFor } from "../tests/support/procs.ts";
 import { jsonOf, TestEnv } from "./_test_env.ts";
 
 const E = "/v1/apps/shop/envs/prod";
-
-/** Polls `probe` every 10 ms until it answers something, for at most 5 s. */
-async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
-  for (let i = 0; i < 500; i++) {
-    const v = probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`Cannot see ${what} within 5 s`);
-}
 
 Deno.test("a long poll leaves the client's own instance record as it registered it", async () => {
   const t = new TestEnv();
@@ -70,10 +61,14 @@ Deno.test("a long poll whose client went away releases its subscriber at once", 
       body: JSON.stringify({ held: { a: await rawFingerprint("A1") }, timeoutMs: 60_000 }),
       signal: gone.signal,
     });
-    await until("the poll waiting", () => a.core.subscribers.size === 1 || undefined);
+    await waitFor("the poll waiting", () => a.core.subscribers.size === 1 || undefined, {
+      timeoutMs: 5_000,
+    });
     const t0 = performance.now();
     gone.abort();
-    await until("the subscriber released", () => a.core.subscribers.size === 0 || undefined);
+    await waitFor("the subscriber released", () => a.core.subscribers.size === 0 || undefined, {
+      timeoutMs: 5_000,
+    });
     assert.ok(performance.now() - t0 < 5_000);
     await answer.then((r) => r.body?.cancel(), () => {});
     assert.equal(a.core.stats().pins, 0, "its pins went with it");
