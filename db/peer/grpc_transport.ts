@@ -501,75 +501,73 @@ export class GrpcTransport implements Transport {
     req: AnnounceRequest,
     options: AnnounceOptions = {},
   ): Promise<AnnounceResponse> {
-    if (this.#closed) {
-      return Promise.reject(new Error(`Cannot announce to ${peerAddr} as the transport is closed`));
-    }
-    const shared = this.#clients.get(peerAddr)?.client;
-    const client = shared ?? new grpc.Client(
+    return this.#unary(
       peerAddr,
-      grpc.credentials.createInsecure(),
-      this.#channelOptions,
-    );
-    const m = this.#announce;
-    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    return new Promise<AnnounceResponse>((resolve, reject) => {
-      client.makeUnaryRequest(
-        m.path,
-        m.requestSerialize,
-        m.responseDeserialize,
-        req,
-        identityMetadata(this.#callIdentity(0)),
-        { deadline },
-        (err, resp) => {
-          if (!shared) client.close();
-          if (err || !resp) {
-            reject(
-              new Error(
-                `Cannot announce to ${peerAddr} as the call failed: ${err?.details ?? "no reply"}`,
-                { cause: err },
-              ),
-            );
-          } else resolve(decodeAnnounceResponse(resp));
-        },
-      );
-    });
+      this.#announce,
+      req,
+      identityMetadata(this.#callIdentity(0)),
+      options,
+      `announce to ${peerAddr}`,
+    ).then(decodeAnnounceResponse);
   }
 
   /**
    * Asks the node serving RaftPeer at `peerAddr` who it is: its node id,
-   * cluster id and known leader. Any node answers, whatever its cluster.
-   * Reuses the channel of a peer at that address, or opens one for the call.
+   * cluster id, known leader and term. Any node answers, whatever its
+   * cluster. Reuses the channel of a peer at that address, or opens one for
+   * the call.
    * @throws {Error} when the call fails; `cause` is the gRPC error (with its `code`).
    */
   identify(peerAddr: string, options: AnnounceOptions = {}): Promise<IdentifyResponse> {
+    return this.#unary(
+      peerAddr,
+      this.#identify,
+      {},
+      new grpc.Metadata(), // no identity: any node answers, whatever its cluster
+      options,
+      `identify the node at ${peerAddr}`,
+    ).then(decodeIdentifyResponse);
+  }
+
+  /**
+   * One unary call of `method` to `peerAddr`, on the channel of a peer at
+   * that address or on one opened for the call; `what` completes "Cannot …"
+   * in its errors.
+   */
+  #unary<Req, Resp>(
+    peerAddr: string,
+    method: grpc.MethodDefinition<Req, Resp>,
+    req: Req,
+    metadata: grpc.Metadata,
+    options: AnnounceOptions,
+    what: string,
+  ): Promise<Resp> {
     if (this.#closed) {
-      return Promise.reject(new Error(`Cannot identify ${peerAddr} as the transport is closed`));
+      return Promise.reject(new Error(`Cannot ${what} as the transport is closed`));
     }
     const shared = this.#clients.get(peerAddr)?.client;
     const client = shared ??
       new grpc.Client(peerAddr, grpc.credentials.createInsecure(), this.#channelOptions);
-    const m = this.#identify;
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    return new Promise<IdentifyResponse>((resolve, reject) => {
+    return new Promise<Resp>((resolve, reject) => {
+      const done = (err: grpc.ServiceError | null, resp?: Resp) => {
+        if (!shared) client.close();
+        if (err || !resp) {
+          reject(
+            new Error(`Cannot ${what} as the call failed: ${err?.details ?? "no reply"}`, {
+              cause: err,
+            }),
+          );
+        } else resolve(resp);
+      };
       client.makeUnaryRequest(
-        m.path,
-        m.requestSerialize,
-        m.responseDeserialize,
-        {},
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        req,
+        metadata,
         { deadline },
-        (err, resp) => {
-          if (!shared) client.close();
-          if (err || !resp) {
-            reject(
-              new Error(
-                `Cannot identify the node at ${peerAddr} as the call failed: ${
-                  err?.details ?? "no reply"
-                }`,
-                { cause: err },
-              ),
-            );
-          } else resolve(decodeIdentifyResponse(resp));
-        },
+        done,
       );
     });
   }
