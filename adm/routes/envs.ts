@@ -322,6 +322,8 @@ export function envsRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
   r.openapi(clearSecret, async (c) => {
     const { app, env } = c.req.valid("param");
     const actor = actorOf(c);
+    // Nothing to clear: the env as read, with its own revision (the Txn wrote nothing).
+    let unchangedAt = 0;
     const { value, revision } = await runTxn(
       deps,
       actor,
@@ -329,6 +331,7 @@ export function envsRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
       async (tx) => {
         await requireActiveApp(tx, app, `clear the client secret of env ${env}`);
         const cur = await requireEnv(tx, app, env);
+        unchangedAt = cur.modRevision;
         if (cur.record.clientSecretHash === null) return cur.record;
         const next: EnvRecord = {
           ...cur.record,
@@ -342,8 +345,7 @@ export function envsRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
         return next;
       },
     );
-    const rev = revision || (await readRecord(deps.db, EnvRecord, envKey(app, env)))?.modRevision ||
-      0;
+    const rev = revision || unchangedAt;
     return c.json(show({ record: value, modRevision: rev, key: envKey(app, env) }), 200);
   });
 

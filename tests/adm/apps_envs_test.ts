@@ -228,6 +228,17 @@ Deno.test("client secrets are shown once, stored as SHA-256 only, rotated and cl
     "env.secret.rotate",
   ]);
   assert.ok(!JSON.stringify(ops.body).includes(rot.body.clientSecret));
+  // Clearing again changes nothing: the env as it is, with its own ETag, and no new entry.
+  const again = await t.request("DELETE", "/api/apps/shop/envs/prod/client-secret", admin);
+  assert.deepEqual([again.status, again.body.hasClientSecret], [200, false]);
+  const env = await t.request("GET", "/api/apps/shop/envs/prod", admin);
+  assert.equal(
+    again.headers.get("ETag") ?? again.body.etag,
+    env.headers.get("ETag") ?? env.body.etag,
+  );
+  assert.ok(env.headers.get("ETag") ?? env.body.etag, "the env has an ETag");
+  const opsAfter = await t.request("GET", "/api/oplog?app=shop&operation=env.secret.*", admin);
+  assert.equal(opsAfter.body.items.length, 2);
 });
 
 Deno.test("members: roles are data, applied at once; the owner keeps its owner role", async () => {
