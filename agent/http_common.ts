@@ -8,7 +8,7 @@
  */
 
 import type { Context, Hono } from "hono";
-import { checkName, InvalidNameError, type NameKind } from "../shared/config/mod.ts";
+import { checkName, InvalidNameError, MAX_KEYS, type NameKind } from "../shared/config/mod.ts";
 import type { Logger } from "../shared/log.ts";
 import { AgentError, asAgentError, BadRequestError, errorBody, httpStatusOf } from "./errors.ts";
 import { type ClientIdentity, identityFrom } from "./identity.ts";
@@ -22,8 +22,8 @@ export interface AgentBindings {
 /** The Hono environment of the agent's routes. */
 export type AgentEnv = { Bindings: AgentBindings };
 
-/** Most keys one request may name. */
-export const MAX_KEYS = 100;
+/** The wire contract's names, where the agent's modules have always found them. */
+export { MAX_KEYS };
 /** Longest request URL the agent reads, in characters. */
 export const MAX_URL = 16 * 1024;
 /** Largest JSON body the agent reads, in bytes. */

@@ -9,18 +9,21 @@
  */
 
 import { Hono } from "hono";
-import { CONTENT_TYPES, type ContentType, contentTypeHeader } from "../shared/config/mod.ts";
+import {
+  CONTENT_TYPES,
+  type ContentType,
+  contentTypeHeader,
+  MIN_REVISION_HEADER,
+  REVISION_HEADER,
+  STALE_HEADER,
+} from "../shared/config/mod.ts";
 import type { ReadResult } from "./body.ts";
 import { type AgentCore, parseRevision } from "./core.ts";
 import { NotServedError } from "./errors.ts";
 import { type AgentEnv, appEnvOf, clientOf, keysParam, nameParam } from "./http_common.ts";
 
-/** Header: the agent's revision when it answered. */
-export const REVISION_HEADER = "X-Cassem-Revision";
-/** Header: `true` when cassemdb is out of reach and the answer may be out of date. */
-export const STALE_HEADER = "X-Cassem-Stale";
-/** Request header: do not answer from a revision older than this one (waits, bounded). */
-export const MIN_REVISION_HEADER = "X-Cassem-Min-Revision";
+/** The wire contract's names, where the agent's modules have always found them. */
+export { MIN_REVISION_HEADER, REVISION_HEADER, STALE_HEADER };
 
 /** The init of a JSON answer: its content type alone (see {@linkcode answer}). */
 const JSON_INIT: ResponseInit = { headers: { "content-type": "application/json; charset=utf-8" } };

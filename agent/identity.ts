@@ -6,17 +6,21 @@
  * @module
  */
 
-import { checkName, grayApplies, InvalidNameError, parseLabels } from "../shared/config/mod.ts";
+import {
+  checkName,
+  CLIENT_ID_HEADER,
+  grayApplies,
+  InvalidNameError,
+  LABELS_HEADER,
+  parseLabels,
+  SECRET_HEADER,
+} from "../shared/config/mod.ts";
 import { BadRequestError } from "./errors.ts";
 import type { ServedVersion } from "./serve_records.ts";
 import type { VersionPair } from "./served.ts";
 
-/** Header (and lowercase metadata key) naming the client. */
-export const CLIENT_ID_HEADER = "X-Cassem-Client-Id";
-/** Header with the client's labels, `k=v,k2=v2`. */
-export const LABELS_HEADER = "X-Cassem-Labels";
-/** Header with the client secret of an env that has one. */
-export const SECRET_HEADER = "X-Cassem-Secret";
+/** The wire contract's names, where the agent's modules have always found them. */
+export { CLIENT_ID_HEADER, LABELS_HEADER, SECRET_HEADER };
 
 /** Longest header value the agent reads (a client secret is 43 characters). */
 const MAX_HEADER = 4_096;

@@ -18,6 +18,15 @@
  * @module
  */
 
+// The file, not shared/config/mod.ts: the browser bundle takes no schema library.
+import {
+  CLIENT_ID_HEADER,
+  LABELS_HEADER,
+  MAX_KEYS,
+  MIN_REVISION_HEADER,
+  SECRET_HEADER,
+  STALE_HEADER,
+} from "../shared/config/agent_wire.ts";
 import { AgentPool, callAgents, type FetchLike } from "./agents.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import type { CacheStore } from "./cache_store.ts";
@@ -102,9 +111,7 @@ export interface ReadResult<T> {
 }
 
 /** Most keys one read or watch may name (the agent's limit). */
-export const MAX_KEYS = 100;
-
-const MIN_REVISION_HEADER = "x-cassem-min-revision";
+export { MAX_KEYS };
 
 function checkKeys(what: string, keys: readonly string[]): string[] {
   const list = [...new Set(keys)];
@@ -168,12 +175,12 @@ export class CassemClient {
     const labels = options.labels ?? {};
     this.#headers = {};
     if (options.clientId !== undefined) {
-      this.#headers["x-cassem-client-id"] = checkName("clientId", options.clientId);
+      this.#headers[CLIENT_ID_HEADER] = checkName("clientId", options.clientId);
     }
     const labelText = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
-    if (labelText !== "") this.#headers["x-cassem-labels"] = labelText;
+    if (labelText !== "") this.#headers[LABELS_HEADER] = labelText;
     if (options.secret !== undefined) {
-      this.#headers["x-cassem-secret"] = checkName("secret", options.secret);
+      this.#headers[SECRET_HEADER] = checkName("secret", options.secret);
     }
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 45_000;
@@ -307,7 +314,7 @@ export class CassemClient {
         elements: answer.elements.map((e) => parseElement(e, options.parse)),
         missing: answer.missing,
         revision: answer.revision,
-        stale: response.headers.get("x-cassem-stale") === "true",
+        stale: response.headers.get(STALE_HEADER) === "true",
         agent: url,
       };
     } catch (e) {

@@ -37,6 +37,7 @@ export {
   type PropertiesResult,
   type PropertiesSyntaxError,
 } from "./properties.ts";
+export * from "./agent_wire.ts";
 export * from "./gray.ts";
 export * from "./hashing.ts";
 export * from "./secret_crypto.ts";
