@@ -28,6 +28,17 @@ const PIDS_ENV = "CASSEMDB_TEST_PIDS";
 /** Starts the stderr line of a safety violation; a run that printed it is never rerun. */
 export const SAFETY_MARK = "SAFETY VIOLATION:";
 
+/**
+ * Printed by a scenario whose run failed because a process it does not own
+ * directly (a node under the launcher) died of the runtime bug
+ * (denoland/deno#36788): the run is void and runs again, as when the
+ * scenario's own process dies of it.
+ */
+export const RUNTIME_CRASH_MARK = "RUNTIME CRASH (denoland/deno#36788):";
+
+/** A line Deno 2.9.6 prints when node:http2 aborts in nghttp2 (denoland/deno#36788). */
+export const NGHTTP2_ABORT = /nghttp2[^\n]*Assertion[^\n]*failed/;
+
 /** Where a scenario's process makes its temporary dirs (undefined outside one: the system's). */
 export function scenarioRoot(): string | undefined {
   return Deno.env.get(ROOT_ENV) || undefined;
@@ -94,10 +105,17 @@ export function scenario(
       if (r.err) console.error(r.err.trimEnd());
       if (r.status.success) return;
       const unsafe = r.err.includes(SAFETY_MARK);
-      if (r.status.signal && !r.timedOut && !unsafe && attempt < attempts) {
+      const crashed = (r.status.signal !== null && !r.timedOut) ||
+        r.err.includes(RUNTIME_CRASH_MARK);
+      if (crashed && !unsafe && attempt < attempts) {
         console.error(
-          `WARNING: the process of "${name}" died of ${r.status.signal} (the Deno runtime ` +
-            `crashed, see above); running it again (attempt ${attempt + 1} of ${attempts})`,
+          `WARNING: ${
+            r.status.signal
+              ? `the process of "${name}" died of ${r.status.signal}`
+              : `a process "${name}" runs died`
+          } (the Deno runtime crashed, see above); running it again (attempt ${
+            attempt + 1
+          } of ${attempts})`,
         );
         continue;
       }
