@@ -302,3 +302,53 @@ Deno.test("a streaming client's record: written while its stream is open, kept w
     await t.close();
   }
 });
+
+Deno.test("a body from 512 bytes is cached deflated and answered exactly, also after a publish", async () => {
+  const t = new TestEnv();
+  try {
+    await t.pub.appEnv("shop", "prod");
+    const big = (n: number) =>
+      JSON.stringify(
+        Array.from(
+          { length: n },
+          (_, i) => ({ host: `10.0.0.${i % 250}`, port: 8000 + i, név: "✓" }),
+        ),
+        null,
+        2,
+      );
+    const v1 = big(40);
+    await t.pub.publish("shop", "prod", "cfg", { version: 1, raw: v1, contentType: "json" });
+    await t.pub.publish("shop", "prod", "small", { version: 1, raw: "x".repeat(100) });
+    // No prepared answers kept: every cached read inflates its body from the store.
+    const a = await t.agent({ preparedEntries: 1 });
+    const read = async (key: string) => {
+      const r = await a.request(`${E}/elements/${key}/raw`);
+      assert.equal(r.status, 200);
+      return await r.text();
+    };
+    for (let i = 0; i < 4; i++) {
+      assert.equal(await read("cfg"), v1);
+      assert.equal(await read("small"), "x".repeat(100));
+    }
+    const st = (await jsonOf(await a.request("/v1/status"))).body as Record<string, number>;
+    assert.equal(st.entries, 2, "both bodies are cached");
+    assert.equal(st.storeDeflated, 1, "the big one is deflated, the small one is not");
+    const utf8 = (s: string) => new TextEncoder().encode(s).length;
+    assert.equal(st.storeTextBytes, utf8(v1) + 100);
+    // A new version replaces the cached body; the answer is the new text, exactly.
+    const v2 = big(41);
+    const rev = await t.pub.publish("shop", "prod", "cfg", {
+      version: 2,
+      raw: v2,
+      contentType: "json",
+    });
+    for (let i = 0; i < 200 && a.core.state.revision < rev; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (let i = 0; i < 3; i++) assert.equal(await read("cfg"), v2);
+    const r = await a.request(`${E}/elements?keys=cfg`);
+    assert.equal((await r.json()).elements[0].raw, v2);
+  } finally {
+    await t.close();
+  }
+});

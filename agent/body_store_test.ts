@@ -3,7 +3,7 @@ import { SeededPrng } from "../shared/prng.ts";
 import { BodyStore } from "./body_store.ts";
 
 Deno.test("BodyStore keeps each text's UTF-8 bytes exactly, across chunks", () => {
-  const s = new BodyStore({ chunkBytes: 4096 });
+  const s = new BodyStore({ chunkBytes: 4096, compressMinBytes: 0 });
   const texts = [
     "",
     "a",
@@ -22,6 +22,72 @@ Deno.test("BodyStore keeps each text's UTF-8 bytes exactly, across chunks", () =
   assert.equal(st.bodies, texts.length);
   assert.equal(st.bytes, texts.reduce((n, t) => n + new TextEncoder().encode(t).length, 0));
   assert.ok(st.chunks >= 2, "the texts did not fit in one 4 KiB chunk");
+  assert.equal(st.deflated, 0, "compressMinBytes 0 never deflates");
+  assert.equal(st.textBytes, st.bytes);
+});
+
+/** A config-like text of about `n` bytes whose values come from `prng`. */
+function configText(prng: SeededPrng, n: number): string {
+  const lines = ["{"];
+  for (let i = 0; lines.join("\n").length < n; i++) {
+    lines.push(
+      `  "service_${i}": { "host": "10.0.${prng.intn(256)}.${prng.intn(256)}", "port": ${
+        1024 + prng.intn(60000)
+      }, "enabled": ${prng.intn(2) === 1} },`,
+    );
+  }
+  return lines.join("\n") + "\n}";
+}
+
+Deno.test("BodyStore deflates config text from compressMinBytes on, and reads it back exactly", () => {
+  const prng = new SeededPrng(7);
+  const s = new BodyStore({ chunkBytes: 64 * 1024, compressMinBytes: 256 });
+  const texts = [
+    configText(prng, 300),
+    configText(prng, 1024),
+    configText(prng, 5000) + "✓ 日本語",
+    configText(prng, 200), // below the minimum: as is
+    "z".repeat(255), // below the minimum even though it deflates well
+  ];
+  const handles = texts.map((t) => s.put(t));
+  const utf8 = (t: string) => new TextEncoder().encode(t);
+  texts.forEach((t, i) => {
+    const h = handles[i]!;
+    assert.equal(s.text(h), t);
+    assert.deepEqual(s.bytes(h), utf8(t));
+    if (utf8(t).length >= 256) {
+      assert.equal(s.deflated(h), true, `text ${i} is deflated`);
+      assert.ok(s.size(h) < utf8(t).length * 0.7, `text ${i}: ${s.size(h)} of ${utf8(t).length}`);
+    } else {
+      assert.equal(s.deflated(h), false, `text ${i} is as is`);
+      assert.equal(s.size(h), utf8(t).length);
+    }
+  });
+  const st = s.stats();
+  assert.equal(st.deflated, 3);
+  assert.equal(st.textBytes, texts.reduce((n, t) => n + utf8(t).length, 0));
+  assert.equal(st.bytes, handles.reduce((n, h) => n + s.size(h), 0));
+  assert.ok(st.bytes < st.textBytes * 0.7, `${st.bytes} of ${st.textBytes}`);
+  // Freeing takes a deflated body out of every counter.
+  s.free(handles[1]!);
+  assert.equal(s.stats().deflated, 2);
+  assert.equal(s.stats().textBytes, st.textBytes - utf8(texts[1]!).length);
+});
+
+Deno.test("BodyStore keeps as is a body that deflating would not shrink by an eighth", () => {
+  const prng = new SeededPrng(11);
+  const s = new BodyStore({ compressMinBytes: 64 });
+  // Random bytes: deflate cannot shrink them at all.
+  const bytes = new Uint8Array(2048);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = prng.intn(256);
+  const h = s.putBytes(bytes);
+  assert.equal(s.deflated(h), false);
+  assert.deepEqual(s.bytes(h), bytes);
+  assert.equal(s.size(h), bytes.length);
+  assert.throws(
+    () => new BodyStore({ compressMinBytes: -1 }),
+    /compressMinBytes must be an integer ≥ 0/,
+  );
 });
 
 Deno.test("BodyStore refuses a freed handle, and gives the handle to the next body", () => {

@@ -115,6 +115,8 @@ export interface CoreOptions {
   cacheBytes?: number;
   /** The K of LRU-K (default 2). */
   cacheK?: number;
+  /** Bodies of at least this many bytes are cached deflated when that pays (default 512; 0: never). */
+  cacheCompressMinBytes?: number;
   /** The window of the K accesses that admit a body, in ms (default 60,000). */
   cacheWindowMs?: number;
   /** Milliseconds for the cache window and health (default `performance.now`). */
@@ -221,7 +223,7 @@ export class AgentCore {
   /** What the agent serves. */
   readonly state: ServedState;
   /** Where the cache's bodies are. */
-  readonly bodies: BodyStore = new BodyStore();
+  readonly bodies: BodyStore;
   /**
    * The LRU-K cache: version → the handle of its text in {@linkcode bodies}.
    * Keyed by the version object, renamed to the new version when its record
@@ -245,8 +247,12 @@ export class AgentCore {
   readonly #pins = new Map<string, Pin>();
   readonly #inflight = new Map<string, Promise<LooseBody | ErrorBody | undefined>>();
   readonly #prepared: PreparedCache;
-  /** What each entity of a listing in progress decoded to (see {@linkcode #mapListed}). */
-  readonly #listed = new WeakMap<Entity, ListedRecord>();
+  /**
+   * What each entity of a listing in progress decoded to (see
+   * {@linkcode #mapListed}). A new map for each listing: a WeakMap keeps the
+   * table it grew to after its keys are gone (8 MiB for 100,000 records).
+   */
+  #listed = new WeakMap<Entity, ListedRecord>();
   /** Bytes of records read from cassemdb by listings and cache misses: each leaves garbage. */
   #readBytes = 0;
   readonly #steps: Step[] = [];
@@ -276,6 +282,7 @@ export class AgentCore {
     this.#fetchTimeoutMs = options.fetchTimeoutMs ?? 2_000;
     this.#heartbeatMs = options.heartbeatMs ?? 15_000;
     this.state = new ServedState(options.logEntries);
+    this.bodies = new BodyStore({ compressMinBytes: options.cacheCompressMinBytes });
     this.cache = new LruKCache<number, ServedVersion>({
       k: options.cacheK ?? 2,
       maxEntries: options.cacheEntries ?? 100_000,
@@ -359,6 +366,7 @@ export class AgentCore {
         }
         first = false;
         this.#enqueue(this.#prepare(s.revision, true, s.entities.map((e) => ({ key: e.key, e }))));
+        this.#listed = new WeakMap();
       },
       onChanges: (ev) => this.#enqueue(this.#prepareEvent(ev)),
       onRetry: (e) => {
@@ -1244,6 +1252,7 @@ export class AgentCore {
 
   /** Counters for logs and benchmarks. */
   stats(): Record<string, number> {
+    const store = this.bodies.stats();
     return {
       revision: this.state.revision,
       elements: this.state.elementCount,
@@ -1252,7 +1261,9 @@ export class AgentCore {
       prepared: this.#prepared.size,
       readBytes: this.#readBytes,
       ...this.cache.stats(),
-      storeBytes: this.bodies.stats().reservedBytes,
+      storeBytes: store.reservedBytes,
+      storeTextBytes: store.textBytes,
+      storeDeflated: store.deflated,
     };
   }
 }

@@ -21,8 +21,10 @@ Usage: deno task agent [flags]
   --db ENDPOINTS           cassemdb client addresses, comma-separated (default 127.0.0.1:7021)
   --id ID                  this agent's id (default: host name and HTTP port)
   --cache-entries N        most element bodies cached (default 100000)
-  --cache-bytes N          most bytes of bodies cached; k, m, g suffixes (default 256m)
+  --cache-bytes N          most bytes of bodies cached, as stored; k, m, g suffixes (default 256m)
   --cache-k K              the K of LRU-K (default 2)
+  --cache-compress-min N   cache bodies of at least N bytes deflated when that saves an
+                           eighth (default 512; 0: never)
   --secret-key-file PATH   the keyring that opens secret elements (else CASSEM_SECRET_KEY)
   --instance-ttl SECONDS   TTL of client instance records (default 30)
   --agent-ttl SECONDS      TTL of this agent's own record (default 15)
@@ -55,6 +57,8 @@ export interface AgentConfig {
   cacheEntries: number;
   cacheBytes: number;
   cacheK: number;
+  /** Bodies of at least this many bytes are cached deflated (0: never). */
+  cacheCompressMinBytes: number;
   secretKeyFile: string | undefined;
   instanceTtlSeconds: number;
   agentTtlSeconds: number;
@@ -95,6 +99,7 @@ export function parseFlags(args: string[]): AgentConfig | "help" {
         "cache-entries": { type: "string", default: "100000" },
         "cache-bytes": { type: "string", default: "256m" },
         "cache-k": { type: "string", default: "2" },
+        "cache-compress-min": { type: "string", default: "512" },
         "secret-key-file": { type: "string" },
         "instance-ttl": { type: "string", default: "30" },
         "agent-ttl": { type: "string", default: "15" },
@@ -167,6 +172,12 @@ export function parseFlags(args: string[]): AgentConfig | "help" {
     cacheEntries: integer("--cache-entries", values["cache-entries"]!, 1),
     cacheBytes: size("--cache-bytes", values["cache-bytes"]!),
     cacheK: integer("--cache-k", values["cache-k"]!, 1, 8),
+    cacheCompressMinBytes: integer(
+      "--cache-compress-min",
+      values["cache-compress-min"]!,
+      0,
+      2 ** 30,
+    ),
     secretKeyFile: values["secret-key-file"],
     instanceTtlSeconds: integer("--instance-ttl", values["instance-ttl"]!, 1, 3600),
     agentTtlSeconds: integer("--agent-ttl", values["agent-ttl"]!, 1, 3600),

@@ -9,6 +9,7 @@ Deno.test("parseFlags: defaults, sizes with suffixes, grpc off", () => {
   assert.deepEqual(c.db, ["127.0.0.1:7021"]);
   assert.equal(c.cacheBytes, 256 * 1024 * 1024);
   assert.equal(c.cacheK, 2);
+  assert.equal(c.cacheCompressMinBytes, 512);
   const d = parseFlags([
     "--cache-bytes",
     "64k",
@@ -18,12 +19,15 @@ Deno.test("parseFlags: defaults, sizes with suffixes, grpc off", () => {
     "a:1, b:2",
     "--id",
     "edge-1",
+    "--cache-compress-min",
+    "0",
   ]);
   assert.ok(d !== "help");
   assert.equal(d.cacheBytes, 65_536);
   assert.equal(d.grpcListen, null);
   assert.deepEqual(d.db, ["a:1", "b:2"]);
   assert.equal(d.id, "edge-1");
+  assert.equal(d.cacheCompressMinBytes, 0);
   assert.equal(parseFlags(["--help"]), "help");
 });
 
@@ -38,6 +42,10 @@ Deno.test("parseFlags names the flag at fault", () => {
     [["--listen", "127.0.0.1:99999"], /--listen must be HOST:PORT/],
     [["--db", ""], /--db must name at least one endpoint/],
     [["--cache-k", "9"], /--cache-k must be an integer in \[1, 8\]/],
+    [
+      ["--cache-compress-min", "1k"],
+      /--cache-compress-min must be an integer in \[0, 1073741824\]/,
+    ],
     [["--id", "has space"], /--id must be/],
     [["--stream-buffer", "10"], /--stream-buffer must be a byte count of at least 1024/],
   ];

@@ -107,6 +107,7 @@ const agent = createAgent({
   cacheEntries: cfg.cacheEntries,
   cacheBytes: cfg.cacheBytes,
   cacheK: cfg.cacheK,
+  cacheCompressMinBytes: cfg.cacheCompressMinBytes,
   instanceTtlSeconds: cfg.instanceTtlSeconds,
   heartbeatMs: cfg.heartbeatMs,
   maxQueuedBytes: cfg.streamBufferBytes,
@@ -153,6 +154,7 @@ const self = new SelfRecord({
     cacheEntries: String(cfg.cacheEntries),
     cacheBytes: String(cfg.cacheBytes),
     cacheK: String(cfg.cacheK),
+    cacheCompressMinBytes: String(cfg.cacheCompressMinBytes),
   },
   log,
 });

@@ -94,8 +94,13 @@ export class AgentMetrics {
       },
       {
         name: "cassemagent_cache_bytes",
-        help: "Bytes of the cached bodies.",
+        help: "Bytes of the cached bodies as stored (deflated or not), with their entries.",
         read: () => cache().bytes,
+      },
+      {
+        name: "cassemagent_cache_text_bytes",
+        help: "UTF-8 bytes of the cached bodies before deflating.",
+        read: () => core.bodies.stats().textBytes,
       },
       {
         name: "cassemagent_revision",

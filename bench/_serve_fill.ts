@@ -1,6 +1,7 @@
 /**
  * Fills cassemdb with `n` served elements of app `mem`, env `prod` (keys
- * `e0`…, plaintext of `valueBytes` bytes, version 1), in Txns of 64 from 8
+ * `e0`…, plaintext of `valueBytes` bytes of a {@linkcode BodyKind}, version
+ * 1), in Txns of 64 from 8
  * writers, and reads them all twice through an agent: what the agent memory
  * bench and its dev probe do.
  *
@@ -13,6 +14,7 @@ import {
   serveLiveKey,
   ServeLiveRecord,
 } from "../shared/config/mod.ts";
+import { benchBody, type BodyKind } from "./_config_text.ts";
 import { isUnavailable, type KvClient, mayHaveApplied, type TxnOp } from "../shared/db/mod.ts";
 
 /**
@@ -25,6 +27,7 @@ export async function fillServedElements(
   db: KvClient,
   n: number,
   valueBytes: number,
+  kind: BodyKind = "config",
   deadlineMs = 600_000,
 ): Promise<number> {
   const t0 = performance.now();
@@ -35,7 +38,7 @@ export async function fillServedElements(
       const ops: TxnOp[] = [];
       for (let j = 0; j < 64 && next < n; j++, next++) {
         const key = `e${next}`;
-        const raw = `${key}=`.padEnd(valueBytes, "x");
+        const raw = benchBody(kind, key, valueBytes, next);
         const rec = {
           app: "mem",
           env: "prod",

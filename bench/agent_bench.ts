@@ -16,8 +16,9 @@
  *   (`agent_watchers.ts`, two processes of half the watchers each; wall
  *   clocks of one machine). `--versions` publishes, 100 ms apart.
  * - **memory**: the agent's RSS holding `--elements` (100,000) cached
- *   elements of `--value-bytes` (1,024): loaded, then every key read twice
- *   (LRU-K admits at the second access).
+ *   elements of `--value-bytes` (1,024) of `--bodies` (config-like JSON by
+ *   default; `filler`, `random`: see `_config_text.ts`): loaded, then every
+ *   key read twice (LRU-K admits at the second access).
  *
  * @module
  */
@@ -30,6 +31,7 @@ import { ServePublisher } from "../agent/_publisher.ts";
 import { type Cluster, startCassem } from "./_clusters.ts";
 import { type Proc, procCpuMs, procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
 import { fillServedElements, readServedTwice } from "./_serve_fill.ts";
+import { type BodyKind, bodyKind } from "./_config_text.ts";
 import { fmt, percentile, printTable } from "./_stats.ts";
 import { parsePrometheusText } from "../shared/metrics/mod.ts";
 import { machineNote } from "./db_bench.ts";
@@ -555,10 +557,11 @@ async function memoryPart(
   pub: ServePublisher,
   n: number,
   valueBytes: number,
+  bodies: BodyKind,
 ): Promise<void> {
-  console.log(`\nmemory: ${fmt(n)} elements of ${fmt(valueBytes)} B`);
+  console.log(`\nmemory: ${fmt(n)} elements of ${fmt(valueBytes)} B, bodies: ${bodies}`);
   await pub.appEnv("mem", "prod");
-  const filledS = await fillServedElements(dbc, n, valueBytes);
+  const filledS = await fillServedElements(dbc, n, valueBytes, bodies);
   console.log(`  filled cassemdb in ${fmt(filledS, 1)} s`);
   const t1 = performance.now();
   const agent = await startAgent(db, ["--cache-entries", String(n), "--cache-bytes", "1g"]);
@@ -584,6 +587,7 @@ async function memoryPart(
       "JS heap used MiB",
       "cache entries",
       "cache MiB",
+      "their text MiB",
       "seconds",
     ], [
       [
@@ -591,6 +595,7 @@ async function memoryPart(
         fmt(loaded.rss),
         fmt(loaded.hwm),
         fmt(loadedHeap),
+        "0",
         "0",
         "0",
         fmt(loadS, 1),
@@ -602,6 +607,7 @@ async function memoryPart(
         fmt(st.memory.heapUsed / 2 ** 20),
         fmt(st.entries),
         fmt(st.bytes / 2 ** 20),
+        fmt(st.storeTextBytes / 2 ** 20),
         fmt(readS, 1),
       ],
       [
@@ -611,6 +617,7 @@ async function memoryPart(
         fmt(idle.memory.heapUsed / 2 ** 20),
         fmt(idle.entries),
         fmt(idle.bytes / 2 ** 20),
+        fmt(idle.storeTextBytes / 2 ** 20),
         "",
       ],
     ]);
@@ -632,6 +639,7 @@ export async function runAgentBench(args: string[]): Promise<void> {
       versions: { type: "string", default: "30" },
       elements: { type: "string", default: "100000" },
       "value-bytes": { type: "string", default: "1024" },
+      bodies: { type: "string", default: "config" },
       "cpu-prof": { type: "string" },
       "agent-trace-gc": { type: "boolean", default: false },
     },
@@ -651,7 +659,14 @@ export async function runAgentBench(args: string[]): Promise<void> {
     if (parts.has("reads")) await readsPart(db, pub, Number(v.duration), Number(v.connections));
     if (parts.has("push")) await pushPart(db, dbc, pub, Number(v.watchers), Number(v.versions));
     if (parts.has("memory")) {
-      await memoryPart(db, dbc, pub, Number(v.elements), Number(v["value-bytes"]));
+      await memoryPart(
+        db,
+        dbc,
+        pub,
+        Number(v.elements),
+        Number(v["value-bytes"]),
+        bodyKind(v.bodies!),
+      );
     }
   } finally {
     await cluster?.stop();

@@ -21,6 +21,7 @@ import { ServePublisher } from "../agent/_publisher.ts";
 import { startCassem } from "./_clusters.ts";
 import { procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
 import { fillServedElements, readServedTwice } from "./_serve_fill.ts";
+import { bodyKind } from "./_config_text.ts";
 import { fmt, printTable } from "./_stats.ts";
 
 /** A minimal client of the V8 inspector protocol (GC and heap snapshots of the agent). */
@@ -93,6 +94,8 @@ const { values: v } = parseArgs({
   options: {
     elements: { type: "string", default: "100000" },
     "value-bytes": { type: "string", default: "1024" },
+    /** Bodies: config (default), filler or random (see `_config_text.ts`). */
+    bodies: { type: "string", default: "config" },
     run: { type: "string", multiple: true, default: ['{"name":"default"}'] },
     "idle-s": { type: "string", default: "30" },
     "snapshot-dir": { type: "string" },
@@ -115,7 +118,7 @@ const dbc = new DbClient({
 });
 try {
   await new ServePublisher(dbc).appEnv("mem", "prod");
-  await fillServedElements(dbc, n, valueBytes);
+  await fillServedElements(dbc, n, valueBytes, bodyKind(v.bodies!));
   const rows: string[][] = [];
   for (const spec of v.run!) {
     const run = JSON.parse(spec) as {

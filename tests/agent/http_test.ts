@@ -112,6 +112,24 @@ scenario(
       assert.equal(ok.status, 200, "still serving");
       await ok.body?.cancel();
 
+      // A body of 9 KiB is cached deflated (the only body cached so far) and answered byte for byte, raw and as JSON.
+      const big = Array.from({ length: 400 }, (_, i) => `key.${i} = value ${i} ✓`).join("\n");
+      await w.pub.publish("shop", "prod", "big", { version: 1, raw: big });
+      for (let i = 0; i < 3; i++) {
+        const raw = await fetch(`${a.url}${E}/elements/big/raw`);
+        assert.equal(await raw.text(), big);
+        const el = await fetch(`${a.url}${E}/elements?keys=big`);
+        assert.equal((await el.json()).elements[0].raw, big);
+      }
+      const metrics = await (await fetch(`${a.url}/metrics`)).text();
+      const gauge = (name: string) =>
+        Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1]);
+      assert.equal(gauge("cassemagent_cache_text_bytes"), new TextEncoder().encode(big).length);
+      assert.ok(
+        gauge("cassemagent_cache_bytes") < 8_000,
+        "the cached 9 KiB take less than 8,000 B",
+      );
+
       // A secret-protected app refuses a missing or wrong secret and reveals nothing.
       for (
         const [secret, status] of [[undefined, 401], ["nope", 403], ["the-secret", 200]] as const
