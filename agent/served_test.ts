@@ -94,3 +94,28 @@ Deno.test("ServedState: deltas name the elements, envs and apps that changed; a 
   assert.equal(s.env("a", "e"), undefined);
   assert.equal(s.horizon, 4);
 });
+
+Deno.test("ServedVersion keeps its fingerprint packed and answers it as SHA-256 hex; refuses other text", () => {
+  const init = {
+    kind: "live" as const,
+    app: "a",
+    env: "e",
+    key: "k",
+    version: 1,
+    contentType: "plaintext" as const,
+    modRevision: 7,
+    rule: undefined,
+    sealed: false,
+  };
+  for (
+    const fp of ["0".repeat(64), "f".repeat(64), "00ff10a0".repeat(8), "0123456789abcdef".repeat(4)]
+  ) {
+    assert.equal(new ServedVersion({ ...init, fingerprint: fp }).fingerprint, fp);
+  }
+  for (const bad of ["", "F".repeat(64), "0".repeat(63), "0".repeat(65), "g".repeat(64)]) {
+    assert.throws(
+      () => new ServedVersion({ ...init, fingerprint: bad }),
+      /fingerprint must be SHA-256 hex: current value is/,
+    );
+  }
+});
