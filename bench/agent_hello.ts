@@ -5,10 +5,13 @@
  * and `X-Cassem-Revision` that URL answered once at start — the same bytes
  * as the agent, without the agent. With `--read-request` the handler also
  * reads what any real handler must (the URL and the client id header): a
- * handler that takes no argument lets Deno skip building the request. Prints
- * `listening PORT`.
+ * handler that takes no argument lets Deno skip building the request. With
+ * `--body-bytes N` the hello world answers N bytes of text instead (how the
+ * runtime's cost grows with the body: from about 380 bytes it writes the
+ * head and the body in two system calls). Prints `listening PORT`.
  *
  *   deno run -A bench/agent_hello.ts --port 0 [--mimic http://127.0.0.1:7081/v1/...] [--read-request]
+ *   deno run -A bench/agent_hello.ts --port 9901 --body-bytes 1200
  *
  * @module
  */
@@ -21,9 +24,12 @@ const { values } = parseArgs({
     port: { type: "string", default: "0" },
     mimic: { type: "string" },
     "read-request": { type: "boolean", default: false },
+    "body-bytes": { type: "string" },
   },
 });
-let body: Uint8Array<ArrayBuffer> = new TextEncoder().encode("hello world");
+let body: Uint8Array<ArrayBuffer> = new TextEncoder().encode(
+  values["body-bytes"] === undefined ? "hello world" : "x".repeat(Number(values["body-bytes"])),
+);
 let headers: Record<string, string> | undefined;
 if (values.mimic) {
   const r = await fetch(values.mimic, { headers: { "x-cassem-client-id": "bench-1" } });
