@@ -26,6 +26,8 @@
  * @module
  */
 
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+
 /** Options of {@linkcode BodyStore}. */
 export interface BodyStoreOptions {
   /** Bytes per chunk (default 1 MiB). A body larger than a quarter of it gets a chunk of its own. */
@@ -63,7 +65,8 @@ interface Chunk {
   live: number;
 }
 
-import { deflateRawSync, inflateRawSync } from "node:zlib";
+/** The largest scratch buffer `put` keeps (a bigger text is encoded into a buffer of its own). */
+const SCRATCH_MAX = 64 * 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -94,7 +97,7 @@ export class BodyStore {
   #textBytes = 0;
   #deflated = 0;
   #moved = 0;
-  /** Where `put` encodes a text it may deflate (grown to the largest such text). */
+  /** Where `put` encodes a text it may deflate (grown up to {@linkcode SCRATCH_MAX}). */
   #scratch = new Uint8Array(4096);
 
   /**
@@ -120,14 +123,17 @@ export class BodyStore {
 
   /** Stores the UTF-8 bytes of `text` (deflated if worth it); answers its handle. */
   put(text: string): number {
-    // A text of n UTF-16 units takes at most 3n bytes and at least n.
-    if (text.length >= this.#compressMin) {
-      if (this.#scratch.length < 3 * text.length) this.#scratch = new Uint8Array(3 * text.length);
+    // A text of n UTF-16 units takes at most 3n bytes.
+    const most = 3 * text.length;
+    if (most >= this.#compressMin) {
+      // It may be worth deflating: encode it aside, then store it one way or the other.
+      if (most > SCRATCH_MAX) return this.putBytes(encoder.encode(text));
+      if (this.#scratch.length < most) this.#scratch = new Uint8Array(most);
       const { written } = encoder.encodeInto(text, this.#scratch);
-      return this.#putMaybeDeflated(this.#scratch.subarray(0, written));
+      return this.putBytes(this.#scratch.subarray(0, written));
     }
-    if (3 * text.length <= this.#chunkBytes / 4) {
-      const c = this.#room(3 * text.length);
+    if (most <= this.#chunkBytes / 4) {
+      const c = this.#room(most);
       const chunk = this.#chunks[c]!;
       const { written } = encoder.encodeInto(text, chunk.buf.subarray(chunk.used));
       return this.#place(c, written, written);

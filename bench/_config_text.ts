@@ -7,7 +7,7 @@
  *   (`bench/config_ratio.ts` prints both), so a store that deflates is
  *   measured on text like what it will hold.
  * - `filler`: the key then `x` to size (what the benchmark used before:
- *   deflates 50×, so it flatters a store that deflates).
+ *   deflates about 60×, so it flatters a store that deflates).
  * - `random`: random base64 (deflates about 1.3×: near the worst case).
  *
  * @module
@@ -46,7 +46,7 @@ export function benchBody(kind: BodyKind, key: string, bytes: number, seed: numb
   const token = (n: number) => Array.from({ length: n }, () => B64[prng.intn(64)]).join("");
   if (kind === "random") return token(bytes);
   const lines = [`{`, `  "element": "${key}",`, `  "revision": ${prng.intn(1_000_000)},`];
-  for (let i = 0; lines.reduce((n, l) => n + l.length + 1, 0) < bytes; i++) {
+  while (lines.reduce((n, l) => n + l.length + 1, 0) < bytes) {
     const name = `${pick(WORDS)}-${pick(WORDS)}`;
     lines.push(
       `  "${name}": {`,
