@@ -11,7 +11,14 @@
  */
 
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { Account, RoleSchema, sessionKey, userKey, UserRecord } from "../../shared/config/mod.ts";
+import {
+  Account,
+  bootstrapKey,
+  RoleSchema,
+  sessionKey,
+  userKey,
+  UserRecord,
+} from "../../shared/config/mod.ts";
 import { clearLoginAttempts, countLoginAttempt } from "../auth/login_limit.ts";
 import { DECOY_HASH, hashPassword, passwordProblem, verifyPassword } from "../auth/passwords.ts";
 import { defineRoute } from "../auth/route.ts";
@@ -20,7 +27,7 @@ import type { AdmDeps } from "../deps.ts";
 import { requireUser } from "../data/guards.ts";
 import { readRecord } from "../data/read.ts";
 import { runTxn } from "../data/txn.ts";
-import { BadRequestError, ForbiddenError, UnauthorizedError } from "../errors.ts";
+import { BadRequestError, ForbiddenError, UnauthorizedError, UnavailableError } from "../errors.ts";
 import { actorOf, principalOf } from "../http/actor.ts";
 import type { AdmEnv } from "../http/context.ts";
 import { validationHook } from "../http/validation.ts";
@@ -107,6 +114,14 @@ export function accountRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
   r.openapi(login, async (c) => {
     const { account, password } = c.req.valid("json");
     const known = Account.safeParse(account).success;
+    // Until the first start has created the admin account (cassemdb only just became
+    // reachable), no login can succeed: a 503 to retry, not a wrong password counted
+    // toward the account's login limit.
+    if (!(await deps.db.get(bootstrapKey())).entity) {
+      throw new UnavailableError(
+        "Cannot log in as cassemadm has not created its first account yet: retry in a second",
+      );
+    }
     // Count the attempt before checking anything, so that concurrent guesses
     // through several adm copies cannot get past the limit.
     if (known) await countLoginAttempt(deps, account);
