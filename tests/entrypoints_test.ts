@@ -7,25 +7,22 @@
  */
 
 import assert from "node:assert/strict";
+import { type RunResult, runToEnd } from "./support/procs.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Runs `deno run -A <main> ...args` from the repository root. */
-async function run(main: string, args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...args],
+function run(main: string, args: string[]): Promise<RunResult> {
+  return runToEnd(Deno.execPath(), ["run", "-A", main, ...args], {
     cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
     env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    timeoutMs: 60_000,
+  });
 }
 
 /** An unknown flag: exit 2, nothing on stdout, one stderr line naming it and `help`. */
 function assertOneLine(
-  r: { code: number; stdout: string; stderr: string },
+  r: RunResult,
   flag: string,
   help: string,
 ) {

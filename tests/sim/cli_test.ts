@@ -7,19 +7,16 @@
 import assert from "node:assert/strict";
 import { NOT_SHAPING, parseSimArgs, SIM_FLAGS, type SimArgs } from "./cli_args.ts";
 import { replayCommand, type RunOptions } from "./swarm.ts";
+import { type RunResult, runToEnd } from "../support/procs.ts";
 
 const CLI = new URL("./cli.ts", import.meta.url).pathname;
 
 /** Runs `deno task sim` with `args` (as the task does); returns its exit code and output. */
-async function sim(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
+function sim(args: string[]): Promise<RunResult> {
+  return runToEnd(Deno.execPath(), ["run", "-A", CLI, ...args], {
     env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    timeoutMs: 120_000,
+  });
 }
 
 /** What of a parsed command line shapes a run of one seed. */
