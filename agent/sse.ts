@@ -151,16 +151,22 @@ export class SseSink implements PushSink {
   /** Enqueues `bytes` now or in its turn; false when the stream has ended. */
   #write(bytes: Uint8Array): boolean {
     if (this.#ended || this.#closing) return false;
+    // Part of the initial state or not is decided now: a deferred write may be enqueued after
+    // `ready` and must still not count against the bound.
+    const initial = !this.#readySent;
     const spread = this.#spread;
     if (spread && !spread.mayWriteNow()) {
-      spread.later(() => void this.#enqueue(bytes));
+      spread.later(() => void this.#enqueue(bytes, initial));
       return true;
     }
-    return this.#enqueue(bytes);
+    return this.#enqueue(bytes, initial);
   }
 
-  /** Enqueues `bytes`; cuts the stream off when the client is too far behind. */
-  #enqueue(bytes: Uint8Array): boolean {
+  /**
+   * Enqueues `bytes` (of the initial state when `initial`); cuts the stream
+   * off when the client is too far behind.
+   */
+  #enqueue(bytes: Uint8Array, initial: boolean): boolean {
     if (this.#ended) return false;
     try {
       this.#controller.enqueue(bytes);
@@ -169,7 +175,7 @@ export class SseSink implements PushSink {
       return false;
     }
     this.#enqueuedBytes += bytes.length;
-    if (!this.#readySent) {
+    if (initial) {
       this.#initialBytes += bytes.length;
       return true;
     }

@@ -54,3 +54,21 @@ Deno.test("SseSink: sinks sharing a spreader of 2 writes a turn hand 2 frames to
     await reader.cancel();
   }
 });
+
+Deno.test("SseSink: an initial state whose writes wait for later turns still does not count against the bound", async () => {
+  const spread = new SpreadWrites(1);
+  new SseSink({ spread }).heartbeat(1); // takes this turn's only write
+  // 10 frames of initial state (~170 B) over a 100 B bound, all deferred, then ready.
+  const s = new SseSink({ spread, maxQueuedBytes: 100 });
+  for (let i = 0; i < 10; i++) s.heartbeat(1_000_000 + i);
+  s.ready(7, true);
+  while (spread.waiting > 0) await new Promise((r) => setImmediate(r));
+  assert.equal(s.ended, false, "not cut off for its initial state");
+  const reader = s.body.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  while (!text.includes("event: ready")) text += dec.decode((await reader.read()).value);
+  assert.equal(text.match(/: heartbeat 10000\d\d/g)?.length, 10);
+  assert.doesNotMatch(text, /RESOURCE_EXHAUSTED/);
+  await reader.cancel();
+});
