@@ -110,6 +110,8 @@ function wrongCredentials(): UnauthorizedError {
 /** The account routes, mounted at `/api/account`. */
 export function accountRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
   const r = new OpenAPIHono<AdmEnv>({ defaultHook: validationHook });
+  /** Whether the bootstrap record was seen: it is written once and never removed. */
+  let bootstrapped = false;
 
   r.openapi(login, async (c) => {
     const { account, password } = c.req.valid("json");
@@ -117,10 +119,13 @@ export function accountRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
     // Until the first start has created the admin account (cassemdb only just became
     // reachable), no login can succeed: a 503 to retry, not a wrong password counted
     // toward the account's login limit.
-    if (!(await deps.db.get(bootstrapKey())).entity) {
-      throw new UnavailableError(
-        "Cannot log in as cassemadm has not created its first account yet: retry in a second",
-      );
+    if (!bootstrapped) {
+      bootstrapped = !!(await deps.db.get(bootstrapKey())).entity;
+      if (!bootstrapped) {
+        throw new UnavailableError(
+          "Cannot log in as cassemadm has not created its first account yet: retry in a second",
+        );
+      }
     }
     // Count the attempt before checking anything, so that concurrent guesses
     // through several adm copies cannot get past the limit.
