@@ -27,7 +27,7 @@
 
 export * from "./api.ts";
 export * from "./errors.ts";
-export { DbClient, type DbClientOptions, toDbError } from "./client.ts";
+export { DbClient, type DbClientOptions } from "./client.ts";
 export { Txn, type TxnCommitter } from "./txn.ts";
 export { list, listAndWatch, type ListWatchSource } from "./list_watch.ts";
 export {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { toDbError } from "../../shared/db/mod.ts";
+import { toDbError } from "../../shared/db/client.ts";
 import { CHANNEL_OPTIONS, grpc, loadProto, serviceOf } from "../../shared/grpc.ts";
 import type { WireChange } from "../../shared/store/mod.ts";
 
