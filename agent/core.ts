@@ -44,6 +44,7 @@ import {
   constantTimeEqual,
   DecryptError,
   type Keyring,
+  MIN_REVISION_HEADER,
   parseServeKey,
   secretAad,
   servePrefix,
@@ -862,7 +863,7 @@ export class AgentCore {
   ): Promise<ReadResult> {
     await this.authorize(app, env, client);
     if (options.minRevision) {
-      await this.waitRevision(options.minRevision, "X-Cassem-Min-Revision");
+      await this.waitRevision(options.minRevision, MIN_REVISION_HEADER);
     }
     const fetched = new Map<string, LooseBody | ErrorBody>();
     for (let round = 0;; round++) {

@@ -13,7 +13,7 @@
 
 import { Buffer } from "node:buffer";
 import { CHANNEL_OPTIONS, grpc, loadProto, serviceOf } from "../shared/grpc.ts";
-import { checkName, InvalidNameError } from "../shared/config/mod.ts";
+import { checkName, CLIENT_ID_HEADER, InvalidNameError } from "../shared/config/mod.ts";
 import type { AgentCore, Subscription } from "./core.ts";
 import { asAgentError, BadRequestError, grpcStatusOf } from "./errors.ts";
 import { type ClientIdentity, identityFrom } from "./identity.ts";
@@ -46,6 +46,9 @@ const encodedChanges = new WeakMap<PushItem, { revision: number; bytes: Buffer }
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
+
+/** The gRPC metadata key naming the client (metadata keys are lowercase). */
+const CLIENT_ID_METADATA = CLIENT_ID_HEADER.toLowerCase();
 
 /** The client identity in a call's metadata; `peer` is grpc-js's `getPeer()`. */
 function identityOf(md: grpc.Metadata, peer: string): ClientIdentity {
@@ -305,8 +308,8 @@ export function agentService(
       const client = identityOf(call.metadata, call.getPeer());
       if (client.clientId === undefined) {
         throw new BadRequestError(
-          "x-cassem-client-id",
-          "Cannot unregister as x-cassem-client-id must name the client: current call has none",
+          CLIENT_ID_METADATA,
+          `Cannot unregister as ${CLIENT_ID_METADATA} must name the client: current call has none`,
         );
       }
       return { removed: await instances.unregister(client) };

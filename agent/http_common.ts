@@ -21,9 +21,6 @@ export interface AgentBindings {
 
 /** The Hono environment of the agent's routes. */
 export type AgentEnv = { Bindings: AgentBindings };
-
-/** The wire contract's names, where the agent's modules have always found them. */
-export { MAX_KEYS };
 /** Longest request URL the agent reads, in characters. */
 export const MAX_URL = 16 * 1024;
 /** Largest JSON body the agent reads, in bytes. */

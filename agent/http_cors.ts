@@ -14,7 +14,7 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { CLIENT_ID_HEADER, LABELS_HEADER, SECRET_HEADER } from "./identity.ts";
-import { MIN_REVISION_HEADER, REVISION_HEADER, STALE_HEADER } from "./http_reads.ts";
+import { MIN_REVISION_HEADER, REVISION_HEADER, STALE_HEADER } from "../shared/config/mod.ts";
 
 /** Headers a browser client may send. */
 export const CORS_ALLOW_HEADERS: readonly string[] = [

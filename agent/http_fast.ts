@@ -21,11 +21,11 @@
  * @module
  */
 
-import { isName } from "../shared/config/mod.ts";
+import { isName, MAX_KEYS, MIN_REVISION_HEADER } from "../shared/config/mod.ts";
 import type { Prepared, ReadResult } from "./body.ts";
 import type { AgentCore } from "./core.ts";
-import { MAX_KEYS, MAX_URL } from "./http_common.ts";
-import { elementsResponse, MIN_REVISION_HEADER, rawResponse } from "./http_reads.ts";
+import { MAX_URL } from "./http_common.ts";
+import { elementsResponse, rawResponse } from "./http_reads.ts";
 import {
   CLIENT_ID_HEADER,
   LABELS_HEADER,

@@ -10,9 +10,11 @@
 
 import { Hono } from "hono";
 import {
+  CLIENT_ID_HEADER,
   CONTENT_TYPES,
   type ContentType,
   contentTypeHeader,
+  LABELS_HEADER,
   MIN_REVISION_HEADER,
   REVISION_HEADER,
   STALE_HEADER,
@@ -21,9 +23,6 @@ import type { ReadResult } from "./body.ts";
 import { type AgentCore, parseRevision } from "./core.ts";
 import { NotServedError } from "./errors.ts";
 import { type AgentEnv, appEnvOf, clientOf, keysParam, nameParam } from "./http_common.ts";
-
-/** The wire contract's names, where the agent's modules have always found them. */
-export { MIN_REVISION_HEADER, REVISION_HEADER, STALE_HEADER };
 
 /** The init of a JSON answer: its content type alone (see {@linkcode answer}). */
 const JSON_INIT: ResponseInit = { headers: { "content-type": "application/json; charset=utf-8" } };
@@ -89,7 +88,7 @@ export function rawResponse(
 }
 
 /** Another client may get another version (gray rules): shared caches must tell them apart. */
-const VARY = "X-Cassem-Client-Id, X-Cassem-Labels";
+const VARY = `${CLIENT_ID_HEADER}, ${LABELS_HEADER}`;
 
 /** The init of a raw answer per content type: its MIME type alone (see {@linkcode answer}). */
 const RAW_INIT = {} as Record<ContentType, ResponseInit>;

@@ -9,7 +9,7 @@
 
 import { Hono } from "hono";
 import { z } from "zod";
-import { describeIssue } from "../shared/config/mod.ts";
+import { describeIssue, MAX_KEYS, REVISION_HEADER } from "../shared/config/mod.ts";
 import { type AgentCore, parseRevision, type Subscription } from "./core.ts";
 import { BadRequestError } from "./errors.ts";
 import {
@@ -18,7 +18,6 @@ import {
   clientOf,
   jsonBody,
   keysParam,
-  MAX_KEYS,
   nameParam,
 } from "./http_common.ts";
 import { elementsResponse } from "./http_reads.ts";
@@ -100,7 +99,7 @@ export function watchRoutes(core: AgentCore, options: WatchRouteOptions = {}): H
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",
         "x-accel-buffering": "no",
-        "x-cassem-revision": String(core.state.revision),
+        [REVISION_HEADER]: String(core.state.revision),
       },
     });
   });

@@ -20,6 +20,7 @@
 
 import { z } from "zod";
 import {
+  CLIENT_ID_HEADER,
   decodeRecord,
   describeIssue,
   encodeRecord,
@@ -377,8 +378,8 @@ export class InstanceRegistry {
 function requireId(client: ClientIdentity): ClientIdentity & { clientId: string } {
   if (client.clientId === undefined) {
     throw new BadRequestError(
-      "X-Cassem-Client-Id",
-      "Cannot register an instance as X-Cassem-Client-Id must name the client: current request has none",
+      CLIENT_ID_HEADER,
+      `Cannot register an instance as ${CLIENT_ID_HEADER} must name the client: current request has none`,
     );
   }
   return client as ClientIdentity & { clientId: string };
