@@ -4,10 +4,10 @@
  * - A {@linkcode LooseBody} is a body in hand for a moment (read from
  *   cassemdb, carried by a watch event) or kept for a watched element: a
  *   JS string.
- * - A {@linkcode StoredBody} is a body of the LRU-K cache, its UTF-8 bytes
- *   in the {@linkcode BodyStore}. It is valid only until the cache lets it
- *   go, so a caller reads it in the same turn it got it and keeps only what
- *   it derived (a string, a {@linkcode Prepared}).
+ * - A body of the LRU-K cache is a handle to its UTF-8 bytes (deflated or
+ *   not) in the `BodyStore` (`body_store.ts`). It is valid only until the
+ *   cache lets it go, so a caller reads it in the same turn it got it and
+ *   keeps only what it derived (a string, a {@linkcode Prepared}).
  * - A {@linkcode Prepared} is what an answer needs of one version, built
  *   once: the raw text and the element JSON text around it. Hot versions
  *   keep theirs in a {@linkcode PreparedCache}, so a cached read only looks
@@ -32,11 +32,6 @@ export class LooseBody {
   constructor(modRevision: number, raw: string) {
     this.modRevision = modRevision;
     this.raw = raw;
-  }
-
-  /** Its size for the cache bound (UTF-16 units: the bytes of mostly-ASCII text). */
-  get size(): number {
-    return this.raw.length;
   }
 }
 

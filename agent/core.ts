@@ -269,12 +269,12 @@ export class AgentCore {
   #warnedSecret = new Set<string>();
   #lastUnreachableLog = -Infinity;
 
-  /** A core that starts watching at {@linkcode start}. */
   /** Bytes of records read from cassemdb so far (listings and cold reads): what a burst is. */
   get readBytes(): number {
     return this.#readBytes;
   }
 
+  /** A core that starts watching at {@linkcode start}. */
   constructor(options: CoreOptions) {
     this.#db = options.db;
     this.#log = options.log;
