@@ -12,8 +12,8 @@
  * A body of at least `compressMinBytes` is kept deflated (raw DEFLATE,
  * node:zlib) when that saves at least an eighth of it: 1 KiB slices of real
  * config files (JSON, YAML, .conf) deflate 2.2×, so the same memory holds
- * about twice the bodies. Inflating costs about 9 µs a body (mostly the
- * call itself), paid only by reads whose answer is not already prepared
+ * about twice the bodies. Inflating costs 12–22 µs a body
+ * (`bench/config_ratio.ts`), paid only by reads whose answer is not already prepared
  * (hot versions keep theirs, see `PreparedCache`).
  *
  * A body is a handle (a small integer, reused once freed). Its bytes never
