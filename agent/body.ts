@@ -56,6 +56,7 @@ export class Prepared {
   readonly text: string;
   /** Read since the {@linkcode PreparedCache} last looked (its second-chance bit). */
   used = false;
+  #etag: string | undefined;
 
   /** Prepares version `v` whose raw text is `raw`. */
   constructor(v: ServedVersion, raw: string) {
@@ -66,6 +67,11 @@ export class Prepared {
     },"version":${v.version},"contentType":"${v.contentType}","raw":${
       JSON.stringify(raw)
     },"fingerprint":"${v.fingerprint}","revision":${v.modRevision},"gray":${v.kind === "gray"}}`;
+  }
+
+  /** Its ETag: the quoted fingerprint, built at its first raw read (the version keeps it packed). */
+  get etag(): string {
+    return this.#etag ??= `"${this.version.fingerprint}"`;
   }
 
   /** The element JSON as an object. */

@@ -66,7 +66,7 @@ export function rawResponse(
   const found = r.found[0];
   if (!found) throw new NotServedError("key", where.key, `element of ${where.app}/${where.env}`);
   const el = found.version;
-  const etag = `"${el.fingerprint}"`;
+  const etag = found.etag;
   if (etagMatches(ifNoneMatch, etag)) {
     const headers: Record<string, string> = {
       [REVISION_HEADER]: String(r.revision),
