@@ -8,9 +8,10 @@
  * the project's source files on disk, as `deno run` has them.
  *
  * A compiled `cassemadm` has neither `deno` nor the sources: `deno task
- * compile` bundles the script first (`deno task bundle-ui`, the same flags)
- * into `client.bundle.js` beside this file and includes it in the binary;
- * when that file exists it is served as it is.
+ * compile` bundles the script first (`deno task bundle-ui`, which runs this
+ * module: `deno run -A adm/ui/bundle.ts OUT`) into `client.bundle.js` beside
+ * this file, includes it in the binary, and removes it again whether the
+ * compile succeeded or not; when that file exists it is served as it is.
  *
  * @module
  */
@@ -50,6 +51,11 @@ export async function bundleClientScript(
       );
     }
   }
+  return await bundleFromSources(timeoutMs);
+}
+
+/** The client script bundled now from the sources (see the module doc). */
+async function bundleFromSources(timeoutMs: number): Promise<string> {
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command(Deno.execPath(), {
@@ -94,4 +100,19 @@ export async function bundleClientScript(
     );
   }
   return js;
+}
+
+// `deno run -A adm/ui/bundle.ts OUT`: bundles the script into OUT (`deno task bundle-ui`).
+if (import.meta.main) {
+  const out = Deno.args[0];
+  if (out === undefined || Deno.args.length !== 1) {
+    console.error("Cannot bundle the client script as it needs one argument, the output file");
+    Deno.exit(2);
+  }
+  try {
+    await Deno.writeTextFile(out, await bundleFromSources(120_000));
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    Deno.exit(1);
+  }
 }
