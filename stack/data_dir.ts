@@ -9,7 +9,7 @@
  */
 
 import { newSecretKey } from "../shared/config/mod.ts";
-import { PidLockError, tryPidLock } from "../shared/pid_lock.ts";
+import { type PidLock, PidLockError, tryPidLock } from "../shared/pid_lock.ts";
 import { DEFAULT_PORT_BASE } from "./flags.ts";
 import { StackError, StackUsageError } from "./errors.ts";
 
@@ -85,10 +85,7 @@ export async function writeRecord(recordFile: string, rec: StackRecord): Promise
 }
 
 /** A held stack lock; the kernel drops it when the process dies, however it dies. */
-export interface StackLock {
-  /** Releases the lock; safe to call twice. */
-  release(): void;
-}
+export type StackLock = PidLock;
 
 /**
  * Takes the lock on `lockFile` without waiting, writing this PID in it.
@@ -101,8 +98,8 @@ export async function lockStack(lockFile: string, dataRoot: string): Promise<Sta
   } catch (e) {
     if (!(e instanceof PidLockError)) throw e;
     throw new StackError(
-      `Cannot use --data ${dataRoot} as ${lockFile} cannot be locked: ${
-        (e.cause as Error).message
+      `Cannot use --data ${dataRoot} as ${lockFile} cannot be locked (could not ${e.step}): ${
+        e.cause instanceof Error ? e.cause.message : String(e.cause)
       }`,
     );
   }
