@@ -140,10 +140,8 @@ class ReadableApps {
   async #lookUp(app: string): Promise<boolean> {
     const p = this.principal;
     if (p.kind === "token" || p.admin) return can(p, "app.read", app);
-    const key = roleKey(app, p.account);
-    const { entity } = await this.db.get(key);
-    const roles = entity ? decodeRecord(RoleBindingRecord, key, entity.val).roles : [];
-    return rolesGrant(roles, "app.read");
+    const binding = await readRecord(this.db, RoleBindingRecord, roleKey(app, p.account));
+    return rolesGrant(binding?.record.roles ?? [], "app.read");
   }
 
   /** What of `inst` the caller may see: its readable apps' entries, or undefined if none. */
@@ -192,7 +190,8 @@ export function clusterRoutes(deps: AdmDeps): OpenAPIHono<AdmEnv> {
         if (e.type !== "ELEMENT") continue;
         scanned++;
         const inst = decodeRecord(InstanceRecord, e.key, e.val);
-        const visible = await access.visiblePart(inst);
+        // The query's filter first: it reads nothing, where the caller's roles may.
+        const visible = watches(inst, q) ? await access.visiblePart(inst) : undefined;
         if (visible && watches(visible, q)) items.push(visible);
         if (items.length >= q.limit || scanned >= SCAN_LIMIT) {
           next = inst.clientId;
