@@ -123,7 +123,6 @@ export async function runSeed(seed: number, size: number, ro: RunOptions = {}): 
     heal(sim);
     sim.workload!.active = false;
     faults.steering = false;
-    const f = faults;
     const converged = await sim.runUntil(() => converged_(sim!), ro.livenessMs ?? 6000);
     if (!converged) {
       throw new SafetyViolation("liveness", describeStuck(sim));
@@ -134,7 +133,7 @@ export async function runSeed(seed: number, size: number, ro: RunOptions = {}): 
       size,
       ok: true,
       replay,
-      stats: stats(sim, f),
+      stats: stats(sim, faults),
       trace: ro.keepTrace ? sim.trace : undefined,
     };
   } catch (e) {

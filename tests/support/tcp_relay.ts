@@ -9,7 +9,7 @@
  * order, and connections accepted meanwhile are connected upstream.
  *
  * ```ts ignore
- * const link = await startRelay("127.0.0.1:7021");
+ * const link = startRelay("127.0.0.1:7021");
  * const db = new DbClient({ endpoints: [link.address] });
  * link.cut(); // ... link.heal(); ... link.close();
  * ```
