@@ -87,3 +87,25 @@ export async function pidIn(path: string): Promise<number | undefined> {
     return undefined;
   }
 }
+
+/**
+ * Whether the lock on `path` is free right now (also when there is no such
+ * file yet); when it is held, the PID the file names. Takes and drops the
+ * lock to find out, so it never blocks.
+ */
+export async function probePidLock(
+  path: string,
+): Promise<{ free: true } | { free: false; pid: number | undefined }> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch {
+    return { free: true }; // no lock file: nobody ever held it
+  }
+  try {
+    if (await file.tryLock(true)) return { free: true };
+    return { free: false, pid: await pidIn(path) };
+  } finally {
+    file.close(); // drops the probe's lock too
+  }
+}

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { pidIn, PidLockError, tryPidLock } from "../../shared/pid_lock.ts";
+import { pidIn, PidLockError, probePidLock, tryPidLock } from "../../shared/pid_lock.ts";
 import { DataDirError, DataDirLockedError } from "./errors.ts";
 
 /** The lock file's name inside a data directory. */
@@ -55,19 +55,8 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
  * file yet); when it is held, the PID the lock file names. Takes and drops
  * the lock to find out, so it never blocks.
  */
-export async function probeDataDirLock(
+export function probeDataDirLock(
   dir: string,
 ): Promise<{ free: true } | { free: false; pid: number | undefined }> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(`${dir}/${LOCK_FILE}`, { read: true });
-  } catch {
-    return { free: true }; // no lock file: nobody ever held it
-  }
-  try {
-    if (await file.tryLock(true)) return { free: true };
-    return { free: false, pid: await pidIn(`${dir}/${LOCK_FILE}`) };
-  } finally {
-    file.close(); // drops the probe's lock too
-  }
+  return probePidLock(`${dir}/${LOCK_FILE}`);
 }
