@@ -40,7 +40,7 @@ try {
     requestTimeoutMs: 3000 });
   await other.get("cfg");
   log("blocked agent answered");
-} catch (e) { log("blocked refused"); }
+} catch (e) { log("blocked refused"); log("blocked error " + e.name + ": " + e.message); }
 </script>`;
 }
 
@@ -108,6 +108,18 @@ Deno.test("the SDK in Chromium reads and watches an agent on another origin that
       const lines = (await logText())!.trim().split("\n");
       assert.ok(lines.includes("get 1 30"), lines.join(" | "));
       assert.ok(lines.includes("blocked refused"), lines.join(" | "));
+      // Refused by the browser for want of CORS (a network error on each attempt), not for
+      // another reason such as a timeout or a wrong app.
+      const why = lines.find((l) => l.startsWith("blocked error ")) ?? "";
+      assert.match(why, /^blocked error UnavailableError: /, lines.join(" | "));
+      assert.doesNotMatch(why, /timed out|404|403|401/i, why);
+      // The same request from here: the closed agent answers, without allowing the origin.
+      const direct = await fetch(`${plainServer.url}/v1/apps/shop/envs/prod/elements?keys=cfg`, {
+        headers: { origin: site.url },
+      });
+      assert.equal(direct.status, 200);
+      assert.equal(direct.headers.get("access-control-allow-origin"), null);
+      await direct.body?.cancel();
       assert.ok(!lines.some((l) => l.startsWith("error")), lines.join(" | "));
       assert.deepEqual(errors, []);
     } finally {
