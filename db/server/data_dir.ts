@@ -13,7 +13,7 @@
  * @module
  */
 
-import { pidIn, PidLockError, probePidLock, tryPidLock } from "../../shared/pid_lock.ts";
+import { PidLockError, probePidLock, tryPidLock } from "../../shared/pid_lock.ts";
 import { DataDirError, DataDirLockedError } from "./errors.ts";
 
 /** The lock file's name inside a data directory. */
