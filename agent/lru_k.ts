@@ -49,7 +49,11 @@ export interface LruKOptions<V, K = string> {
   sizeOf(value: V, key: K): number;
   /** The K accesses that admit a key must fall within this many ms (default 60,000). */
   windowMs?: number;
-  /** Most keys whose access history is kept outside the main cache (default 2 × maxEntries). */
+  /**
+   * Most keys whose access history is kept outside the main cache (default
+   * maxEntries: npm:lru-cache allocates its arrays for all of them up front,
+   * about 27 bytes a key).
+   */
   historyEntries?: number;
   /** Milliseconds for the admission window (default `Date.now`, which costs no call into the runtime). */
   clock?: () => number;
@@ -141,7 +145,7 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     // No TTL: `offer` checks the window itself, and lru-cache allocates two arrays of
     // `max` numbers for TTLs.
     this.#history = new LRUCache<K, Float64Array>({
-      max: positive("historyEntries", options.historyEntries ?? Math.max(16, 2 * this.#maxEntries)),
+      max: positive("historyEntries", options.historyEntries ?? Math.max(16, this.#maxEntries)),
     });
   }
 
@@ -313,10 +317,14 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     const slot = this.#slots++;
     if (slot === this.#sizes.length) {
       const k = this.#k;
-      this.#sizes = grown(this.#sizes, 2 * slot);
-      this.#filed = grown(this.#filed, 2 * slot);
-      this.#seqs = grown(this.#seqs, 2 * slot * k);
-      this.#times = grown(this.#times, 2 * slot * k);
+      // Doubled, but never past the most slots in use at once (the bound, and
+      // the one just admitted before an eviction): 100,000 entries would
+      // otherwise reserve 131,072 slots.
+      const n = Math.max(slot + 1, Math.min(2 * slot, this.#maxEntries + 1));
+      this.#sizes = grown(this.#sizes, n);
+      this.#filed = grown(this.#filed, n);
+      this.#seqs = grown(this.#seqs, n * k);
+      this.#times = grown(this.#times, n * k);
     }
     return slot;
   }

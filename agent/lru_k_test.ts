@@ -151,7 +151,8 @@ Deno.test("LruKCache keeps the hot keys through a one-off scan that flushes a pl
   }
   assert.equal(hitsK, hot.length, "LRU-K kept every hot key");
   assert.equal(hitsLru, 0, "the plain LRU lost every hot key to the scan");
-  assert.ok(lruK.stats().history <= 2 * size, "the history stays bounded during the scan");
+  // The default history bound is maxEntries.
+  assert.ok(lruK.stats().history <= size, "the history stays bounded during the scan");
 });
 
 Deno.test("LruKCache refuses bad bounds naming the option", () => {
@@ -305,4 +306,25 @@ Deno.test("LruKCache: a long run of admissions and evictions keeps its bound and
   assert.equal(c.stats().entries, 50);
   assert.equal(held, 50, "every value that left was disposed of once");
   for (const k of c.keys()) assert.equal(typeof c.peek(k), "number");
+});
+
+Deno.test("LruKCache grows its slots up to the entry bound, never past it", () => {
+  let now = 0;
+  const c = new LruKCache<string>({
+    maxEntries: 100,
+    maxBytes: 1 << 30,
+    sizeOf: () => 1,
+    clock: () => now,
+  });
+  // 300 keys read twice: each admitted, the cache full at 100 after the first 100.
+  for (let i = 0; i < 300; i++) {
+    for (let r = 0; r < 2; r++) {
+      now++;
+      if (c.get(`k${i}`) === undefined) c.offer(`k${i}`, `k${i}`);
+    }
+  }
+  assert.equal(c.stats().entries, 100);
+  assert.equal(c.stats().evictions, 200);
+  // The most recent 100 keys are the ones kept.
+  for (let i = 200; i < 300; i++) assert.equal(c.peek(`k${i}`), `k${i}`, `k${i}`);
 });
