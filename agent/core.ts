@@ -740,12 +740,17 @@ export class AgentCore {
     this.#waiters = still;
   }
 
+  /** Whether the agent has loaded its state and reached `revision`. */
+  hasReached(revision: number): boolean {
+    return this.state.loaded && this.state.revision >= revision;
+  }
+
   /**
    * Resolves once the agent's revision is at least `revision`.
    * @throws {UnavailableError} naming `field` when it is not within `timeoutMs`.
    */
   async waitRevision(revision: number, field: string, timeoutMs = this.#catchUpMs): Promise<void> {
-    if (this.state.revision >= revision && this.state.loaded) return;
+    if (this.hasReached(revision)) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const reached = await new Promise<boolean>((resolve) => {
       const w = { revision, resolve: () => resolve(true) };

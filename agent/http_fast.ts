@@ -4,7 +4,8 @@
  * whose answer is already in memory ({@linkcode AgentCore.readNow}) is
  * answered here, synchronously, without the router, middleware or a
  * promise. Anything else — another route, an unusual query, any error, a
- * body to fetch, a secret to verify, `X-Cassem-Min-Revision` — returns
+ * body to fetch, a secret to verify, an `X-Cassem-Min-Revision` the agent
+ * has not reached — returns
  * `undefined` and goes through the Hono routes, which answer the same
  * request the same way (`http_reads.ts` builds both answers). Profiling a
  * cached read showed the router and async plumbing at about a third of its
@@ -37,7 +38,7 @@ import {
 const PREFIX = "/v1/apps/";
 
 /** A read route parsed from a URL: valid names only. */
-interface Route {
+export interface Route {
   readonly app: string;
   readonly env: string;
   /** The keys asked (unique, in order). */
@@ -49,7 +50,7 @@ interface Route {
 }
 
 /** An elements answer, kept to be sent again while nothing it depends on changed. */
-interface LastAnswer {
+export interface LastAnswer {
   readonly found: readonly Prepared[];
   readonly missing: number;
   readonly revision: number;
@@ -58,7 +59,13 @@ interface LastAnswer {
 }
 
 /** Most parsed URLs kept per agent: clients read the same few URLs over and over. */
-const MAX_ROUTES = 1_024;
+export const MAX_ROUTES = 1_024;
+/**
+ * Most characters the parsed routes hold together (their URLs, counted twice
+ * for the keys parsed from them, and their kept answers): 1,024 routes of
+ * long URLs and 16 KiB answers would otherwise hold tens of MiB.
+ */
+export const MAX_ROUTE_CHARS = 1 << 20;
 /** Longest answer text a route keeps to send again. */
 const MAX_LAST_CHARS = 16 * 1024;
 /** Most readers kept. */
@@ -72,41 +79,96 @@ const readers = new Map<string, Reader>();
 /**
  * The fast path of `core`'s agent: a function answering a request when the
  * fast path can, else `undefined`. Its parsed routes, and the last answer
- * each kept, are this agent's (at most {@linkcode MAX_ROUTES} of
- * {@linkcode MAX_LAST_CHARS} each). Reads need no peer address (see
+ * each kept, are this agent's (see {@linkcode RouteTable}). Reads need no peer address (see
  * `main.ts`): it is never asked for here.
  */
 export function fastReader(core: AgentCore): (req: Request) => Response | undefined {
-  /** URL → its route, or null when the fast path does not take it. */
-  const routes = new Map<string, Route | null>();
+  const routes = new RouteTable();
   return (req) => {
     if (req.method !== "GET") return undefined;
-    const url = req.url;
-    let route = routes.get(url);
-    if (route === undefined) {
-      route = parseRoute(url);
-      if (routes.size >= MAX_ROUTES) routes.clear();
-      routes.set(url, route);
-    }
-    return route === null ? undefined : answer(core, req, route);
+    const route = routes.of(req.url);
+    return route === null ? undefined : answer(core, req, route, routes);
   };
 }
 
+/**
+ * URL → its parsed route (null when the fast path does not take it), at most
+ * {@linkcode MAX_ROUTES} holding at most {@linkcode MAX_ROUTE_CHARS}: when
+ * full it starts over (clients read the same few URLs, which come back at
+ * once).
+ */
+export class RouteTable {
+  readonly #routes = new Map<string, Route | null>();
+  #chars = 0;
+
+  /** URLs held. */
+  get size(): number {
+    return this.#routes.size;
+  }
+
+  /** Characters counted against {@linkcode MAX_ROUTE_CHARS}. */
+  get chars(): number {
+    return this.#chars;
+  }
+
+  /** The route of `url`, parsed on its first read. */
+  of(url: string): Route | null {
+    let route = this.#routes.get(url);
+    if (route === undefined) {
+      route = parseRoute(url);
+      this.#count(2 * url.length);
+      this.#routes.set(url, route);
+    }
+    return route;
+  }
+
+  /** Keeps `answer` as the last one of `route` when it fits within the bounds. */
+  keepAnswer(route: Route, answer: LastAnswer): void {
+    const chars = answer.text.length - (route.last?.text.length ?? 0);
+    if (answer.text.length > MAX_LAST_CHARS || this.#chars + chars > MAX_ROUTE_CHARS) return;
+    this.#chars += chars;
+    route.last = answer;
+  }
+
+  /** Counts `chars` more held for a new URL, starting over when a bound would be passed. */
+  #count(chars: number): void {
+    if (this.#routes.size >= MAX_ROUTES || this.#chars + chars > MAX_ROUTE_CHARS) {
+      this.#routes.clear();
+      this.#chars = 0;
+    }
+    this.#chars += chars;
+  }
+}
+
 /** The fast answer of `req` for its parsed `route`, or undefined. */
-function answer(core: AgentCore, req: Request, route: Route): Response | undefined {
+function answer(
+  core: AgentCore,
+  req: Request,
+  route: Route,
+  routes: RouteTable,
+): Response | undefined {
   const headers = req.headers;
-  if (headers.has(MIN_REVISION_HEADER)) return undefined;
+  const floor = headers.get(MIN_REVISION_HEADER);
+  // A floor this agent has reached asks nothing more; one ahead of it (to wait
+  // for) or malformed (a 400) goes to the route.
+  if (floor !== null && !reached(core, floor)) return undefined;
   const client = readerOf(headers);
   if (client === undefined) return undefined; // a malformed header: the Hono route reports it
   const r = core.readNow(route.app, route.env, route.keys, client);
   if (!r) return undefined;
-  if (route.rawKey === undefined) return elementsResponse(r, jsonOf(route, r));
+  if (route.rawKey === undefined) return elementsResponse(r, jsonOf(route, r, routes));
   if (r.found.length === 0) return undefined; // a 404, answered by the route
   return rawResponse(
     r,
     { app: route.app, env: route.env, key: route.rawKey },
     headers.get("if-none-match") ?? undefined,
   );
+}
+
+/** Whether `core` has reached the revision `text` (false when it is not a plain revision). */
+function reached(core: AgentCore, text: string): boolean {
+  const t = text.trim();
+  return /^\d{1,16}$/.test(t) && core.hasReached(Number(t));
 }
 
 /** The reader of a request, or undefined when a header is malformed. */
@@ -131,22 +193,20 @@ function readerOf(headers: Headers): Reader | undefined {
 }
 
 /** The JSON text of `r`: the last one of `route` when it answered the same. */
-function jsonOf(route: Route, r: ReadResult): string {
+function jsonOf(route: Route, r: ReadResult, routes: RouteTable): string {
   const last = route.last;
   if (
     last !== undefined && last.revision === r.revision && last.stale === r.stale &&
     last.missing === r.missing.length && sameFound(last.found, r.found)
   ) return last.text;
   const text = r.json();
-  // Bounded: at most MAX_ROUTES answers of MAX_LAST_CHARS each are kept.
-  if (text.length > MAX_LAST_CHARS) return text;
-  route.last = {
+  routes.keepAnswer(route, {
     found: r.found,
     missing: r.missing.length,
     revision: r.revision,
     stale: r.stale,
     text,
-  };
+  });
   return text;
 }
 
