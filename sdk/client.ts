@@ -2,12 +2,10 @@
  * The cassem client: {@linkcode createClient} and {@linkcode CassemClient}.
  * Reads (`get`, `getMany`) and watches (`watch`) go to the first agent that
  * answers, in failover order from the last one that did. A read carries
- * `X-Cassem-Min-Revision` (the highest revision this client has seen) when
- * it goes to an agent that has not yet answered that revision, so a
+ * `X-Cassem-Min-Revision` (the highest revision this client has seen), so a
  * lagging agent waits or is skipped and the client never goes back in
- * version; a read of an agent that already answered it goes without (the
- * agent's fast path), and an answer older than the client's highest
- * revision (another agent behind the same URL) is asked again with it. What it learns is kept in a disk
+ * version; an agent that has reached it answers at once, on its fast path.
+ * What it learns is kept in a disk
  * cache when one is configured; when no agent answers, reads and a new
  * watch are served from it and say `stale`.
  *
@@ -160,8 +158,6 @@ export class CassemClient {
   readonly #readKeys = new Set<string>();
   readonly #instances: Instances;
   #highest = 0;
-  /** Per agent URL, the highest revision its read answers said (an agent's never goes back). */
-  readonly #answered = new Map<string, number>();
 
   /**
    * A client with `options`.
@@ -275,33 +271,22 @@ export class CassemClient {
     const what = `read ${list.join(",")} of ${this.app}/${this.env}`;
     let unavailable: UnavailableError;
     const floor = this.#highest;
-    // `force`: the floor goes to every agent, even one that already answered it.
-    const call = (force: boolean) =>
-      callAgents(this.#pool, this.#fetch, {
+    try {
+      const { url, response, text } = await callAgents(this.#pool, this.#fetch, {
         method: "GET",
         path: `/v1/apps/${encodeURIComponent(this.app)}/envs/${
           encodeURIComponent(this.env)
         }/elements?keys=${list.map(encodeURIComponent).join(",")}`,
-        headers: (agent) => {
+        headers: () => {
           const h = this.#identity();
-          if (floor > 0 && (force || floor > (this.#answered.get(agent) ?? 0))) {
-            h[MIN_REVISION_HEADER] = String(floor);
-          }
+          if (floor > 0) h[MIN_REVISION_HEADER] = String(floor);
           return h;
         },
         timeoutMs: this.#requestTimeoutMs,
         signal,
         what,
       });
-    try {
-      let { url, response, text } = await call(false);
-      let answer = this.#readAnswer(url, text);
-      if (answer.revision < floor) {
-        // Older than what the client saw: not the agent that answered before (a balancer?).
-        ({ url, response, text } = await call(true));
-        answer = this.#readAnswer(url, text);
-      }
-      this.#answered.set(url, Math.max(this.#answered.get(url) ?? 0, answer.revision));
+      const answer = this.#readAnswer(url, text);
       this.#observe(answer.revision);
       this.#cache.update(
         [
