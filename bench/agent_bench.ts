@@ -27,6 +27,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { serveLiveKey } from "../shared/config/mod.ts";
 import { DbClient } from "../shared/db/mod.ts";
+import { AGENT_V8_FLAGS } from "../shared/runtime_flags.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
 import { type Cluster, startCassem } from "./_clusters.ts";
 import { type Proc, procCpuMs, procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
@@ -64,12 +65,13 @@ async function startAgent(
   const prof = cpuProfDir
     ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}/agent-${++agentsStarted}`]
     : [];
-  const gc = traceGc ? ["--v8-flags=--trace-gc"] : [];
+  const gc = traceGc ? ["--trace-gc"] : [];
   const proc = spawnProc("cassemagent", Deno.execPath(), [
     "run",
     "-A",
     ...prof,
-    ...gc,
+    // As users run it; a --trace-gc run adds that flag to the agent's own.
+    `--v8-flags=${[...AGENT_V8_FLAGS, ...gc].join(",")}`,
     "--config",
     CONFIG,
     AGENT,

@@ -1,7 +1,8 @@
 /**
  * Memory probe (a development tool, not part of `deno task bench`): fills
  * one cassemdb node with `--elements` elements of `--value-bytes`, then for
- * each `--run` (JSON: `{"name", "denoArgs"?, "agentArgs"?, "env"?}`) starts
+ * each `--run` (JSON: `{"name", "denoArgs"?, "agentArgs"?, "env"?}`; `denoArgs`
+ * replace the agent's runtime flags, `shared/runtime_flags.ts`) starts
  * a cassemagent process and prints its RSS, peak, JS heap and external
  * memory at each step: loaded, every key read twice (8 readers of 100 keys
  * like `deno task bench agent --part memory`), 5 s and 30 s idle. The RSS is
@@ -17,6 +18,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { DbClient } from "../shared/db/mod.ts";
+import { AGENT_DENO_FLAGS } from "../shared/runtime_flags.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
 import { startCassem } from "./_clusters.ts";
 import { procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
@@ -133,7 +135,7 @@ try {
     const proc = spawnProc("cassemagent", Deno.execPath(), [
       "run",
       "-A",
-      ...(run.denoArgs ?? []),
+      ...(run.denoArgs ?? AGENT_DENO_FLAGS),
       ...(run.inspect ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
       "--config",
       CONFIG,

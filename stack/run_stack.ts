@@ -33,6 +33,7 @@ import {
   localNodeArgs,
   selfCommand,
 } from "../db/mod.ts";
+import { AGENT_DENO_FLAGS } from "../shared/runtime_flags.ts";
 import type { OutputStream } from "../shared/supervisor.ts";
 import { ensureSecretKey, lockStack, settle, type StackRecord, writeRecord } from "./data_dir.ts";
 import { StackError } from "./errors.ts";
@@ -150,7 +151,7 @@ async function runLocked(
     logsDir: layout.logsDir,
     verbose: flags.verbose,
     command: () =>
-      serviceCommand(ADM_MAIN, [
+      serviceCommand(ADM_MAIN, [], [
         "--listen",
         layout.adm,
         "--db",
@@ -175,7 +176,7 @@ async function runLocked(
     logsDir: layout.logsDir,
     verbose: flags.verbose,
     command: () =>
-      serviceCommand(AGENT_MAIN, [
+      serviceCommand(AGENT_MAIN, AGENT_DENO_FLAGS, [
         "--listen",
         layout.agentHttp,
         "--grpc-listen",
@@ -301,11 +302,14 @@ function checkServicePorts(layout: StackLayout): void {
   }
 }
 
-/** `deno run` of `main` with `args`, preloading the guard that stops it with the supervisor. */
-function serviceCommand(main: string, args: string[]) {
+/**
+ * `deno run` of `main` with `args` (and `denoFlags` before it), preloading the
+ * guard that stops it with the supervisor.
+ */
+function serviceCommand(main: string, denoFlags: readonly string[], args: string[]) {
   return {
     cmd: Deno.execPath(),
-    args: ["run", "-A", "--preload", PRELOAD, main, ...args],
+    args: ["run", "-A", ...denoFlags, "--preload", PRELOAD, main, ...args],
     env: { [SUPERVISOR_PID_ENV]: String(Deno.pid) },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * A harness for tests that run real cassemagent processes on loopback next
  * to real cassemdb nodes (`tests/db/_cluster.ts`): each agent is a child
- * `deno run -A agent/main.ts` spawned through the shared process helper
+ * `deno run -A agent/main.ts` (with the flags the agent runs with) spawned through the shared process helper
  * (`tests/support/procs.ts`), on ports it picks itself (`--listen
  * 127.0.0.1:0`, addresses from its `cassemagent ready` line) or on a fixed
  * one ({@linkcode fixedPortAgent}: started again at the same URL). Agents
@@ -12,6 +12,7 @@
  */
 
 import { DbClient } from "../../shared/db/mod.ts";
+import { AGENT_DENO_FLAGS } from "../../shared/runtime_flags.ts";
 import { ServePublisher } from "../../agent/_publisher.ts";
 import { type ChildProc, freePort, sleep, spawnChild, waitFor } from "../support/procs.ts";
 import { type TestCluster } from "../db/_cluster.ts";
@@ -65,7 +66,7 @@ export class AgentProc {
     const proc = spawnChild(
       this.name,
       Deno.execPath(),
-      ["run", "-A", "--config", CONFIG, MAIN, ...this.args],
+      ["run", "-A", ...AGENT_DENO_FLAGS, "--config", CONFIG, MAIN, ...this.args],
       { env: opts.env, dieWithParent: true, onLine: (_, l) => this.#note(l) },
     );
     this.#proc = proc;

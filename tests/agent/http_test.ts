@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { grayBucket } from "../../shared/config/mod.ts";
+import { AGENT_DENO_FLAGS } from "../../shared/runtime_flags.ts";
 import { scenario } from "../db/_scenario.ts";
 import { runToEnd } from "../support/procs.ts";
 import { AgentProc, withAgents } from "./_agents.ts";
@@ -18,7 +19,15 @@ const MAIN = new URL("../../agent/main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
 async function runAgent(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await runToEnd(Deno.execPath(), ["run", "-A", "--config", CONFIG, MAIN, ...args], {
+  const r = await runToEnd(Deno.execPath(), [
+    "run",
+    "-A",
+    ...AGENT_DENO_FLAGS,
+    "--config",
+    CONFIG,
+    MAIN,
+    ...args,
+  ], {
     timeoutMs: 60_000,
   });
   return { code: r.code, out: r.stdout, err: r.stderr };
