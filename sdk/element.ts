@@ -8,7 +8,7 @@
  * @module
  */
 
-import { parseContent } from "../shared/config/parse_content.ts";
+import { parseContent } from "../shared/content/parse_content.ts";
 import type { ContentType } from "../shared/config/content_rules.ts";
 import { ContentError, ProtocolError } from "./errors.ts";
 

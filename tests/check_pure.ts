@@ -5,7 +5,7 @@
  * mentions an API that would break that, or imports something that is not pure.
  * Also fails when a service reaches through the raft driver into its core
  * (`raftNode.rn…`): services read `RaftNode.status()` instead; and that
- * services import shared modules (raft, store, db, config, metrics) through
+ * services import shared modules (raft, store, db, config, content, metrics) through
  * their mod.ts; that nothing under shared/ imports from db/, adm/, agent/,
  * stack/, ctl/ or sdk/; and that db/ reaches its peer layer only through
  * db/peer/mod.ts (the rules of `_import_rules.ts`).
@@ -37,15 +37,16 @@ const CORE = [
 
 /**
  * The pure part of the config layout, which the agent and the SDK share:
- * names, keys, content types, parse-error locating and gray rules.
+ * names, keys, content types, gray rules, and the parse-error locating of
+ * `shared/content`.
  */
 const CONFIG = [
   "shared/config/names.ts",
   "shared/config/keys.ts",
   "shared/config/content_rules.ts",
   "shared/config/content_types.ts",
-  "shared/config/json_locate.ts",
-  "shared/config/properties.ts",
+  "shared/content/json_locate.ts",
+  "shared/content/properties.ts",
   "shared/config/gray.ts",
 ];
 
@@ -81,7 +82,7 @@ const REACH_THROUGH = /\.rn\b/;
  * folder's mod.ts is its import surface for services (tests may go deeper).
  */
 const DEEP_SHARED_IMPORT =
-  /from "(?:\.\.\/)+shared\/(raft|store|db|config|metrics)\/(?!mod\.ts")[^"]+"/;
+  /from "(?:\.\.\/)+shared\/(raft|store|db|config|content|metrics)\/(?!mod\.ts")[^"]+"/;
 
 const root = new URL("..", import.meta.url);
 const pure = [...CORE, ...CONFIG];

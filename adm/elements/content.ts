@@ -9,12 +9,8 @@
  * @module
  */
 
-import {
-  type ContentType,
-  isStructured,
-  parseContent,
-  rawProblem,
-} from "../../shared/config/mod.ts";
+import { type ContentType, isStructured, rawProblem } from "../../shared/config/mod.ts";
+import { parseContent } from "../../shared/content/mod.ts";
 import { InvalidContentError, PayloadTooLargeError } from "../errors.ts";
 import { type JsonSchema, schemaViolations } from "./json_schema.ts";
 

@@ -20,11 +20,11 @@ import {
   InstanceRecord,
   instancesPrefix,
   isStructured,
-  parseContent,
   versionKey,
   VersionRecord,
   versionsPrefix,
 } from "../../shared/config/mod.ts";
+import { parseContent } from "../../shared/content/mod.ts";
 import { defineRoute } from "../auth/route.ts";
 import type { AdmDeps } from "../deps.ts";
 import { readPage, storedOf } from "../data/read.ts";

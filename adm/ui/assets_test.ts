@@ -8,7 +8,7 @@ Deno.test("the client script is bundled once with the server's parsers and reval
   assert.equal(r.headers.get("Content-Type"), "text/javascript; charset=utf-8");
   assert.equal(r.headers.get("Cache-Control"), "no-cache");
   const js = await r.text();
-  // The parsers' own messages are in it (shared/config/json_locate.ts, properties.ts).
+  // The parsers' own messages are in it (shared/content/json_locate.ts, properties.ts).
   assert.ok(js.includes("after a property value"), "the JSON locator is bundled");
   assert.ok(js.includes("Cannot parse raw as"), "parse_content.ts is bundled");
   assert.ok(js.includes('"ready"') || js.includes("'ready'"), "main.ts marks the page ready");

@@ -12,11 +12,11 @@
  * - `records.ts` and `codec.ts`: record schemas ({@linkcode AppRecord},
  *   {@linkcode ServeLiveRecord}, …) and {@linkcode encodeRecord} /
  *   {@linkcode decodeRecord}.
- * - `content_rules.ts`, `content_types.ts` and `parse_content.ts`: content
- *   types, MIME types, the raw-text rule ({@linkcode MAX_RAW_BYTES},
- *   {@linkcode rawProblem}), the zod schema of a content type and
- *   {@linkcode parseContent} with line and column errors (the first and the
- *   last need no zod: the SDK and the dashboard's browser script import them).
+ * - `content_rules.ts` and `content_types.ts`: content types, MIME types,
+ *   the raw-text rule ({@linkcode MAX_RAW_BYTES}, {@linkcode rawProblem}) and
+ *   the zod schema of a content type (the first needs no zod: the SDK and
+ *   the dashboard's browser script import it). Parsing content by type is
+ *   `shared/content`'s.
  * - `gray.ts`: gray rules and {@linkcode grayApplies}.
  * - `hashing.ts`: fingerprints, secret hashes, ids, base64.
  * - `secret_crypto.ts`: AES-256-GCM keyring for secret elements.
@@ -30,13 +30,6 @@ export * from "./keys.ts";
 export * from "./records.ts";
 export * from "./codec.ts";
 export * from "./content_types.ts";
-export * from "./parse_content.ts";
-export { type JsonSyntaxError, locateJsonError } from "./json_locate.ts";
-export {
-  parseProperties,
-  type PropertiesResult,
-  type PropertiesSyntaxError,
-} from "./properties.ts";
 export * from "./agent_wire.ts";
 export * from "./gray.ts";
 export * from "./hashing.ts";

@@ -2,7 +2,7 @@
  * What the dashboard's editor checks as the user types, with the server's
  * own rules: {@linkcode rawProblem} (size and characters) and
  * {@linkcode parseContent} (the content type's parser), imported from
- * `shared/config` and bundled for the browser, so a text the editor accepts
+ * `shared/content` and bundled for the browser, so a text the editor accepts
  * is one the server accepts (a JSON Schema is checked by the server only).
  * Pure: no DOM, unit-tested in Deno.
  *
@@ -14,7 +14,7 @@ import {
   type ContentType,
   rawProblem,
 } from "../../../shared/config/content_rules.ts";
-import { parseContent } from "../../../shared/config/parse_content.ts";
+import { parseContent } from "../../../shared/content/parse_content.ts";
 
 /** The outcome of {@linkcode validateRaw}. */
 export type Validation =

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseContent } from "../../../shared/config/mod.ts";
+import { parseContent } from "../../../shared/content/mod.ts";
 import { isContentType, lineColumnOf, offsetOf, validateRaw } from "./validate.ts";
 
 Deno.test("validateRaw gives the server parser's own verdict, with line and column", () => {

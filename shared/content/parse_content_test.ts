@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { CONTENT_TYPES, MAX_RAW_BYTES, MIME_TYPES, rawProblem } from "./content_types.ts";
-import type { ContentType } from "./content_types.ts";
+import { CONTENT_TYPES, MAX_RAW_BYTES, MIME_TYPES, rawProblem } from "../config/mod.ts";
+import type { ContentType } from "../config/mod.ts";
 import { parseContent } from "./parse_content.ts";
 import { locateJsonError } from "./json_locate.ts";
 

@@ -10,8 +10,8 @@
 import { parseDocument } from "yaml";
 import { parse as parseToml, TomlError } from "smol-toml";
 import ini from "ini";
-import type { ContentType, TextPosition } from "./content_rules.ts";
-import { positionAt } from "./content_rules.ts";
+import type { ContentType, TextPosition } from "../config/content_rules.ts";
+import { positionAt } from "../config/content_rules.ts";
 import { locateJsonError } from "./json_locate.ts";
 import { parseProperties } from "./properties.ts";
 
