@@ -58,12 +58,42 @@ export interface LruKOptions<V, K = string> {
   /** Milliseconds for the admission window (default `Date.now`, which costs no call into the runtime). */
   clock?: () => number;
   /**
+   * Where each key's slot is kept (default: a `Map` inside the cache). A key
+   * type with a field to spare can hold its own slot instead, saving the
+   * map's ~36 bytes a key (see {@linkcode SlotIndex}).
+   */
+  slotIndex?: SlotIndex<K>;
+  /**
    * Told when a value leaves the main cache: evicted, deleted, replaced by
    * {@linkcode LruKCache.update}, or cleared. Not told of a value
    * {@linkcode LruKCache.offer} refused (it never entered). Must not call
    * back into the cache.
    */
   dispose?(value: V, key: K): void;
+}
+
+/**
+ * Where an {@linkcode LruKCache} keeps the slot of each key of its main
+ * cache. One index serves one cache: a key's slot field, if it has one,
+ * belongs to that cache.
+ */
+export interface SlotIndex<K> {
+  /** The slot of `key`, or -1 when it has none. */
+  get(key: K): number;
+  /** Sets the slot of `key` (-1: it has none). */
+  set(key: K, slot: number): void;
+}
+
+/** The default {@linkcode SlotIndex}: a map. */
+class MapSlotIndex<K> implements SlotIndex<K> {
+  readonly #slots = new Map<K, number>();
+  get(key: K): number {
+    return this.#slots.get(key) ?? -1;
+  }
+  set(key: K, slot: number): void {
+    if (slot < 0) this.#slots.delete(key);
+    else this.#slots.set(key, slot);
+  }
 }
 
 /** Counters of a {@linkcode LruKCache}. */
@@ -106,7 +136,9 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
   readonly #clock: () => number;
   readonly #dispose: ((value: V, key: K) => void) | undefined;
   /** Key → slot of every entry of the main cache. */
-  readonly #slotOf = new Map<K, number>();
+  readonly #slotOf: SlotIndex<K>;
+  /** Entries in the main cache. */
+  #entries = 0;
   /** Per slot: its key and value (undefined when free). */
   #keys: (K | undefined)[] = [];
   #values: (V | undefined)[] = [];
@@ -139,6 +171,7 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     this.#sizeOf = options.sizeOf;
     this.#clock = options.clock ?? Date.now;
     this.#dispose = options.dispose;
+    this.#slotOf = options.slotIndex ?? new MapSlotIndex<K>();
     this.#seqs = new Float64Array(INITIAL_SLOTS * this.#k);
     this.#times = new Float64Array(INITIAL_SLOTS * this.#k);
     this.#order = new BTreeCtor<number, number>();
@@ -163,7 +196,7 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     const seq = ++this.#seq;
     const now = this.#clock();
     const slot = this.#slotOf.get(key);
-    if (slot !== undefined) {
+    if (slot >= 0) {
       this.#hits++;
       shiftIn(this.#seqs, this.#times, slot * this.#k, this.#k, seq, now);
       return this.#values[slot];
@@ -181,12 +214,12 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
   /** The value of `key` when the main cache holds it, without recording an access. */
   peek(key: K): V | undefined {
     const slot = this.#slotOf.get(key);
-    return slot === undefined ? undefined : this.#values[slot];
+    return slot < 0 ? undefined : this.#values[slot];
   }
 
   /** Whether the main cache holds `key`. */
   has(key: K): boolean {
-    return this.#slotOf.has(key);
+    return this.#slotOf.get(key) >= 0;
   }
 
   /**
@@ -197,7 +230,7 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
    */
   admits(key: K, size: number): boolean {
     if (size > this.#maxBytes) return false;
-    if (this.#slotOf.has(key)) return true;
+    if (this.has(key)) return true;
     const h = this.#history.get(key);
     return h !== undefined && h[0]! > 0 && this.#clock() - h[this.#k]! <= this.#windowMs;
   }
@@ -208,7 +241,7 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
    * `maxBytes`), evicting as needed. Answers whether it was admitted.
    */
   offer(key: K, value: V): boolean {
-    if (this.#slotOf.has(key)) return this.update(key, value);
+    if (this.has(key)) return this.update(key, value);
     const h = this.#history.get(key);
     const k = this.#k;
     if (!h || h[0] === 0) return false;
@@ -224,10 +257,11 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     this.#times.set(h.subarray(k), slot * k);
     this.#filed[slot] = h[0]!;
     this.#slotOf.set(key, slot);
+    this.#entries++;
     this.#order.set(h[0]!, slot);
     this.#bytes += size;
     this.#evict(slot);
-    return this.#slotOf.has(key);
+    return this.has(key);
   }
 
   /**
@@ -237,7 +271,7 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
    */
   update(key: K, value: V): boolean {
     const slot = this.#slotOf.get(key);
-    if (slot === undefined) return false;
+    if (slot < 0) return false;
     const size = this.#sizeOf(value, key);
     if (size > this.#maxBytes) {
       this.delete(key);
@@ -249,21 +283,23 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     this.#sizes[slot] = size;
     if (old !== value) this.#dispose?.(old, key);
     this.#evict(slot);
-    return this.#slotOf.has(key);
+    return this.has(key);
   }
 
   /** Removes `key` from the main cache and its history. */
   delete(key: K): void {
     this.#history.delete(key);
     const slot = this.#slotOf.get(key);
-    if (slot === undefined) return;
+    if (slot < 0) return;
     this.#order.delete(this.#filed[slot]!);
     this.#release(slot);
   }
 
   /** Empties the main cache and the history. */
   clear(): void {
-    for (const slot of [...this.#slotOf.values()]) this.#release(slot);
+    for (let slot = 0; slot < this.#slots; slot++) {
+      if (this.#keys[slot] !== undefined) this.#release(slot);
+    }
     this.#order.clear();
     this.#history.clear();
   }
@@ -278,7 +314,7 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     if (from !== to) {
       this.delete(to);
       const slot = this.#slotOf.get(from);
-      if (slot === undefined) {
+      if (slot < 0) {
         const h = this.#history.peek(from);
         if (h) {
           this.#history.delete(from);
@@ -286,22 +322,25 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
         }
         return false;
       }
-      this.#slotOf.delete(from);
+      this.#slotOf.set(from, -1);
       this.#slotOf.set(to, slot);
       this.#keys[slot] = to;
     }
-    return value === undefined ? this.#slotOf.has(to) : this.update(to, value);
+    return value === undefined ? this.has(to) : this.update(to, value);
   }
 
   /** The keys of the main cache, in no particular order. */
-  keys(): IterableIterator<K> {
-    return this.#slotOf.keys();
+  *keys(): IterableIterator<K> {
+    for (let slot = 0; slot < this.#slots; slot++) {
+      const key = this.#keys[slot];
+      if (key !== undefined) yield key;
+    }
   }
 
   /** Counters. */
   stats(): LruKStats {
     return {
-      entries: this.#slotOf.size,
+      entries: this.#entries,
       bytes: this.#bytes,
       history: this.#history.size,
       hits: this.#hits,
@@ -333,7 +372,8 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
   #release(slot: number): void {
     const key = this.#keys[slot]!;
     const value = this.#values[slot]!;
-    this.#slotOf.delete(key);
+    this.#slotOf.set(key, -1);
+    this.#entries--;
     this.#bytes -= this.#sizes[slot]!;
     this.#keys[slot] = undefined;
     this.#values[slot] = undefined;
@@ -343,14 +383,14 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
 
   /** Evicts by largest backward K-distance until within bounds; `keep` goes last. */
   #evict(keep: number): void {
-    while (this.#slotOf.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
+    while (this.#entries > this.#maxEntries || this.#bytes > this.#maxBytes) {
       let victim: number | undefined;
       for (;;) {
         const first = this.#order.minKey();
         if (first === undefined) return;
         const slot = this.#order.get(first)!;
         if (this.#refile(slot)) continue;
-        if (slot === keep && this.#slotOf.size > 1) {
+        if (slot === keep && this.#entries > 1) {
           // The entry just admitted is kept: the next oldest goes instead.
           victim = this.#nextAfter(first);
           if (victim === undefined) return;

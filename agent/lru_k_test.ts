@@ -328,3 +328,61 @@ Deno.test("LruKCache grows its slots up to the entry bound, never past it", () =
   // The most recent 100 keys are the ones kept.
   for (let i = 200; i < 300; i++) assert.equal(c.peek(`k${i}`), `k${i}`, `k${i}`);
 });
+
+Deno.test("LruKCache with the slots held by the keys behaves exactly as with its own map", () => {
+  interface Key {
+    readonly name: string;
+    slot: number;
+  }
+  const prng = new SeededPrng(7);
+  let now = 0;
+  const options = {
+    k: 2,
+    maxEntries: 20,
+    maxBytes: 300,
+    sizeOf: (v: string) => v.length,
+    clock: () => now,
+    windowMs: 50,
+  };
+  const keys = new Map<string, Key>();
+  const keyOf = (name: string) => {
+    let k = keys.get(name);
+    if (!k) keys.set(name, k = { name, slot: -1 });
+    return k;
+  };
+  const byMap = new LruKCache<string>(options);
+  const byKey = new LruKCache<string, Key>({
+    ...options,
+    slotIndex: { get: (k) => k.slot, set: (k, s) => void (k.slot = s) },
+  });
+  for (let i = 0; i < 20_000; i++) {
+    now += prng.intn(5);
+    const name = prng.intn(10) < 7 ? `h${prng.intn(15)}` : `c${prng.intn(200)}`;
+    const op = prng.intn(100);
+    if (op < 3) {
+      byMap.delete(name);
+      byKey.delete(keyOf(name));
+    } else if (op < 6) {
+      const to = `r${prng.intn(30)}`;
+      assert.equal(byKey.rename(keyOf(name), keyOf(to)), byMap.rename(name, to), `rename ${i}`);
+    } else {
+      const value = name.repeat(1 + prng.intn(4));
+      const hit = byMap.get(name);
+      assert.equal(byKey.get(keyOf(name)), hit, `get ${i} of ${name}`);
+      if (hit === undefined) {
+        assert.equal(byKey.offer(keyOf(name), value), byMap.offer(name, value), `offer ${i}`);
+      }
+    }
+    const a = byMap.stats();
+    const b = byKey.stats();
+    assert.deepEqual(b, a, `stats after ${i}`);
+  }
+  const cached = [...byMap.keys()].sort();
+  assert.deepEqual([...byKey.keys()].map((k) => k.name).sort(), cached);
+  for (const [name, k] of keys) {
+    assert.equal(k.slot >= 0, cached.includes(name), `${name}'s slot field`);
+  }
+  assert.ok(byMap.stats().evictions > 100, "evictions happened");
+  byKey.clear();
+  assert.ok([...keys.values()].every((k) => k.slot === -1), "clear resets every slot");
+});
