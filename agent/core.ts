@@ -89,6 +89,7 @@ import {
   type ServedVersion,
   type ServeMeta,
   type StoredBody as SealedOrRaw,
+  VERSION_SLOTS,
 } from "./serve_records.ts";
 import { type Delta, type RecordChange, ServedState } from "./served.ts";
 import {
@@ -293,6 +294,8 @@ export class AgentCore {
       sizeOf: (h) => this.bodies.size(h) + ENTRY_BYTES,
       clock: options.clock,
       dispose: (h) => this.bodies.free(h),
+      // Each version holds its own slot: no map of 100,000 entries beside them.
+      slotIndex: VERSION_SLOTS,
     });
     this.#prepared = new PreparedCache({ maxEntries: options.preparedEntries });
     const db = this.#db;
@@ -1274,7 +1277,7 @@ export class AgentCore {
   }
 }
 
-/** What the cache's byte bound counts for an entry beside its text: map entry, slot arrays, tree, handle. */
+/** What the cache's byte bound counts for an entry beside its text: slot arrays, tree, handle. */
 const ENTRY_BYTES = 128;
 
 /** The record kinds of an element. */

@@ -10,6 +10,7 @@
 
 import {
   type AppStatus,
+  CONTENT_TYPES,
   type ContentType,
   decodeRecord,
   type GrayRule,
@@ -22,6 +23,7 @@ import {
   serveLiveKey,
   ServeLiveRecord,
 } from "../shared/config/mod.ts";
+import type { SlotIndex } from "./lru_k.ts";
 
 /** Which served record of an element: the published version, or the gray one. */
 export type RecordKind = "live" | "gray";
@@ -68,29 +70,51 @@ function packHex(hex: string): string {
   return String.fromCharCode(...bytes);
 }
 
+/** The app and env of served versions: one object per env, shared by all its versions. */
+interface EnvNames {
+  readonly app: string;
+  readonly env: string;
+}
+
+/** `app/env` → its {@linkcode EnvNames} (envs are few; an agent holds them all anyway). */
+const envNames = new Map<string, EnvNames>();
+
+function envNamesOf(app: string, env: string): EnvNames {
+  const id = `${app}/${env}`;
+  let names = envNames.get(id);
+  if (names === undefined) envNames.set(id, names = { app, env });
+  return names;
+}
+
+/** Bits of {@linkcode ServedVersion}'s flags: gray, sealed, then the content type's index. */
+const GRAY_BIT = 1;
+const SEALED_BIT = 2;
+const TYPE_SHIFT = 2;
+
 /**
  * The metadata of one served version (a `live` or `gray` record): what an
- * agent keeps for every element it serves, without the body. Immutable: a
- * change of the record is a new object, so the object itself names one
- * version (caches key on it).
+ * agent keeps for every element it serves, without the body. Immutable
+ * (but for {@linkcode cacheSlot}, the cache's): a change of the record is a
+ * new object, so the object itself names one version (caches key on it).
  *
  * A version alone is also its element's {@linkcode VersionPair}
  * (`live`/`gray` answer itself or nothing): an element without a gray
  * release, the common case, needs no pair object.
+ *
+ * Small on purpose, as an agent keeps one per element it serves: app and
+ * env are one shared object per env, kind, sealing and content type one
+ * small integer, and the fingerprint 32 one-byte characters (88 bytes of
+ * heap with 8 fields, where one field per property took 104).
  */
 export class ServedVersion {
-  /** Live or gray. */
-  readonly kind: RecordKind;
-  /** App id. */
-  readonly app: string;
-  /** Env name. */
-  readonly env: string;
+  /** App and env, shared with the env's other versions. */
+  readonly #where: EnvNames;
   /** Element key. */
   readonly key: string;
   /** The element version number. */
   readonly version: number;
-  /** Its content type. */
-  readonly contentType: ContentType;
+  /** Gray and sealed bits, and the content type's index in `CONTENT_TYPES`. */
+  readonly #flags: number;
   /**
    * Its fingerprint, packed: the 32 bytes of the SHA-256 as 32 one-byte
    * characters, 48 bytes of heap where the hex text takes 80 (3 MiB for
@@ -101,25 +125,60 @@ export class ServedVersion {
   readonly modRevision: number;
   /** The gray rule (gray records only). */
   readonly rule: GrayRule | undefined;
-  /** Whether the body is sealed (a secret element: opened with the keyring). */
-  readonly sealed: boolean;
+  /**
+   * Its slot in the agent's LRU-K cache, or -1: kept here rather than in a
+   * map of the cache (about 36 bytes a cached version). Written only by that
+   * cache, through {@linkcode VERSION_SLOTS}.
+   */
+  cacheSlot = -1;
 
   /**
    * A version with these fields.
-   * @throws {RangeError} when the fingerprint is not a SHA-256 hex digest
-   * (records are checked for that when decoded).
+   * @throws {RangeError} when the fingerprint is not a SHA-256 hex digest or
+   * the content type is unknown (records are checked for both when decoded).
    */
   constructor(init: ServedVersionInit) {
-    this.kind = init.kind;
-    this.app = init.app;
-    this.env = init.env;
+    const type = CONTENT_TYPES.indexOf(init.contentType);
+    if (type < 0) {
+      throw new RangeError(
+        `Cannot hold a served version as its content type must be one of ${
+          CONTENT_TYPES.join(", ")
+        }: current value is ${JSON.stringify(init.contentType)}`,
+      );
+    }
+    this.#where = envNamesOf(init.app, init.env);
     this.key = init.key;
     this.version = init.version;
-    this.contentType = init.contentType;
+    this.#flags = (init.kind === "gray" ? GRAY_BIT : 0) | (init.sealed ? SEALED_BIT : 0) |
+      (type << TYPE_SHIFT);
     this.#packedFingerprint = packHex(init.fingerprint);
     this.modRevision = init.modRevision;
     this.rule = init.rule;
-    this.sealed = init.sealed;
+  }
+
+  /** Live or gray. */
+  get kind(): RecordKind {
+    return this.#flags & GRAY_BIT ? "gray" : "live";
+  }
+
+  /** App id. */
+  get app(): string {
+    return this.#where.app;
+  }
+
+  /** Env name. */
+  get env(): string {
+    return this.#where.env;
+  }
+
+  /** Its content type. */
+  get contentType(): ContentType {
+    return CONTENT_TYPES[this.#flags >> TYPE_SHIFT]!;
+  }
+
+  /** Whether the body is sealed (a secret element: opened with the keyring). */
+  get sealed(): boolean {
+    return (this.#flags & SEALED_BIT) !== 0;
   }
 
   /** Its fingerprint (the ETag clients see): SHA-256 hex. */
@@ -139,14 +198,22 @@ export class ServedVersion {
 
   /** As a pair: itself when it is the live version. */
   get live(): ServedVersion | undefined {
-    return this.kind === "live" ? this : undefined;
+    return this.#flags & GRAY_BIT ? undefined : this;
   }
 
   /** As a pair: itself when it is the gray version. */
   get gray(): ServedVersion | undefined {
-    return this.kind === "gray" ? this : undefined;
+    return this.#flags & GRAY_BIT ? this : undefined;
   }
 }
+
+/** The LRU-K cache's slots of served versions, kept in the versions ({@linkcode ServedVersion.cacheSlot}). */
+export const VERSION_SLOTS: SlotIndex<ServedVersion> = {
+  get: (v) => v.cacheSlot,
+  set: (v, slot) => {
+    v.cacheSlot = slot;
+  },
+};
 
 /** The body of a served version as stored: raw text or a sealed text. */
 export type StoredBody = { readonly raw: string } | { readonly sealed: Sealed };
@@ -218,10 +285,9 @@ export function decodeServe(e: ServeEntity): DecodedServe | undefined {
       const rule = where.kind === "gray" ? (r as ServeGrayRecord).rule : undefined;
       const sealed = r.sealed !== undefined;
       const meta = new ServedVersion({
-        // The literal, not the key's substring: one string for every version, not one each.
         kind: where.kind === "live" ? "live" : "gray",
-        app: intern(where.app),
-        env: intern(where.env),
+        app: where.app,
+        env: where.env,
         key: where.key,
         version: r.version,
         contentType: r.contentType,
@@ -234,17 +300,6 @@ export function decodeServe(e: ServeEntity): DecodedServe | undefined {
       return { kind: "version", meta, body };
     }
   }
-}
-
-/** App and env names seen, so that every record of one env shares its two strings. */
-const names = new Map<string, string>();
-
-/** The one copy of `name` (app and env names are few; an agent holds them all anyway). */
-function intern(name: string): string {
-  const had = names.get(name);
-  if (had !== undefined) return had;
-  names.set(name, name);
-  return name;
 }
 
 /** The id of an element across the agent: `app/env/key` (names never hold "/"). */

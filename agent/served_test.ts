@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CONTENT_TYPES } from "../shared/config/mod.ts";
 import { type DecodedServe, ServedVersion } from "./serve_records.ts";
 import { ServedState } from "./served.ts";
 
@@ -118,4 +119,74 @@ Deno.test("ServedVersion keeps its fingerprint packed and answers it as SHA-256 
       /fingerprint must be SHA-256 hex: current value is/,
     );
   }
+});
+
+Deno.test("ServedVersion answers every field it was made with, packed or shared", () => {
+  const rule = { kind: "clients" as const, clientIds: ["c"] };
+  for (const kind of ["live", "gray"] as const) {
+    for (const sealed of [false, true]) {
+      for (const contentType of CONTENT_TYPES) {
+        const init = {
+          kind,
+          app: "shop",
+          env: "prod",
+          key: "db.url",
+          version: 3,
+          contentType,
+          fingerprint: "0123456789abcdef".repeat(4),
+          modRevision: 2 ** 40,
+          rule: kind === "gray" ? rule : undefined,
+          sealed,
+        };
+        const v = new ServedVersion(init);
+        assert.deepEqual(
+          {
+            kind: v.kind,
+            app: v.app,
+            env: v.env,
+            key: v.key,
+            version: v.version,
+            contentType: v.contentType,
+            fingerprint: v.fingerprint,
+            modRevision: v.modRevision,
+            rule: v.rule,
+            sealed: v.sealed,
+          },
+          init,
+        );
+        assert.equal(v.live, kind === "live" ? v : undefined);
+        assert.equal(v.gray, kind === "gray" ? v : undefined);
+        assert.equal(v.cacheSlot, -1, "not cached");
+      }
+    }
+  }
+  const other = new ServedVersion({
+    kind: "live",
+    app: "shop",
+    env: "prod",
+    key: "other",
+    version: 1,
+    contentType: "json",
+    fingerprint: "f".repeat(64),
+    modRevision: 1,
+    rule: undefined,
+    sealed: false,
+  });
+  assert.equal(other.app, "shop");
+  assert.throws(
+    () =>
+      new ServedVersion({
+        kind: "live",
+        app: "a",
+        env: "e",
+        key: "k",
+        version: 1,
+        contentType: "xml" as "json",
+        fingerprint: "f".repeat(64),
+        modRevision: 1,
+        rule: undefined,
+        sealed: false,
+      }),
+    /content type must be one of json, yaml, toml, ini, properties, plaintext: current value is "xml"/,
+  );
 });
