@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { toFlagError } from "../shared/flags.ts";
+import { type HostPort, splitHostPort } from "../shared/host_port.ts";
 import { isName } from "../shared/config/mod.ts";
 import { type Level, LOG_FORMAT_FLAGS, type LogFormatFlag } from "../shared/log.ts";
 import { isCorsOrigin } from "./http_cors.ts";
@@ -190,18 +191,16 @@ export function parseFlags(args: string[]): AgentConfig | "help" {
 }
 
 /** `HOST:PORT` as parts. */
-export function hostPort(flag: string, text: string): { hostname: string; port: number } {
-  const i = text.lastIndexOf(":");
-  const hostname = text.slice(0, i).replace(/^\[(.*)\]$/, "$1");
-  const port = Number(text.slice(i + 1));
-  if (i <= 0 || !/^\d+$/.test(text.slice(i + 1)) || port > 65_535 || hostname === "") {
+export function hostPort(flag: string, text: string): HostPort {
+  const parts = splitHostPort(text);
+  if (!parts) {
     throw new FlagError(
       `Cannot start cassemagent as ${flag} must be HOST:PORT with a port in [0, 65535]: current value is ${
         JSON.stringify(text)
       }`,
     );
   }
-  return { hostname, port };
+  return parts;
 }
 
 function integer(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {

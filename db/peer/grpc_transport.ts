@@ -67,6 +67,7 @@ import {
   type PeerFailureKind,
   type PeerHealth,
 } from "./peer_health.ts";
+import { joinHostPort, splitHostPort } from "../../shared/host_port.ts";
 import { raftPeerService } from "./_proto.ts";
 
 const MiB = 1024 * 1024;
@@ -317,7 +318,12 @@ export class GrpcTransport implements Transport {
    * @throws {Error} when the address cannot be bound (for example, in use).
    */
   static async listen(opts: GrpcTransportOptions): Promise<GrpcTransport> {
-    const { host } = parseAddress(opts.address);
+    const parts = splitHostPort(opts.address);
+    if (!parts) {
+      throw new TypeError(
+        `Cannot listen as the address must be host:port: current value is ${opts.address}`,
+      );
+    }
     const t = new GrpcTransport(opts);
     const server = t.#server;
     const service = raftPeerService();
@@ -351,7 +357,7 @@ export class GrpcTransport implements Transport {
         } else resolve(port);
       });
     });
-    t.#address = `${host}:${port}`;
+    t.#address = joinHostPort(parts.hostname, port);
     for (const [id, address] of opts.peers ?? []) t.setPeer(id, address);
     return t;
   }
@@ -929,20 +935,6 @@ export class GrpcTransport implements Transport {
       },
     );
   }
-}
-
-/** The host and port of `host:port` (IPv6 hosts in brackets). */
-function parseAddress(address: string): { host: string; port: number } {
-  const at = address.lastIndexOf(":");
-  const host = address.slice(0, at);
-  const portText = address.slice(at + 1);
-  const port = Number(portText);
-  if (at <= 0 || !/^\d+$/.test(portText) || port > 65535) {
-    throw new TypeError(
-      `Cannot listen as the address must be host:port: current value is ${address}`,
-    );
-  }
-  return { host, port };
 }
 
 function positive(name: string, v: number | undefined): number | undefined {

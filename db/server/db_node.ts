@@ -11,6 +11,7 @@
  */
 
 import { CHANNEL_OPTIONS, grpc, loadProto, serviceOf } from "../../shared/grpc.ts";
+import { joinHostPort } from "../../shared/host_port.ts";
 import type { Logger } from "../../shared/log.ts";
 import { grpcServerObserver } from "../../shared/metrics/mod.ts";
 import { KvStorage } from "../../shared/raft/mod.ts";
@@ -46,7 +47,7 @@ import {
   writeNodeRecord,
 } from "./identity.ts";
 import { type ServingState, ServingWatch } from "./leaderless.ts";
-import { checkListenAddresses } from "./listen_check.ts";
+import { checkListenAddresses, listenHostPort } from "./listen_check.ts";
 import { DbMetrics, meteredStorage } from "./metrics.ts";
 
 /** How often the leader looks for expired keys, in ms. */
@@ -275,7 +276,7 @@ export class DbNode {
           )
         );
         if (cfg.listen.endsWith(":0")) {
-          node.clientAddr = `${cfg.listen.slice(0, cfg.listen.lastIndexOf(":"))}:${port}`;
+          node.clientAddr = joinHostPort(listenHostPort("--listen", cfg.listen).hostname, port);
         }
         if (cfg.http) node.#http = serveDebugHttp(node, cfg.http);
       } catch (e) {

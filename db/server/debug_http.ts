@@ -25,16 +25,18 @@ import {
 } from "../../shared/metrics/mod.ts";
 import type { DbNode } from "./db_node.ts";
 import { BindError } from "./errors.ts";
-import { splitHostPort } from "./listen_check.ts";
+import { listenHostPort } from "./listen_check.ts";
 
 /**
  * Serves the routes of the module doc on `addr`.
  * @throws {BindError} naming `--http` and the address when it cannot be bound.
  */
 export function serveDebugHttp(node: DbNode, addr: string): Deno.HttpServer {
+  const { hostname, port } = listenHostPort("--http", addr);
   try {
     return Deno.serve({
-      ...splitHostPort(addr),
+      hostname,
+      port,
       onListen: () => {},
     }, (req) => {
       const path = new URL(req.url).pathname;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { type HostPort, splitHostPort } from "../../shared/host_port.ts";
 import { BindError } from "./errors.ts";
 
 /** An address a node listens on and the flag it came from. */
@@ -17,13 +18,21 @@ export interface ListenAddress {
   address: string;
 }
 
-/** The hostname (IPv6 brackets removed, as `Deno.listen` wants it) and port of `host:port`. */
-export function splitHostPort(address: string): { hostname: string; port: number } {
-  const at = address.lastIndexOf(":");
-  return {
-    hostname: address.slice(0, at).replace(/^\[(.*)\]$/, "$1"),
-    port: Number(address.slice(at + 1)),
-  };
+/**
+ * The hostname (IPv6 brackets removed, as `Deno.listen` wants it) and port
+ * of `address`, which `flag` gave.
+ * @throws {BindError} naming the flag and the address when it is not `host:port`.
+ */
+export function listenHostPort(flag: string, address: string): HostPort {
+  const parts = splitHostPort(address);
+  if (!parts) {
+    throw new BindError(
+      flag,
+      address,
+      new TypeError("it is not host:port with a port in [0, 65535]"),
+    );
+  }
+  return parts;
 }
 
 /**
@@ -32,7 +41,7 @@ export function splitHostPort(address: string): { hostname: string; port: number
  */
 export function checkListenAddresses(addresses: readonly ListenAddress[]): void {
   for (const { flag, address } of addresses) {
-    const { hostname, port } = splitHostPort(address);
+    const { hostname, port } = listenHostPort(flag, address);
     try {
       Deno.listen({ hostname, port }).close();
     } catch (e) {

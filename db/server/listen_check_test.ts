@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
-import { splitHostPort } from "./listen_check.ts";
+import { BindError } from "./errors.ts";
+import { listenHostPort } from "./listen_check.ts";
 
-Deno.test("splitHostPort: the hostname as Deno.listen and Deno.serve want it, IPv6 without brackets", () => {
-  assert.deepEqual(splitHostPort("127.0.0.1:7023"), { hostname: "127.0.0.1", port: 7023 });
-  assert.deepEqual(splitHostPort("[::1]:7023"), { hostname: "::1", port: 7023 });
-  assert.deepEqual(splitHostPort("localhost:0"), { hostname: "localhost", port: 0 });
+Deno.test("listenHostPort: host and port to bind, or a BindError naming the flag and the address", () => {
+  assert.deepEqual(listenHostPort("--listen", "[::1]:7021"), { hostname: "::1", port: 7021 });
+  assert.throws(
+    () => listenHostPort("--peer-listen", "127.0.0.1"),
+    (e) =>
+      e instanceof BindError &&
+      e.message ===
+        "Cannot listen on --peer-listen 127.0.0.1 as it is not host:port with a port in [0, 65535]",
+  );
 });

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { splitHostPort } from "../../shared/host_port.ts";
 import { type ChildProc, freePortBlock, isAlive, spawnChild, waitFor } from "../support/procs.ts";
 
 const MAIN = new URL("../../stack/main.ts", import.meta.url).pathname;
@@ -170,12 +171,8 @@ export function waitOk(url: string, timeoutMs = 60_000): Promise<unknown> {
 
 /** Whether something accepts TCP connections at `address` (host:port). */
 export async function listens(address: string): Promise<boolean> {
-  const at = address.lastIndexOf(":");
   try {
-    const c = await Deno.connect({
-      hostname: address.slice(0, at),
-      port: Number(address.slice(at + 1)),
-    });
+    const c = await Deno.connect(splitHostPort(address)!);
     c.close();
     return true;
   } catch {
