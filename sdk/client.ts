@@ -5,9 +5,8 @@
  * `X-Cassem-Min-Revision` (the highest revision this client has seen), so a
  * lagging agent waits or is skipped and the client never goes back in
  * version; an agent that has reached it answers at once, on its fast path.
- * What it learns is kept in a disk
- * cache when one is configured; when no agent answers, reads and a new
- * watch are served from it and say `stale`.
+ * What it learns is kept in a disk cache when one is configured; when no
+ * agent answers, reads and a new watch are served from it and say `stale`.
  *
  * Uses only `fetch`, web streams and timers: it runs in Deno, Node ≥ 20
  * and browsers (the file cache loads `node:fs/promises` only when
