@@ -127,8 +127,12 @@ export class SupervisedChild {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
       clearTimeout(timer);
-      if (this.#stopping) return status.success;
       const how = describeExit(status);
+      if (this.#stopping) {
+        // Said, so that an exit code of the owner's has a reason beside it.
+        if (!status.success) this.#hooks.report(`${name} exited (${how}) while stopping`);
+        return status.success;
+      }
       if (status.code === EXIT_USAGE && !status.signal) {
         this.#hooks.onExit?.(status, false);
         this.#hooks.report(`${name} refused to start (${how}, see above); it stays down`);

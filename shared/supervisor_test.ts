@@ -48,9 +48,10 @@ Deno.test("SupervisedChild restarts a child killed by a signal, and stop() ends 
   assert.equal(pids.length, 2, lines.join("\n"));
   assert.ok(lines.includes("report: child exited (signal SIGKILL); restarting it in 1 s"));
   await child.stop();
-  // Stopped on purpose: no restart, and sleep dies of SIGTERM (not a success).
+  // Stopped on purpose: no restart, and sleep dies of SIGTERM (not a success), which is said.
   assert.equal(await running, false);
   assert.equal(child.starts, 2);
+  assert.equal(lines.at(-1), "report: child exited (signal SIGTERM) while stopping");
   assert.throws(() => Deno.kill(pids[1]!, "SIGCONT"));
 });
 
@@ -66,6 +67,20 @@ Deno.test("SupervisedChild.stop() kills a child that ignores SIGTERM after the g
   await child.stop({ graceMs: 300 });
   assert.equal(await running, false);
   assert.ok(lines.some((l) => /child \(pid \d+\) did not stop within 300 ms; killing it/.test(l)));
+  assert.equal(lines.at(-1), "report: child exited (signal SIGKILL) while stopping");
+});
+
+Deno.test("SupervisedChild.stop() of a child that exits cleanly says nothing more", async () => {
+  const lines: string[] = [];
+  const child = shChild("trap 'exit 0' TERM; echo up; while :; do sleep 0.1; done", lines);
+  const running = child.run();
+  const deadline = Date.now() + 10_000;
+  while (!lines.includes("stdout: up") && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await child.stop();
+  assert.equal(await running, true);
+  assert.deepEqual(lines.filter((l) => l.startsWith("report:")), []);
 });
 
 Deno.test("describeExit names the signal, else the code", () => {
