@@ -5,13 +5,26 @@
  * - nothing under `shared/` imports from a service or app folder
  *   ({@linkcode APP_DIRS}): shared code is what they build on, never the reverse;
  * - inside `db/`, only `db/peer` itself reaches past `db/peer/mod.ts`, the
- *   peer layer's import surface (tests may go deeper).
+ *   peer layer's import surface (tests may go deeper);
+ * - the services ({@linkcode SURFACE_DIRS}) import each shared module
+ *   ({@linkcode SHARED_MODULES}) through its mod.ts, its import surface
+ *   (tests may go deeper, and the dashboard's browser code imports the
+ *   zod-free parser files itself: the mod.ts would bundle the schemas).
  *
  * @module
  */
 
 /** Top-level folders `shared/` must never import from. */
 export const APP_DIRS = ["db", "adm", "agent", "stack", "ctl", "sdk"] as const;
+
+/** Shared folders whose mod.ts is their import surface for the services. */
+export const SHARED_MODULES = ["raft", "store", "db", "config", "content", "metrics"] as const;
+
+/** Folders whose files import {@linkcode SHARED_MODULES} only through their mod.ts. */
+export const SURFACE_DIRS = ["db", "adm", "agent", "bench"] as const;
+
+/** Browser code, bundled for the dashboard. */
+const BROWSER_DIR = "adm/ui/client/";
 
 /** One import of a source: its specifier and 1-based line. */
 export interface ImportSite {
@@ -74,6 +87,18 @@ export function importRuleProblems(
       target.startsWith("db/peer/") && target !== "db/peer/mod.ts"
     ) {
       problems.push(`${file}:${line}: imports ${target} past db/peer/mod.ts (${spec})`);
+    }
+    const shared = /^shared\/([^/]+)\/(.+)$/.exec(target);
+    if (
+      shared && !isTest && !file.startsWith(BROWSER_DIR) &&
+      (SHARED_MODULES as readonly string[]).includes(shared[1]!) && shared[2] !== "mod.ts" &&
+      SURFACE_DIRS.some((d) => file.startsWith(`${d}/`))
+    ) {
+      problems.push(
+        `${file}:${line}: imports ${target} past shared/${
+          shared[1]
+        }/mod.ts, its import surface (${spec})`,
+      );
     }
   }
   return problems;

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { importRuleProblems } from "./_import_rules.ts";
+import { importRuleProblems, SURFACE_DIRS } from "./_import_rules.ts";
 
 /** The pure files of the raft core. */
 const CORE = [
@@ -71,18 +71,12 @@ const FORBIDDEN = [
   /from "npm:/,
 ];
 
-/** Folders of services, which use the raft driver only through its public surface. */
-const SERVICE_DIRS = ["db", "adm", "agent", "bench"];
-
-/** A reach-through into the driver's core: `.rn` followed by a property or the end of a name. */
-const REACH_THROUGH = /\.rn\b/;
-
 /**
- * An import of a shared module's file other than its mod.ts: each shared
- * folder's mod.ts is its import surface for services (tests may go deeper).
+ * A reach-through into the raft driver's core: `.rn` followed by a property
+ * or the end of a name (the services, {@linkcode SURFACE_DIRS}, use its
+ * public surface).
  */
-const DEEP_SHARED_IMPORT =
-  /from "(?:\.\.\/)+shared\/(raft|store|db|config|content|metrics)\/(?!mod\.ts")[^"]+"/;
+const REACH_THROUGH = /\.rn\b/;
 
 const root = new URL("..", import.meta.url);
 const pure = [...CORE, ...CONFIG];
@@ -119,15 +113,6 @@ for (const file of pure) {
     if (!pure.includes(target)) problems.push(`${file}: imports ${target}, which is not pure`);
   }
 }
-/**
- * Code bundled for the browser imports the pure parser files of shared/config
- * directly: its mod.ts also carries the zod record schemas, which would
- * bloat the bundle.
- */
-function isBrowserCode(file: string): boolean {
-  return file.startsWith("adm/ui/client/");
-}
-
 /** Every .ts file under `dir` (relative to the repository root). */
 async function* tsFiles(dir: string): AsyncGenerator<string> {
   for await (const e of Deno.readDir(new URL(`${dir}/`, root))) {
@@ -138,15 +123,12 @@ async function* tsFiles(dir: string): AsyncGenerator<string> {
 }
 
 let services = 0;
-for (const dir of SERVICE_DIRS) {
+for (const dir of SURFACE_DIRS) {
   for await (const file of tsFiles(dir)) {
     services++;
     const lines = (await Deno.readTextFile(new URL(file, root))).split("\n");
     lines.forEach((line, i) => {
       const code = line.replace(/\/\/.*$/, "").replace(/^\s*\*.*$/, "");
-      if (!file.endsWith("_test.ts") && !isBrowserCode(file) && DEEP_SHARED_IMPORT.test(code)) {
-        problems.push(`${file}:${i + 1}: imports a shared module past its mod.ts: ${line.trim()}`);
-      }
       if (REACH_THROUGH.test(code)) {
         problems.push(
           `${file}:${i + 1}: reaches into the raft core (use RaftNode.status()): ${line.trim()}`,
@@ -165,7 +147,7 @@ for (const [k, v] of Object.entries(selfExports)) {
   selfNames[`@cassem/cassem${k === "." ? "" : k.slice(1)}`] = v;
 }
 let ruled = 0;
-for (const dir of ["shared", "db"]) {
+for (const dir of ["shared", ...SURFACE_DIRS]) {
   for await (const file of tsFiles(dir)) {
     ruled++;
     problems.push(

@@ -76,3 +76,31 @@ Deno.test("import rules: importsOf finds static, re-export, side-effect and dyna
     ["./e.ts", 5],
   ]);
 });
+
+Deno.test("import rules: services import shared modules through their mod.ts (tests and browser code may go deeper)", () => {
+  const bad: [string, string][] = [
+    ["adm/routes/a.ts", `import { appKey } from "../../shared/config/keys.ts";`],
+    ["agent/a.ts", `import { parseContent } from "../shared/content/parse_content.ts";`],
+    ["db/server/a.ts", `import { Store } from "../../shared/store/store.ts";`],
+    ["bench/a.ts", `export { x } from "../shared/metrics/registry.ts";`],
+  ];
+  for (const [file, source] of bad) {
+    const problems = importRuleProblems(file, source, SELF);
+    assert.equal(problems.length, 1, `${file}: ${source}`);
+    assert.match(problems[0]!, /^\S+:1: imports shared\/\w+\/\S+ past shared\/\w+\/mod\.ts/);
+  }
+  const fine: [string, string][] = [
+    ["adm/routes/a.ts", `import { appKey } from "../../shared/config/mod.ts";`],
+    ["adm/routes/a_test.ts", `import { appKey } from "../../shared/config/keys.ts";`],
+    [
+      "adm/ui/client/v.ts",
+      `import { parseContent } from "../../../shared/content/parse_content.ts";`,
+    ],
+    ["agent/a.ts", `import { splitHostPort } from "../shared/host_port.ts";`],
+    ["stack/a.ts", `import { x } from "../shared/config/keys.ts";`],
+    ["shared/db/a.ts", `import { x } from "../config/keys.ts";`],
+  ];
+  for (const [file, source] of fine) {
+    assert.deepEqual(importRuleProblems(file, source, SELF), [], `${file}: ${source}`);
+  }
+});
