@@ -13,6 +13,7 @@
  * @module
  */
 
+import { FlagError } from "../shared/flags.ts";
 import { SeededPrng } from "../shared/prng.ts";
 
 /** The kinds of bodies (see the module doc). */
@@ -20,13 +21,12 @@ export const BODY_KINDS = ["config", "filler", "random"] as const;
 /** One of {@linkcode BODY_KINDS}. */
 export type BodyKind = typeof BODY_KINDS[number];
 
-/** `text` as a {@linkcode BodyKind}. @throws {Error} naming `--bodies` when it is none. */
+/** `text` as a {@linkcode BodyKind}. @throws {FlagError} naming `--bodies` when it is none. */
 export function bodyKind(text: string): BodyKind {
   if ((BODY_KINDS as readonly string[]).includes(text)) return text as BodyKind;
-  throw new Error(
-    `Cannot run the benchmark as --bodies must be one of ${
-      BODY_KINDS.join(", ")
-    }: current value is ${JSON.stringify(text)}`,
+  throw new FlagError(
+    "--bodies",
+    `it must be one of ${BODY_KINDS.join(", ")}: current value is ${JSON.stringify(text)}`,
   );
 }
 

@@ -1,6 +1,6 @@
 /**
  * Fills cassemdb with `n` served elements of app `mem`, env `prod` (keys
- * `e0`…, plaintext of `valueBytes` bytes of a {@linkcode BodyKind}, version
+ * `e0`…, or padded to `keyChars` characters with {@linkcode benchKey}, plaintext of `valueBytes` bytes of a {@linkcode BodyKind}, version
  * 1), in Txns of 64 from 8
  * writers, and reads them all twice through an agent: what the agent memory
  * bench and its dev probe do.
@@ -14,8 +14,30 @@ import {
   serveLiveKey,
   ServeLiveRecord,
 } from "../shared/config/mod.ts";
+import { FlagError } from "../shared/flags.ts";
 import { benchBody, type BodyKind } from "./_config_text.ts";
 import { isUnavailable, type KvClient, mayHaveApplied, type TxnOp } from "../shared/db/mod.ts";
+
+/**
+ * The key of element `i`: `e{i}`, or that padded in front with `k` to
+ * `keyChars` characters (real keys, such as `database.connection.url`, are
+ * longer than `e12345`, and a key of 13 characters or more costs V8 more).
+ */
+export function benchKey(i: number, keyChars = 0): string {
+  return `e${i}`.padStart(keyChars, "k");
+}
+
+/** `--key-chars` as a number. @throws {FlagError} unless it is an integer in [0, 128]. */
+export function keyCharsFlag(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 128) {
+    throw new FlagError(
+      "--key-chars",
+      `it must be an integer in [0, 128]: current value is ${JSON.stringify(text)}`,
+    );
+  }
+  return n;
+}
 
 /**
  * Writes the elements (the app and env records must exist); answers the
@@ -28,6 +50,7 @@ export async function fillServedElements(
   n: number,
   valueBytes: number,
   kind: BodyKind = "config",
+  keyChars = 0,
   deadlineMs = 600_000,
 ): Promise<number> {
   const t0 = performance.now();
@@ -37,7 +60,7 @@ export async function fillServedElements(
     while (next < n) {
       const ops: TxnOp[] = [];
       for (let j = 0; j < 64 && next < n; j++, next++) {
-        const key = `e${next}`;
+        const key = benchKey(next, keyChars);
         const raw = benchBody(kind, key, valueBytes, next);
         const rec = {
           app: "mem",
@@ -79,7 +102,7 @@ export async function fillServedElements(
  * request, 8 readers), so that LRU-K admits each at its second access.
  * @throws {Error} on an answer other than 200.
  */
-export async function readServedTwice(http: string, n: number): Promise<void> {
+export async function readServedTwice(http: string, n: number, keyChars = 0): Promise<void> {
   const base = `http://${http}/v1/apps/mem/envs/prod/elements?keys=`;
   for (let round = 0; round < 2; round++) {
     let i = 0;
@@ -87,7 +110,10 @@ export async function readServedTwice(http: string, n: number): Promise<void> {
       while (i < n) {
         const from = i;
         i += 100;
-        const keys = Array.from({ length: Math.min(100, n - from) }, (_, j) => `e${from + j}`);
+        const keys = Array.from(
+          { length: Math.min(100, n - from) },
+          (_, j) => benchKey(from + j, keyChars),
+        );
         const r = await fetch(base + keys.join(","));
         if (r.status !== 200) throw new Error(`read: ${r.status} ${await r.text()}`);
         await r.body?.cancel();

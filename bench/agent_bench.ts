@@ -17,8 +17,9 @@
  *   clocks of one machine). `--versions` publishes, 100 ms apart.
  * - **memory**: the agent's RSS holding `--elements` (100,000) cached
  *   elements of `--value-bytes` (1,024) of `--bodies` (config-like JSON by
- *   default; `filler`, `random`: see `_config_text.ts`): loaded, then every
- *   key read twice (LRU-K admits at the second access).
+ *   default; `filler`, `random`: see `_config_text.ts`), keys `e0`… or of
+ *   `--key-chars` characters: loaded, then every key read twice (LRU-K
+ *   admits at the second access).
  *
  * @module
  */
@@ -31,7 +32,7 @@ import { AGENT_V8_FLAGS } from "../shared/runtime_flags.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
 import { type Cluster, startCassem } from "./_clusters.ts";
 import { type Proc, procCpuMs, procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
-import { fillServedElements, readServedTwice } from "./_serve_fill.ts";
+import { fillServedElements, keyCharsFlag, readServedTwice } from "./_serve_fill.ts";
 import { type BodyKind, bodyKind } from "./_config_text.ts";
 import { fmt, percentile, printTable } from "./_stats.ts";
 import { parsePrometheusText } from "../shared/metrics/mod.ts";
@@ -560,10 +561,15 @@ async function memoryPart(
   n: number,
   valueBytes: number,
   bodies: BodyKind,
+  keyChars: number,
 ): Promise<void> {
-  console.log(`\nmemory: ${fmt(n)} elements of ${fmt(valueBytes)} B, bodies: ${bodies}`);
+  console.log(
+    `\nmemory: ${fmt(n)} elements of ${fmt(valueBytes)} B, bodies: ${bodies}, keys: ${
+      keyChars > 0 ? `${keyChars} characters` : "e0…"
+    }`,
+  );
   await pub.appEnv("mem", "prod");
-  const filledS = await fillServedElements(dbc, n, valueBytes, bodies);
+  const filledS = await fillServedElements(dbc, n, valueBytes, bodies, keyChars);
   console.log(`  filled cassemdb in ${fmt(filledS, 1)} s`);
   const t1 = performance.now();
   const agent = await startAgent(db, ["--cache-entries", String(n), "--cache-bytes", "1g"]);
@@ -573,7 +579,7 @@ async function memoryPart(
     const loaded = await procMemMiB(agent.proc.pid);
     const loadedHeap = (await status()).memory.heapUsed / 2 ** 20;
     const t2 = performance.now();
-    await readServedTwice(agent.http, n);
+    await readServedTwice(agent.http, n, keyChars);
     const readS = (performance.now() - t2) / 1000;
     await sleep(2_000);
     const st = await status();
@@ -642,10 +648,14 @@ export async function runAgentBench(args: string[]): Promise<void> {
       elements: { type: "string", default: "100000" },
       "value-bytes": { type: "string", default: "1024" },
       bodies: { type: "string", default: "config" },
+      "key-chars": { type: "string", default: "0" },
       "cpu-prof": { type: "string" },
       "agent-trace-gc": { type: "boolean", default: false },
     },
   });
+  // Checked before anything runs: a mistake is one line, not a failure after the first parts.
+  const bodies = bodyKind(v.bodies!);
+  const keyChars = keyCharsFlag(v["key-chars"]!);
   cpuProfDir = v["cpu-prof"];
   traceGc = v["agent-trace-gc"]!;
   const parts = new Set(v.part!.split(","));
@@ -667,7 +677,8 @@ export async function runAgentBench(args: string[]): Promise<void> {
         pub,
         Number(v.elements),
         Number(v["value-bytes"]),
-        bodyKind(v.bodies!),
+        bodies,
+        keyChars,
       );
     }
   } finally {

@@ -22,7 +22,7 @@ import { AGENT_DENO_FLAGS } from "../shared/runtime_flags.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
 import { startCassem } from "./_clusters.ts";
 import { procMemMiB, sleep, spawnProc, stopAll } from "./_procs.ts";
-import { fillServedElements, readServedTwice } from "./_serve_fill.ts";
+import { fillServedElements, keyCharsFlag, readServedTwice } from "./_serve_fill.ts";
 import { bodyKind } from "./_config_text.ts";
 import { fmt, printTable } from "./_stats.ts";
 
@@ -98,6 +98,8 @@ const { values: v } = parseArgs({
     "value-bytes": { type: "string", default: "1024" },
     /** Bodies: config (default), filler or random (see `_config_text.ts`). */
     bodies: { type: "string", default: "config" },
+    /** Element keys padded to this many characters (0: `e0`…; see `benchKey`). */
+    "key-chars": { type: "string", default: "0" },
     run: { type: "string", multiple: true, default: ['{"name":"default"}'] },
     "idle-s": { type: "string", default: "30" },
     "snapshot-dir": { type: "string" },
@@ -111,6 +113,7 @@ const { values: v } = parseArgs({
 });
 const n = Number(v.elements);
 const valueBytes = Number(v["value-bytes"]);
+const keyChars = keyCharsFlag(v["key-chars"]!);
 const root = await Deno.makeTempDir({ prefix: "cassem_mem_steps_" });
 const cluster = await startCassem(1, root);
 const dbc = new DbClient({
@@ -120,7 +123,7 @@ const dbc = new DbClient({
 });
 try {
   await new ServePublisher(dbc).appEnv("mem", "prod");
-  await fillServedElements(dbc, n, valueBytes, bodyKind(v.bodies!));
+  await fillServedElements(dbc, n, valueBytes, bodyKind(v.bodies!), keyChars);
   const rows: string[][] = [];
   for (const spec of v.run!) {
     const run = JSON.parse(spec) as {
@@ -243,7 +246,7 @@ try {
       peak = 0;
       peakAt = "";
       const t1 = performance.now();
-      await readServedTwice(http, n);
+      await readServedTwice(http, n, keyChars);
       await row(`read twice (${fmt((performance.now() - t1) / 1000, 1)} s)`, peak);
       await sleep(5_000);
       await row("+5 s idle", peak);

@@ -64,6 +64,7 @@ const BENCHES: Record<string, { run: (args: string[]) => Promise<void>; usage: s
            latency with SSE and gRPC watchers, RSS with many cached elements
            --part reads,push,memory   --duration S (10)   --connections N (64)
            --watchers N (1000)   --versions N (30)   --elements N (100000)   --value-bytes N (1024)
+           --bodies config|filler|random   --key-chars N (0: keys e0…)
            --agent-trace-gc (the agent's GC pauses during the publishes)   --cpu-prof DIR`,
   },
   adm: {

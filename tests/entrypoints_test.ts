@@ -54,5 +54,12 @@ Deno.test("deno task bench: --help prints every benchmark; an unknown flag or na
   }
   assertOneLine(await run("bench/cli.ts", ["db", "--bogus"]), "--bogus", "--help");
   assertOneLine(await run("bench/cli.ts", ["raft", "--bogus"]), "--bogus", "--help");
+  // Values checked before any part runs.
+  assertOneLine(
+    await run("bench/cli.ts", ["agent", "--key-chars", "x"]),
+    "--key-chars",
+    "[0, 128]",
+  );
+  assertOneLine(await run("bench/cli.ts", ["agent", "--bodies", "nope"]), "--bodies", "config");
   assertOneLine(await run("bench/cli.ts", ["--bogus"]), "--bogus", "deno task bench --help");
 });
