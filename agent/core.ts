@@ -290,7 +290,7 @@ export class AgentCore {
       maxEntries: options.cacheEntries ?? 100_000,
       maxBytes: options.cacheBytes ?? 256 * 1024 * 1024,
       windowMs: options.cacheWindowMs ?? 60_000,
-      // The text's bytes, plus the entry (map entry, slot arrays, tree and handle).
+      // The text's bytes, plus the entry (slot arrays, eviction heap and handle).
       sizeOf: (h) => this.bodies.size(h) + ENTRY_BYTES,
       clock: options.clock,
       dispose: (h) => this.bodies.free(h),
@@ -1277,7 +1277,7 @@ export class AgentCore {
   }
 }
 
-/** What the cache's byte bound counts for an entry beside its text: slot arrays, tree, handle. */
+/** What the cache's byte bound counts for an entry beside its text: slot arrays, eviction heap, handle. */
 const ENTRY_BYTES = 128;
 
 /** The record kinds of an element. */

@@ -23,19 +23,15 @@
  * Memory: the main cache keeps no object per entry. Each entry is a slot
  * number; its access sequence numbers and times, size and eviction key live
  * in typed arrays indexed by slot, and a freed slot is reused. Per entry
- * that is one `Map` entry (key → slot), its value, 16·K + 16 bytes of typed
- * arrays and one slot of the eviction tree.
+ * that is its slot's place (a `Map` entry, or a field of the key: see
+ * {@linkcode SlotIndex}), its key and value, 16·K + 8 bytes of typed arrays
+ * and 16 bytes of the eviction heap ({@linkcode SlotHeap}).
  *
  * @module
  */
 
-import BTreeMod from "sorted-btree";
 import { LRUCache } from "lru-cache";
-
-type BTree<K, V> = BTreeMod.default<K, V>;
-// sorted-btree is CommonJS: under Deno the default import is the module object at run time.
-const BTreeCtor: typeof BTreeMod.default = BTreeMod.default ??
-  (BTreeMod as unknown as typeof BTreeMod.default);
+import { SlotHeap } from "./slot_heap.ts";
 
 /** Options of {@linkcode LruKCache}. */
 export interface LruKOptions<V, K = string> {
@@ -120,11 +116,11 @@ const INITIAL_SLOTS = 64;
  * value compared by identity works (`Map` semantics).
  *
  * Invariant: every key of the main cache has a slot whose K recorded
- * accesses are all real (sequence numbers > 0), and `#order` holds each
- * slot once, under `#filed[slot]`: the sequence number its K-th most recent
- * access had when it was last filed, never more than the current one
- * (`#seqs[slot·K]`). A hit does not refile (no tree operation on the read
- * path); eviction refiles the entries it finds out of date until the first
+ * accesses are all real (sequence numbers > 0), and the heap `#order` holds
+ * each slot once, under the sequence number its K-th most recent access had
+ * when it was last filed, never more than the current one
+ * (`#seqs[slot·K]`). A hit does not refile (no heap operation on the read
+ * path); eviction refiles the entries it finds out of date until the top
  * entry is current, which is then the true oldest.
  */
 export class LruKCache<V, K extends NonNullable<unknown> = string> {
@@ -142,15 +138,15 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
   /** Per slot: its key and value (undefined when free). */
   #keys: (K | undefined)[] = [];
   #values: (V | undefined)[] = [];
-  /** Per slot: size in bytes, and the sequence number it is filed under in `#order`. */
+  /** Per slot: size in bytes. */
   #sizes: Float64Array<ArrayBuffer> = new Float64Array(INITIAL_SLOTS);
-  #filed: Float64Array<ArrayBuffer> = new Float64Array(INITIAL_SLOTS);
   /** Per slot, K sequence numbers and K times of its last accesses, oldest first. */
   #seqs: Float64Array<ArrayBuffer>;
   #times: Float64Array<ArrayBuffer>;
   readonly #freeSlots: number[] = [];
   #slots = 0;
-  readonly #order: BTree<number, number>;
+  /** The slots of the main cache by the sequence number they are filed under. */
+  readonly #order = new SlotHeap(INITIAL_SLOTS);
   /** Outside the main cache: the last K sequence numbers then K times of a key (0: none yet). */
   readonly #history: LRUCache<K, Float64Array>;
   #bytes = 0;
@@ -174,7 +170,6 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     this.#slotOf = options.slotIndex ?? new MapSlotIndex<K>();
     this.#seqs = new Float64Array(INITIAL_SLOTS * this.#k);
     this.#times = new Float64Array(INITIAL_SLOTS * this.#k);
-    this.#order = new BTreeCtor<number, number>();
     // No TTL: `offer` checks the window itself, and lru-cache allocates two arrays of
     // `max` numbers for TTLs.
     this.#history = new LRUCache<K, Float64Array>({
@@ -255,10 +250,9 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     this.#sizes[slot] = size;
     this.#seqs.set(h.subarray(0, k), slot * k);
     this.#times.set(h.subarray(k), slot * k);
-    this.#filed[slot] = h[0]!;
     this.#slotOf.set(key, slot);
     this.#entries++;
-    this.#order.set(h[0]!, slot);
+    this.#order.insert(slot, h[0]!);
     this.#bytes += size;
     this.#evict(slot);
     return this.has(key);
@@ -291,7 +285,7 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     this.#history.delete(key);
     const slot = this.#slotOf.get(key);
     if (slot < 0) return;
-    this.#order.delete(this.#filed[slot]!);
+    this.#order.remove(slot);
     this.#release(slot);
   }
 
@@ -361,7 +355,7 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
       // otherwise reserve 131,072 slots.
       const n = Math.max(slot + 1, Math.min(2 * slot, this.#maxEntries + 1));
       this.#sizes = grown(this.#sizes, n);
-      this.#filed = grown(this.#filed, n);
+      this.#order.grow(n);
       this.#seqs = grown(this.#seqs, n * k);
       this.#times = grown(this.#times, n * k);
     }
@@ -386,20 +380,19 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     while (this.#entries > this.#maxEntries || this.#bytes > this.#maxBytes) {
       let victim: number | undefined;
       for (;;) {
-        const first = this.#order.minKey();
-        if (first === undefined) return;
-        const slot = this.#order.get(first)!;
+        const slot = this.#order.top();
+        if (slot < 0) return;
         if (this.#refile(slot)) continue;
         if (slot === keep && this.#entries > 1) {
           // The entry just admitted is kept: the next oldest goes instead.
-          victim = this.#nextAfter(first);
+          victim = this.#nextAfterTop();
           if (victim === undefined) return;
         } else victim = slot;
         break;
       }
       const k = this.#k;
       const key = this.#keys[victim]!;
-      this.#order.delete(this.#filed[victim]!);
+      this.#order.remove(victim);
       this.#evictions++;
       // Its accesses still count: a key squeezed out by a burst comes back at its next access.
       const h = new Float64Array(2 * k);
@@ -413,20 +406,16 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
   /** Files `slot` under its current K-th most recent access if it was accessed since; answers whether it moved. */
   #refile(slot: number): boolean {
     const current = this.#seqs[slot * this.#k]!;
-    const filed = this.#filed[slot]!;
-    if (filed === current) return false;
-    this.#order.delete(filed);
-    this.#filed[slot] = current;
-    this.#order.set(current, slot);
+    if (this.#order.key(slot) === current) return false;
+    this.#order.rekey(slot, current);
     return true;
   }
 
-  /** The current oldest slot other than the one filed under `skip` (refiling stale ones). */
-  #nextAfter(skip: number): number | undefined {
+  /** The current oldest slot other than the top one, which is current (refiling stale ones). */
+  #nextAfterTop(): number | undefined {
     for (;;) {
-      const next = this.#order.nextHigherKey(skip);
-      if (next === undefined) return undefined;
-      const slot = this.#order.get(next)!;
+      const slot = this.#order.second();
+      if (slot < 0) return undefined;
       if (!this.#refile(slot)) return slot;
     }
   }
