@@ -1293,16 +1293,31 @@ function setNewer<K, B extends { modRevision: number }>(
   if (!old || old.modRevision <= body.modRevision) bodies.set(key, body);
 }
 
-/** Checks a resume revision given as text (`Last-Event-ID`, a query or a body field). */
+/**
+ * The revision `text` spells (digits, surrounding blanks allowed), or
+ * undefined when it spells none. The one grammar of a revision given as
+ * text: `Last-Event-ID`, `X-Cassem-Min-Revision`, a query.
+ */
+export function revisionOfText(text: string): number | undefined {
+  const t = text.trim();
+  if (!/^\d{1,16}$/.test(t)) return undefined;
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * Checks a revision given as text (`Last-Event-ID`, `X-Cassem-Min-Revision`,
+ * a query); absent or blank is undefined.
+ * @throws {BadRequestError} naming `field` when it is not a revision.
+ */
 export function parseRevision(field: string, text: string | undefined): number | undefined {
   if (text === undefined || text.trim() === "") return undefined;
-  const t = text.trim();
-  const n = Number(t);
-  if (!/^\d{1,16}$/.test(t) || !Number.isSafeInteger(n)) {
+  const n = revisionOfText(text);
+  if (n === undefined) {
     throw new BadRequestError(
       field,
-      `Cannot resume as ${field} must be a revision (a non-negative integer): current value is ${
-        JSON.stringify(t.slice(0, 40))
+      `Cannot accept ${field} as it must be a revision (a non-negative integer): current value is ${
+        JSON.stringify(text.trim().slice(0, 40))
       }`,
     );
   }

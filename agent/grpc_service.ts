@@ -92,7 +92,7 @@ function revisionOf(field: string, v: unknown): number | undefined {
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
     throw new BadRequestError(
       field,
-      `Cannot resume as ${field} must be a non-negative revision: current value is ${String(v)}`,
+      `Cannot accept ${field} as it must be a non-negative revision: current value is ${String(v)}`,
     );
   }
   return v;

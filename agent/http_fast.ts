@@ -24,7 +24,7 @@
 
 import { isName, MAX_KEYS, MIN_REVISION_HEADER } from "../shared/config/mod.ts";
 import type { Prepared, ReadResult } from "./body.ts";
-import type { AgentCore } from "./core.ts";
+import { type AgentCore, revisionOfText } from "./core.ts";
 import { MAX_URL } from "./http_common.ts";
 import { elementsResponse, rawResponse } from "./http_reads.ts";
 import {
@@ -165,10 +165,10 @@ function answer(
   );
 }
 
-/** Whether `core` has reached the revision `text` (false when it is not a plain revision). */
+/** Whether `core` has reached the revision `text` (false when it is not a revision). */
 function reached(core: AgentCore, text: string): boolean {
-  const t = text.trim();
-  return /^\d{1,16}$/.test(t) && core.hasReached(Number(t));
+  const n = revisionOfText(text);
+  return n !== undefined && core.hasReached(n);
 }
 
 /** The reader of a request, or undefined when a header is malformed. */
