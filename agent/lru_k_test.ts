@@ -308,7 +308,7 @@ Deno.test("LruKCache: a long run of admissions and evictions keeps its bound and
   for (const k of c.keys()) assert.equal(typeof c.peek(k), "number");
 });
 
-Deno.test("LruKCache grows its slots up to the entry bound, never past it", () => {
+Deno.test("LruKCache at its entry bound keeps admitting, evicting the oldest, and keeps the newest keys", () => {
   let now = 0;
   const c = new LruKCache<string>({
     maxEntries: 100,
