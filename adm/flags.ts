@@ -8,6 +8,7 @@
 
 import { parseArgs } from "node:util";
 import { toFlagError } from "../shared/flags.ts";
+import { type HostPort, splitHostPort } from "../shared/host_port.ts";
 import { type Level, LEVELS, LOG_FORMAT_FLAGS, type LogFormatFlag } from "../shared/log.ts";
 
 /** What the flags say. */
@@ -66,17 +67,16 @@ export class FlagError extends Error {
 }
 
 /** `host:port` parsed, or a {@linkcode FlagError} naming `flag`. */
-export function parseAddress(flag: string, text: string): { hostname: string; port: number } {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) {
+export function parseAddress(flag: string, text: string): HostPort {
+  const parts = splitHostPort(text);
+  if (!parts) {
     throw new FlagError(
       `Cannot use ${flag} as it must be HOST:PORT with a port in 0..65535: current value is ${
         JSON.stringify(text)
       }`,
     );
   }
-  return { hostname: m[1]!.replace(/^\[|\]$/g, ""), port };
+  return parts;
 }
 
 /**

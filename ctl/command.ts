@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { DbClient } from "../shared/db/mod.ts";
 import { toFlagError } from "../shared/flags.ts";
+import { splitHostPort } from "../shared/host_port.ts";
 import { AdmClient } from "./adm_client.ts";
 import {
   configPath,
@@ -236,7 +237,7 @@ export class Ctx {
       "127.0.0.1:7021";
     const endpoints = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
     for (const e of endpoints) {
-      if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(e)) {
+      if (!splitHostPort(e)) {
         throw new UsageError(
           `Cannot accept --endpoints as each must be HOST:PORT: current value is ${
             JSON.stringify(e)

@@ -275,9 +275,8 @@ export class DbNode {
             (e, p) => (e ? reject(new BindError("--listen", cfg.listen, e)) : resolve(p)),
           )
         );
-        if (cfg.listen.endsWith(":0")) {
-          node.clientAddr = joinHostPort(listenHostPort("--listen", cfg.listen).hostname, port);
-        }
+        const asked = listenHostPort("--listen", cfg.listen);
+        if (asked.port === 0) node.clientAddr = joinHostPort(asked.hostname, port);
         if (cfg.http) node.#http = serveDebugHttp(node, cfg.http);
       } catch (e) {
         // Only a port taken since the check at the top gets here.

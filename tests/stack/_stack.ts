@@ -171,8 +171,10 @@ export function waitOk(url: string, timeoutMs = 60_000): Promise<unknown> {
 
 /** Whether something accepts TCP connections at `address` (host:port). */
 export async function listens(address: string): Promise<boolean> {
+  const parts = splitHostPort(address);
+  if (!parts) throw new RangeError(`Cannot connect as ${address} is not host:port`);
   try {
-    const c = await Deno.connect(splitHostPort(address)!);
+    const c = await Deno.connect(parts);
     c.close();
     return true;
   } catch {

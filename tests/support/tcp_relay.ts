@@ -17,6 +17,8 @@
  * @module
  */
 
+import { splitHostPort } from "../../shared/host_port.ts";
+
 /** A running relay (see the module doc). */
 export interface TcpRelay {
   /** The address to connect to instead of the target (127.0.0.1:port). */
@@ -36,13 +38,13 @@ export interface TcpRelay {
  * @throws {RangeError} when `target` is not `host:port`.
  */
 export function startRelay(target: string): TcpRelay {
-  const m = /^(.+):(\d+)$/.exec(target);
-  if (!m) {
+  const parts = splitHostPort(target);
+  if (!parts) {
     throw new RangeError(
       `Cannot relay to ${target} as the target must be host:port: current value is ${target}`,
     );
   }
-  const [, hostname, port] = m as unknown as [string, string, string];
+  const { hostname, port } = parts;
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns = new Set<Deno.Conn>();
   let closed = false;
@@ -76,7 +78,7 @@ export function startRelay(target: string): TcpRelay {
     let up: Deno.Conn;
     try {
       await healed.promise;
-      up = await Deno.connect({ hostname, port: Number(port) });
+      up = await Deno.connect({ hostname, port });
     } catch {
       return drop(down); // the target is down: as a refused connection would be
     }
