@@ -311,7 +311,14 @@ export class InstanceRegistry {
       for (const k of s.keys) w.keys.add(k);
       for (const [key, sent] of s.sent) {
         if (sent && running.length < MAX_RUNNING) {
-          running.push({ app: s.app, env: s.env, key, ...sent });
+          running.push({
+            app: s.app,
+            env: s.env,
+            key,
+            version: sent.version,
+            fingerprint: sent.fingerprint,
+            gray: sent.kind === "gray",
+          });
         }
       }
     }

@@ -80,7 +80,7 @@ interface EnvNames {
 const envNames = new Map<string, EnvNames>();
 
 function envNamesOf(app: string, env: string): EnvNames {
-  const id = `${app}/${env}`;
+  const id = envId(app, env);
   let names = envNames.get(id);
   if (names === undefined) envNames.set(id, names = { app, env });
   return names;
@@ -187,6 +187,16 @@ export class ServedVersion {
     let hex = "";
     for (let i = 0; i < p.length; i++) hex += BYTE_HEX[p.charCodeAt(i)]!;
     return hex;
+  }
+
+  /**
+   * Whether `other` is the same version to a client: number, fingerprint
+   * and live/gray (another object when its record was written again).
+   */
+  sameAs(other: ServedVersion): boolean {
+    return this.version === other.version &&
+      this.#packedFingerprint === other.#packedFingerprint &&
+      (this.#flags & GRAY_BIT) === (other.#flags & GRAY_BIT);
   }
 
   /** The cassemdb key of the record (computed: only cold paths need it). */

@@ -190,3 +190,30 @@ Deno.test("ServedVersion answers every field it was made with, packed or shared"
     /content type must be one of json, yaml, toml, ini, properties, plaintext: current value is "xml"/,
   );
 });
+
+Deno.test("ServedVersion.sameAs: the same number, fingerprint and live/gray, whatever the object", () => {
+  const init = {
+    kind: "live" as const,
+    app: "a",
+    env: "e",
+    key: "k",
+    version: 2,
+    contentType: "json" as const,
+    fingerprint: "ab".repeat(32),
+    modRevision: 5,
+    rule: undefined,
+    sealed: false,
+  };
+  const v = new ServedVersion(init);
+  assert.ok(
+    v.sameAs(new ServedVersion({ ...init, modRevision: 9 })),
+    "written again, same content",
+  );
+  assert.ok(!v.sameAs(new ServedVersion({ ...init, version: 3 })));
+  assert.ok(!v.sameAs(new ServedVersion({ ...init, fingerprint: "ac".repeat(32) })));
+  assert.ok(
+    !v.sameAs(
+      new ServedVersion({ ...init, kind: "gray", rule: { kind: "clients", clientIds: ["c"] } }),
+    ),
+  );
+});

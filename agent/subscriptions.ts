@@ -15,15 +15,11 @@
 import type { ClientIdentity } from "./identity.ts";
 import type { ServedVersion } from "./serve_records.ts";
 
-/** What a subscriber was last sent for one key: a version, or `null` for "missing". */
-export interface SentVersion {
-  /** Version number. */
-  readonly version: number;
-  /** Fingerprint. */
-  readonly fingerprint: string;
-  /** Whether it was the gray version. */
-  readonly gray: boolean;
-}
+/**
+ * What a subscriber was last sent for one key: the served version itself
+ * (`null` for "missing"), compared with {@linkcode ServedVersion.sameAs}.
+ */
+export type SentVersion = ServedVersion;
 
 /** The element JSON clients receive (reads and pushes alike). */
 export interface ElementJson {
@@ -95,9 +91,7 @@ export interface Subscriber {
 
 /** `version` as a {@linkcode SentVersion} (`null` when absent). */
 export function sentOf(version: ServedVersion | undefined): SentVersion | null {
-  return version
-    ? { version: version.version, fingerprint: version.fingerprint, gray: version.kind === "gray" }
-    : null;
+  return version ?? null;
 }
 
 /** Whether the subscriber, last sent `sent`, needs `version` pushed. */
@@ -107,8 +101,8 @@ export function differs(
 ): boolean {
   if (sent === undefined) return true;
   if (sent === null || version === undefined) return sent !== null || version !== undefined;
-  return sent.version !== version.version || sent.fingerprint !== version.fingerprint ||
-    sent.gray !== (version.kind === "gray");
+  // The same object is the common case; the packed fingerprints compare without building hex.
+  return sent !== version && !sent.sameAs(version);
 }
 
 /** Subscribers by element id (`app/env/key`). */
