@@ -348,6 +348,11 @@ Deno.test("a body from 512 bytes is cached deflated and answered exactly, also a
     for (let i = 0; i < 3; i++) assert.equal(await read("cfg"), v2);
     const r = await a.request(`${E}/elements?keys=cfg`);
     assert.equal((await r.json()).elements[0].raw, v2);
+    // Replaced in the cache by the watch, deflated again: no read missed it.
+    const st2 = (await jsonOf(await a.request("/v1/status"))).body as Record<string, number>;
+    assert.equal(st2.misses, st.misses, "the new version was cached when it arrived");
+    assert.equal(st2.storeDeflated, 1);
+    assert.equal(st2.storeTextBytes, utf8(v2) + 100);
   } finally {
     await t.close();
   }

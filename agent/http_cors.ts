@@ -14,7 +14,13 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { CLIENT_ID_HEADER, LABELS_HEADER, SECRET_HEADER } from "./identity.ts";
-import { MIN_REVISION_HEADER, REVISION_HEADER, STALE_HEADER } from "../shared/config/mod.ts";
+import {
+  GRAY_HEADER,
+  MIN_REVISION_HEADER,
+  REVISION_HEADER,
+  STALE_HEADER,
+  VERSION_HEADER,
+} from "../shared/config/mod.ts";
 
 /** Headers a browser client may send. */
 export const CORS_ALLOW_HEADERS: readonly string[] = [
@@ -31,8 +37,8 @@ export const CORS_ALLOW_HEADERS: readonly string[] = [
 export const CORS_EXPOSE_HEADERS: readonly string[] = [
   REVISION_HEADER,
   STALE_HEADER,
-  "X-Cassem-Version",
-  "X-Cassem-Gray",
+  VERSION_HEADER,
+  GRAY_HEADER,
   "ETag",
 ];
 

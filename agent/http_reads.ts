@@ -14,10 +14,12 @@ import {
   CONTENT_TYPES,
   type ContentType,
   contentTypeHeader,
+  GRAY_HEADER,
   LABELS_HEADER,
   MIN_REVISION_HEADER,
   REVISION_HEADER,
   STALE_HEADER,
+  VERSION_HEADER,
 } from "../shared/config/mod.ts";
 import type { ReadResult } from "./body.ts";
 import { type AgentCore, parseRevision } from "./core.ts";
@@ -71,19 +73,19 @@ export function rawResponse(
     const headers: Record<string, string> = {
       [REVISION_HEADER]: String(r.revision),
       etag,
-      "x-cassem-version": String(el.version),
+      [VERSION_HEADER]: String(el.version),
       vary: VARY,
     };
     if (r.stale) headers[STALE_HEADER] = "true";
-    if (el.kind === "gray") headers["x-cassem-gray"] = "true";
+    if (el.kind === "gray") headers[GRAY_HEADER] = "true";
     return new Response(null, { status: 304, headers });
   }
   const res = answer(found.raw, RAW_INIT[el.contentType], r);
   const h = res.headers;
   h.set("etag", etag);
-  h.set("x-cassem-version", String(el.version));
+  h.set(VERSION_HEADER, String(el.version));
   h.set("vary", VARY);
-  if (el.kind === "gray") h.set("x-cassem-gray", "true");
+  if (el.kind === "gray") h.set(GRAY_HEADER, "true");
   return res;
 }
 

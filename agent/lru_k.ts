@@ -133,8 +133,6 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
   readonly #dispose: ((value: V, key: K) => void) | undefined;
   /** Key → slot of every entry of the main cache. */
   readonly #slotOf: SlotIndex<K>;
-  /** Entries in the main cache. */
-  #entries = 0;
   /** Per slot: its key and value (undefined when free). */
   #keys: (K | undefined)[] = [];
   #values: (V | undefined)[] = [];
@@ -251,7 +249,6 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     this.#seqs.set(h.subarray(0, k), slot * k);
     this.#times.set(h.subarray(k), slot * k);
     this.#slotOf.set(key, slot);
-    this.#entries++;
     this.#order.insert(slot, h[0]!);
     this.#bytes += size;
     this.#evict(slot);
@@ -334,7 +331,7 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
   /** Counters. */
   stats(): LruKStats {
     return {
-      entries: this.#entries,
+      entries: this.#order.size,
       bytes: this.#bytes,
       history: this.#history.size,
       hits: this.#hits,
@@ -367,7 +364,6 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
     const key = this.#keys[slot]!;
     const value = this.#values[slot]!;
     this.#slotOf.set(key, -1);
-    this.#entries--;
     this.#bytes -= this.#sizes[slot]!;
     this.#keys[slot] = undefined;
     this.#values[slot] = undefined;
@@ -377,13 +373,13 @@ export class LruKCache<V, K extends NonNullable<unknown> = string> {
 
   /** Evicts by largest backward K-distance until within bounds; `keep` goes last. */
   #evict(keep: number): void {
-    while (this.#entries > this.#maxEntries || this.#bytes > this.#maxBytes) {
+    while (this.#order.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
       let victim: number | undefined;
       for (;;) {
         const slot = this.#order.top();
         if (slot < 0) return;
         if (this.#refile(slot)) continue;
-        if (slot === keep && this.#entries > 1) {
+        if (slot === keep && this.#order.size > 1) {
           // The entry just admitted is kept: the next oldest goes instead.
           victim = this.#nextAfterTop();
           if (victim === undefined) return;

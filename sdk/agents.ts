@@ -152,8 +152,8 @@ export interface AgentRequest {
   readonly method: "GET" | "POST" | "PUT" | "DELETE";
   /** The path and query after the agent's base URL ("/v1/..."). */
   readonly path: string;
-  /** Request headers for the agent at `url` (each attempt gets them fresh). */
-  headers(url: string): Record<string, string>;
+  /** Request headers (each attempt gets them fresh: a call may add to them). */
+  headers(): Record<string, string>;
   /** A JSON body, if any. */
   readonly body?: unknown;
   /** Deadline of each attempt's headers, in ms. */
@@ -190,7 +190,7 @@ export async function callAgents(
   const attempts: string[] = [];
   for (const url of pool.order()) {
     try {
-      const headers = req.headers(url);
+      const headers = req.headers();
       if (req.body !== undefined) headers["content-type"] = "application/json";
       const sent = await send(fetchFn, url + req.path, {
         method: req.method,

@@ -19,5 +19,9 @@ export const MIN_REVISION_HEADER = "X-Cassem-Min-Revision";
 export const REVISION_HEADER = "X-Cassem-Revision";
 /** Answer header: `true` when cassemdb is out of reach and the answer may be out of date. */
 export const STALE_HEADER = "X-Cassem-Stale";
+/** Answer header of a raw read: the element version number. */
+export const VERSION_HEADER = "X-Cassem-Version";
+/** Answer header of a raw read: `true` when the version is the gray one. */
+export const GRAY_HEADER = "X-Cassem-Gray";
 /** Most keys one read (or one watch) may name. */
 export const MAX_KEYS = 100;
