@@ -21,7 +21,7 @@ export const APP_DIRS = ["db", "adm", "agent", "stack", "ctl", "sdk"] as const;
 export const SHARED_MODULES = ["raft", "store", "db", "config", "content", "metrics"] as const;
 
 /** Folders whose files import {@linkcode SHARED_MODULES} only through their mod.ts. */
-export const SURFACE_DIRS = ["db", "adm", "agent", "bench"] as const;
+export const SURFACE_DIRS = ["db", "adm", "agent", "stack", "ctl", "bench"] as const;
 
 /** Browser code, bundled for the dashboard. */
 const BROWSER_DIR = "adm/ui/client/";

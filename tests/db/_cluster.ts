@@ -525,7 +525,7 @@ export class TestCluster {
    * other one that answers follows it in the same term.
    */
   async waitLeader(
-    opts: { among?: DbProc[]; timeoutMs?: number; not?: number } = {},
+    opts: { among?: DbProc[]; timeoutMs?: number } = {},
   ): Promise<{ node: DbProc; status: StatusResp }> {
     let seen = "nothing yet";
     return await waitFor("a leader everyone agrees on", async () => {
@@ -540,7 +540,6 @@ export class TestCluster {
       const leaders = sts.filter((x) => x.s.role === "leader");
       if (leaders.length !== 1) return undefined;
       const l = leaders[0]!;
-      if (opts.not !== undefined && l.s.id === opts.not) return undefined;
       // Members removed from the cluster may not know it: only count current ones.
       const memberIds = new Set(l.s.members.map((m) => m.id));
       const agree = sts.filter((x) => memberIds.has(x.s.id))

@@ -80,8 +80,10 @@ export interface ScenarioOptions {
  * In a process of its own, such a crash can neither take the test runner
  * (and every test running in parallel) down with it nor orphan the nodes:
  * the PIDs the scenario started are killed, by PID, and its data root is
- * removed, whatever happened. A run whose process died of a signal is run
- * again (with a warning), up to `attempts` runs; any other failure fails.
+ * removed, whatever happened. A run whose process died of a signal, or that
+ * printed {@linkcode RUNTIME_CRASH_MARK} (a process it ran died of the
+ * runtime bug), is run again (with a warning), up to `attempts` runs; a run
+ * that timed out or failed otherwise fails.
  *
  * `module` is the declaring file's `import.meta.url`.
  */
@@ -105,8 +107,8 @@ export function scenario(
       if (r.err) console.error(r.err.trimEnd());
       if (r.status.success) return;
       const unsafe = r.err.includes(SAFETY_MARK);
-      const crashed = (r.status.signal !== null && !r.timedOut) ||
-        r.err.includes(RUNTIME_CRASH_MARK);
+      const crashed = !r.timedOut &&
+        (r.status.signal !== null || r.err.includes(RUNTIME_CRASH_MARK));
       if (crashed && !unsafe && attempt < attempts) {
         console.error(
           `WARNING: ${
