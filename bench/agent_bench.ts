@@ -28,6 +28,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { serveLiveKey } from "../shared/config/mod.ts";
 import { DbClient } from "../shared/db/mod.ts";
+import { FlagError } from "../shared/flags.ts";
 import { AGENT_V8_FLAGS } from "../shared/runtime_flags.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
 import { type Cluster, startCassem } from "./_clusters.ts";
@@ -659,6 +660,14 @@ export async function runAgentBench(args: string[]): Promise<void> {
   cpuProfDir = v["cpu-prof"];
   traceGc = v["agent-trace-gc"]!;
   const parts = new Set(v.part!.split(","));
+  for (const p of parts) {
+    if (!["reads", "push", "memory"].includes(p)) {
+      throw new FlagError(
+        "--part",
+        `each part must be one of reads, push, memory: current value is ${JSON.stringify(p)}`,
+      );
+    }
+  }
   console.log(`cassemagent benchmark — ${await machineNote()}`);
   const root = await Deno.makeTempDir({ prefix: "cassem_agent_bench_" });
   let cluster: Cluster | undefined;

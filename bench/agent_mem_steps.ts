@@ -15,9 +15,9 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { DbClient } from "../shared/db/mod.ts";
+import { FlagError, parseFlags } from "../shared/flags.ts";
 import { AGENT_DENO_FLAGS } from "../shared/runtime_flags.ts";
 import { ServePublisher } from "../agent/_publisher.ts";
 import { startCassem } from "./_clusters.ts";
@@ -91,29 +91,57 @@ async function smapsSummary(pid: number): Promise<string> {
 const AGENT = fileURLToPath(new URL("../agent/main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
-const { values: v } = parseArgs({
-  args: Deno.args,
-  options: {
-    elements: { type: "string", default: "100000" },
-    "value-bytes": { type: "string", default: "1024" },
-    /** Bodies: config (default), filler or random (see `_config_text.ts`). */
-    bodies: { type: "string", default: "config" },
-    /** Element keys padded to this many characters (0: `e0`…; see `benchKey`). */
-    "key-chars": { type: "string", default: "0" },
-    run: { type: "string", multiple: true, default: ['{"name":"default"}'] },
-    "idle-s": { type: "string", default: "30" },
-    "snapshot-dir": { type: "string" },
-    /** Prints RSS, heap and external memory at every sample. */
-    trace: { type: "boolean", default: false },
-    /** Writes what the agent printed on stdout until it was loaded to this file. */
-    "echo-load": { type: "string" },
-    /** Prints where the RSS is at the end (file-backed, heap, anonymous mappings by size). */
-    smaps: { type: "boolean", default: false },
-  },
-});
+const USAGE = `deno run -A bench/agent_mem_steps.ts [flags]: an agent's memory, step by step
+  --elements N (100000)  --value-bytes N (1024)  --bodies config|filler|random  --key-chars N (0)
+  --run JSON (repeatable: {"name", "denoArgs"?, "agentArgs"?, "env"?, "inspect"?})
+  --idle-s S (30)  --snapshot-dir DIR  --trace  --echo-load FILE  --smaps`;
+
+/** The flags, checked before anything starts; a mistake is one line and exit 2. */
+function flags() {
+  const { values } = parseFlags("bench/agent_mem_steps.ts", {
+    args: Deno.args,
+    strict: true,
+    options: {
+      elements: { type: "string", default: "100000" },
+      "value-bytes": { type: "string", default: "1024" },
+      /** Bodies: config (default), filler or random (see `_config_text.ts`). */
+      bodies: { type: "string", default: "config" },
+      /** Element keys padded to this many characters (0: `e0`…; see `benchKey`). */
+      "key-chars": { type: "string", default: "0" },
+      run: { type: "string", multiple: true, default: ['{"name":"default"}'] },
+      "idle-s": { type: "string", default: "30" },
+      "snapshot-dir": { type: "string" },
+      /** Prints RSS, heap and external memory at every sample. */
+      trace: { type: "boolean", default: false },
+      /** Writes what the agent printed on stdout until it was loaded to this file. */
+      "echo-load": { type: "string" },
+      /** Prints where the RSS is at the end (file-backed, heap, anonymous mappings by size). */
+      smaps: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  return {
+    v: values,
+    keyChars: keyCharsFlag(values["key-chars"]!),
+    bodies: bodyKind(values.bodies!),
+  };
+}
+
+let parsed: ReturnType<typeof flags>;
+try {
+  parsed = flags();
+} catch (e) {
+  if (!(e instanceof FlagError)) throw e;
+  console.error(e.message);
+  Deno.exit(2);
+}
+const { v, keyChars, bodies } = parsed;
 const n = Number(v.elements);
 const valueBytes = Number(v["value-bytes"]);
-const keyChars = keyCharsFlag(v["key-chars"]!);
 const root = await Deno.makeTempDir({ prefix: "cassem_mem_steps_" });
 const cluster = await startCassem(1, root);
 const dbc = new DbClient({
@@ -123,7 +151,7 @@ const dbc = new DbClient({
 });
 try {
   await new ServePublisher(dbc).appEnv("mem", "prod");
-  await fillServedElements(dbc, n, valueBytes, bodyKind(v.bodies!), keyChars);
+  await fillServedElements(dbc, n, valueBytes, bodies, keyChars);
   const rows: string[][] = [];
   for (const spec of v.run!) {
     const run = JSON.parse(spec) as {

@@ -9,15 +9,16 @@
  */
 
 import { releaseMemory } from "../agent/memory_trim.ts";
+import { procMemMiB, sleep } from "./_procs.ts";
 
 const root = new URL("../", import.meta.url);
 for (const m of Deno.args) {
   await import(m.includes(":") ? m : new URL(m, root).href);
 }
-await new Promise((r) => setTimeout(r, 300));
+await sleep(300);
 releaseMemory();
-await new Promise((r) => setTimeout(r, 300));
-const rss = Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync("/proc/self/status"))![1]) / 1024;
+await sleep(300);
+const { rss } = await procMemMiB(Deno.pid);
 const heap = Deno.memoryUsage().heapUsed / 2 ** 20;
 console.log(
   `RSS ${rss.toFixed(1)} MiB, JS heap ${heap.toFixed(1)} MiB after importing ${
