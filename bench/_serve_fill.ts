@@ -39,19 +39,21 @@ export function keyCharsFlag(text: string): number {
   return n;
 }
 
+/** How long filling cassemdb may take. */
+const FILL_DEADLINE_MS = 600_000;
+
 /**
  * Writes the elements (the app and env records must exist); answers the
  * seconds it took.
- * @throws {Error} after `deadlineMs` (default 600 s), or when a Txn fails
+ * @throws {Error} after {@linkcode FILL_DEADLINE_MS}, or when a Txn fails
  * five times or for another reason than being unavailable or in doubt.
  */
 export async function fillServedElements(
   db: KvClient,
   n: number,
   valueBytes: number,
-  kind: BodyKind = "config",
-  keyChars = 0,
-  deadlineMs = 600_000,
+  kind: BodyKind,
+  keyChars: number,
 ): Promise<number> {
   const t0 = performance.now();
   let next = 0;
@@ -88,8 +90,8 @@ export async function fillServedElements(
           if (attempt >= 5 || !mayHaveApplied(e) && !isUnavailable(e)) throw e;
         }
       }
-      if (performance.now() - t0 > deadlineMs) {
-        throw new Error(`Cannot fill cassemdb within ${deadlineMs / 1000} s`);
+      if (performance.now() - t0 > FILL_DEADLINE_MS) {
+        throw new Error(`Cannot fill cassemdb within ${FILL_DEADLINE_MS / 1000} s`);
       }
     }
   };
@@ -102,7 +104,7 @@ export async function fillServedElements(
  * request, 8 readers), so that LRU-K admits each at its second access.
  * @throws {Error} on an answer other than 200.
  */
-export async function readServedTwice(http: string, n: number, keyChars = 0): Promise<void> {
+export async function readServedTwice(http: string, n: number, keyChars: number): Promise<void> {
   const base = `http://${http}/v1/apps/mem/envs/prod/elements?keys=`;
   for (let round = 0; round < 2; round++) {
     let i = 0;
